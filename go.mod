@@ -1,0 +1,3 @@
+module porthunter
+
+go 1.24

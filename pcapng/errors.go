@@ -1,0 +1,16 @@
+package pcapng
+
+import "errors"
+
+// Sentinel errors of the readers. A reader error is sticky: once Next has
+// returned one, every later call returns it again.
+var (
+	// ErrNotCapture: the first bytes are no pcap, pcapng or gzip magic.
+	ErrNotCapture = errors.New("pcapng: not a pcap or pcapng capture")
+	// ErrUnsupportedVersion: a pcap or pcapng version this reader does not read.
+	ErrUnsupportedVersion = errors.New("pcapng: unsupported format version")
+	// ErrLimit: a named limit (limits.go) was hit; the error wrapping it says which.
+	ErrLimit = errors.New("pcapng: limit exceeded")
+	// ErrMalformed: a structure is inconsistent (lengths, trailers, indexes).
+	ErrMalformed = errors.New("pcapng: malformed capture")
+)

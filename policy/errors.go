@@ -1,0 +1,14 @@
+package policy
+
+import "errors"
+
+// Sentinel errors. Package main maps each one to a contract error code in
+// one table; nothing else assigns codes.
+var (
+	ErrUnauthorized          = errors.New("policy: auth_token missing or wrong")
+	ErrPathOutsideAllowedDir = errors.New("policy: path resolves outside the allowed directory")
+	ErrPathNotFound          = errors.New("policy: no such file in the allowed directory")
+	ErrNotRegularFile        = errors.New("policy: not a regular file")
+	ErrUnsupportedFileType   = errors.New("policy: not a pcap or pcapng capture by its first bytes")
+	ErrFileTooLarge          = errors.New("policy: file larger than the configured limit")
+)
