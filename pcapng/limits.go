@@ -1,0 +1,49 @@
+package pcapng
+
+// Limits against hostile input, in one place. Each value says why it is
+// what it is. Hitting a reader limit returns an error wrapping ErrLimit that
+// names the limit; hitting a decoder limit sets an Anomaly bit on the Packet,
+// which the capture report counts.
+const (
+	// MaxCapLen bounds one record's captured length. 262144 is libpcap's
+	// MAXIMUM_SNAPLEN and what tcpdump and Wireshark use for USB and D-Bus;
+	// nothing real captures more per packet.
+	MaxCapLen = 262144
+
+	// MaxBlockLen bounds one pcapng block, read whole into the reusable
+	// buffer. 16 MiB is Wireshark's limit (MAX_BLOCK_SIZE) and leaves room
+	// for a MaxCapLen packet plus any sane option set.
+	MaxBlockLen = 16 << 20
+
+	// MaxInterfaces bounds the Interface Description Blocks of one section;
+	// a capture from a host with more interfaces than this is not plausible.
+	MaxInterfaces = 1024
+
+	// MaxOptions bounds the options walked in one block, so a block of
+	// thousands of zero-length options costs a bounded loop.
+	MaxOptions = 4096
+
+	// MaxTSResolDecimal and MaxTSResolBinary bound if_tsresol: 10^19 and
+	// 2^63 are the largest divisors that fit a uint64 (never zero).
+	MaxTSResolDecimal = 19
+	MaxTSResolBinary  = 63
+
+	// MaxDecompressedBytes bounds what a gzip-compressed capture may expand
+	// to, so a small zip bomb cannot make us read forever. 64 GiB is beyond
+	// any capture an analyst hands us compressed; main may lower it to a
+	// multiple of the configured file limit.
+	MaxDecompressedBytes = 64 << 30
+
+	// MaxLinkTags bounds stacked 802.1Q/802.1ad tags (and PPPoE/MPLS layers)
+	// walked in one frame. Real QinQ uses two; eight leaves room for
+	// misconfigured stacks while stopping a frame made only of tags.
+	MaxLinkTags = 8
+
+	// MaxIPv6ExtHeaders bounds the IPv6 extension-header chain walked before
+	// the transport header (RFC 8200 expects few; hostile chains are long).
+	MaxIPv6ExtHeaders = 8
+
+	// MaxTCPOptions bounds the TCP options walked; the 40-byte option space
+	// holds at most 40 one-byte options, so this is the header's own bound.
+	MaxTCPOptions = 40
+)
