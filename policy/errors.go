@@ -12,3 +12,7 @@ var (
 	ErrUnsupportedFileType   = errors.New("policy: not a pcap or pcapng capture by its first bytes")
 	ErrFileTooLarge          = errors.New("policy: file larger than the configured limit")
 )
+
+// ErrConfig is wrapped by every LoadConfig error; the message names the
+// offending environment variable so the operator can fix it from one line.
+var ErrConfig = errors.New("policy: invalid configuration")

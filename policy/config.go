@@ -1,0 +1,157 @@
+package policy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variable names (contract §2). Secrets come only from the
+// environment, never from flags, because flags are visible in ps.
+const (
+	EnvToken        = "PORT_HUNTER_TOKEN"
+	EnvRequireToken = "PORT_HUNTER_REQUIRE_TOKEN"
+	EnvAllowedDir   = "PORT_HUNTER_ALLOWED_DIR"
+	EnvMaxPcapMB    = "PORT_HUNTER_MAX_PCAP_MB"
+	EnvAllowPrivate = "PORT_HUNTER_ALLOW_PRIVATE"
+	EnvIntelDir     = "PORT_HUNTER_INTEL_DIR"
+	EnvOnline       = "PORT_HUNTER_ONLINE"
+	EnvOTXKey       = "PORT_HUNTER_OTX_KEY"
+	EnvGreyNoiseKey = "PORT_HUNTER_GREYNOISE_KEY"
+)
+
+// Defaults (contract §2) and limits that have no environment variable.
+const (
+	// DefaultToken is the documented development token; running with it
+	// makes main print a warning once.
+	DefaultToken = "TEST_TOKEN"
+	// DefaultAllowedDir is the working directory.
+	DefaultAllowedDir = "."
+	// DefaultMaxPcapMB is the largest capture accepted, in MiB.
+	DefaultMaxPcapMB = 50
+	// MaxPcapMBLimit bounds PORT_HUNTER_MAX_PCAP_MB (1 TiB). It keeps
+	// MiB→bytes far from int64 overflow; a larger value is refused, not
+	// clamped, so a typo is reported instead of silently changed.
+	MaxPcapMBLimit = 1 << 20
+	// DefaultMaxConcurrentAnalyses bounds captures read at once: the
+	// target hosts have two cores and each analysis is CPU-bound.
+	DefaultMaxConcurrentAnalyses = 2
+	// DefaultCallTimeout bounds one tool call, so a pathological capture
+	// cannot hold a worker forever.
+	DefaultCallTimeout = 300 * time.Second
+	// DefaultMemoryBudgetBytes is the memory all analyses may share (1 GiB).
+	DefaultMemoryBudgetBytes = 1 << 30
+)
+
+// Config is the server configuration read from the environment.
+type Config struct {
+	Token          string // expected auth_token; never logged
+	TokenIsDefault bool   // Token equals DefaultToken (main warns once)
+	RequireToken   bool   // every tool call must carry the right auth_token
+
+	AllowedDir   string // root that captures and intel files are read from
+	MaxPcapBytes int64  // largest capture accepted, in bytes
+	AllowPrivate bool   // enrich private and special addresses too
+
+	IntelDir     string // offline intel directory; "" when unset
+	Online       bool   // online intel providers may be asked
+	OTXKey       string // never logged
+	GreyNoiseKey string // never logged
+
+	MaxConcurrentAnalyses int           // captures analysed at the same time
+	CallTimeout           time.Duration // upper bound for one tool call
+	MemoryBudgetBytes     int64         // memory shared by all analyses
+}
+
+// LoadConfig reads the configuration through getenv (os.Getenv in main, a
+// map in tests). An empty value counts as unset. Every error wraps ErrConfig
+// and names the variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Token:                 getenv(EnvToken),
+		AllowedDir:            getenv(EnvAllowedDir),
+		IntelDir:              getenv(EnvIntelDir),
+		OTXKey:                getenv(EnvOTXKey),
+		GreyNoiseKey:          getenv(EnvGreyNoiseKey),
+		MaxConcurrentAnalyses: DefaultMaxConcurrentAnalyses,
+		CallTimeout:           DefaultCallTimeout,
+		MemoryBudgetBytes:     DefaultMemoryBudgetBytes,
+	}
+	if c.Token == "" {
+		c.Token = DefaultToken
+	}
+	c.TokenIsDefault = c.Token == DefaultToken
+	if c.AllowedDir == "" {
+		c.AllowedDir = DefaultAllowedDir
+	}
+
+	var err error
+	if c.RequireToken, err = envBool(getenv, EnvRequireToken, true); err != nil {
+		return Config{}, err
+	}
+	if c.AllowPrivate, err = envBool(getenv, EnvAllowPrivate, false); err != nil {
+		return Config{}, err
+	}
+	if c.Online, err = envBool(getenv, EnvOnline, false); err != nil {
+		return Config{}, err
+	}
+	mb, err := envMiB(getenv, EnvMaxPcapMB, DefaultMaxPcapMB)
+	if err != nil {
+		return Config{}, err
+	}
+	c.MaxPcapBytes = mb << 20
+	return c, nil
+}
+
+// envBool parses true/false/1/0/yes/no in any case (contract §2).
+func envBool(getenv func(string) string, name string, def bool) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: %s=%q is not a boolean (true/false/1/0/yes/no)", ErrConfig, name, v)
+}
+
+// envMiB parses a positive whole number of MiB no larger than MaxPcapMBLimit.
+func envMiB(getenv func(string) string, name string, def int64) (int64, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > MaxPcapMBLimit {
+		return 0, fmt.Errorf("%w: %s=%q is not a whole number of MiB between 1 and %d", ErrConfig, name, v, MaxPcapMBLimit)
+	}
+	return n, nil
+}
+
+// String describes c on one line for the startup log. Secrets appear only
+// as "set" or "unset" (the token as "default" or "set").
+func (c Config) String() string {
+	token := "set"
+	if c.TokenIsDefault {
+		token = "default"
+	}
+	intel := "unset"
+	if c.IntelDir != "" {
+		intel = strconv.Quote(c.IntelDir)
+	}
+	return fmt.Sprintf("token=%s require_token=%t allowed_dir=%q max_pcap_mb=%d allow_private=%t intel_dir=%s online=%t otx_key=%s greynoise_key=%s max_concurrent_analyses=%d call_timeout=%s memory_budget_mb=%d",
+		token, c.RequireToken, c.AllowedDir, c.MaxPcapBytes>>20, c.AllowPrivate,
+		intel, c.Online, setOrUnset(c.OTXKey), setOrUnset(c.GreyNoiseKey),
+		c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes>>20)
+}
+
+func setOrUnset(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return "set"
+}
