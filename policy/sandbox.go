@@ -330,3 +330,25 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// DirFS returns the directory at path (relative to the allowed directory,
+// or absolute inside it) as a file system confined to it, for the offline
+// intel files. Its errors wrap the same sentinels as Open's.
+func (s *Sandbox) DirFS(path string) (fs.FS, error) {
+	rel, err := s.relative(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := s.root.Stat(rel)
+	if err != nil {
+		return nil, s.openError(path, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: %q is not a directory", ErrNotRegularFile, path)
+	}
+	sub, err := s.root.OpenRoot(rel)
+	if err != nil {
+		return nil, s.openError(path, err)
+	}
+	return sub.FS(), nil
+}

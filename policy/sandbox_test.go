@@ -452,3 +452,44 @@ func FuzzSandboxPath(f *testing.F) {
 		}
 	})
 }
+
+func TestDirFS(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "allowed")
+	if err := os.MkdirAll(filepath.Join(dir, "intel"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "intel", "asn.tsv"), []byte("# x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "secret"), []byte("s"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(base, "secret"), filepath.Join(dir, "intel", "leak")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSandbox(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fsys, err := s.DirFS("intel")
+	if err != nil {
+		t.Fatalf("DirFS(intel) = %v", err)
+	}
+	if b, err := fs.ReadFile(fsys, "asn.tsv"); err != nil || string(b) != "# x\n" {
+		t.Errorf("ReadFile(asn.tsv) = %q, %v", b, err)
+	}
+	if _, err := fs.ReadFile(fsys, "leak"); err == nil {
+		t.Errorf("ReadFile(leak) followed a symlink out of the directory")
+	}
+	if _, err := s.DirFS("../"); !errors.Is(err, ErrPathOutsideAllowedDir) {
+		t.Errorf("DirFS(../) = %v, want ErrPathOutsideAllowedDir", err)
+	}
+	if _, err := s.DirFS("intel/asn.tsv"); !errors.Is(err, ErrNotRegularFile) {
+		t.Errorf("DirFS(file) = %v, want ErrNotRegularFile", err)
+	}
+	if _, err := s.DirFS("nope"); !errors.Is(err, ErrPathNotFound) {
+		t.Errorf("DirFS(nope) = %v, want ErrPathNotFound", err)
+	}
+}
