@@ -14,3 +14,12 @@ var (
 	// ErrMalformed: a structure is inconsistent (lengths, trailers, indexes).
 	ErrMalformed = errors.New("pcapng: malformed capture")
 )
+
+// Sentinel errors of the header views (ParseEthernet, ParseIPv4, ...).
+// Decode never returns them; it records the matching Anomaly bit instead.
+var (
+	// ErrHeaderTruncated: fewer bytes than the header's fixed or declared length.
+	ErrHeaderTruncated = errors.New("pcapng: header truncated")
+	// ErrHeaderInvalid: a version, length or offset field the header cannot have.
+	ErrHeaderInvalid = errors.New("pcapng: header invalid")
+)

@@ -54,12 +54,12 @@ type L4 uint8
 
 // Transport-layer kinds.
 const (
-	L4None L4 = iota // no transport header (non-first fragment, or not decoded)
-	L4TCP
-	L4UDP
-	L4ICMP   // ICMP for IPv4
-	L4ICMPv6 // ICMPv6
-	L4Other  // another IP protocol; Packet.Proto says which
+	L4None   L4 = iota // no transport header (non-first fragment, or not decoded)
+	L4TCP              // set once the ports are captured (4 bytes), like tshark's "tcp" filter; see tcpDecode
+	L4UDP              // set once the ports are captured (4 bytes)
+	L4ICMP             // ICMP for IPv4
+	L4ICMPv6           // ICMPv6
+	L4Other            // another IP protocol; Packet.Proto says which
 )
 
 // Fragment positions of an IP packet.
@@ -125,14 +125,20 @@ type Packet struct {
 	PayloadLen       int    // transport payload bytes per the IP length (not the capture)
 
 	// TCP
-	TCPFlags   uint16 // TCPFlag* bits
-	Seq, Ack   uint32
-	Window     uint16
-	DataOffset uint8  // TCP header length in bytes
-	MSS        uint16 // MSS option value, 0 when absent
-	WScale     uint8  // window-scale shift, 0xff when absent
-	OptKinds   uint64 // option kinds in order, one per byte, first option in the low byte (up to 8)
-	OptCount   uint8  // options present (may exceed 8)
+	TCPFlags uint16 // TCPFlag* bits
+	// TCPReserved holds the three reserved bits between the data offset
+	// and NS (RFC 9293 §3.1), right-aligned; nonzero only in crafted
+	// segments. Kept apart from TCPFlags so that flag comparisons stay
+	// exact, and available to tell "SYN only" the way Wireshark does
+	// (all 12 bits equal 0x002).
+	TCPReserved uint8
+	Seq, Ack    uint32
+	Window      uint16
+	DataOffset  uint8  // TCP header length in bytes
+	MSS         uint16 // MSS option value, 0 when absent
+	WScale      uint8  // window-scale shift, 0xff when absent (set for L4TCP only; 0 otherwise)
+	OptKinds    uint64 // option kinds in order, one per byte, first option in the low byte (up to 8)
+	OptCount    uint8  // options present (may exceed 8)
 
 	// ICMP and ICMPv6
 	ICMPType, ICMPCode uint8
