@@ -1,0 +1,312 @@
+package intel
+
+import (
+	"cmp"
+	"context"
+	"io/fs"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configures Open.
+type Options struct {
+	// Dir is the offline intel directory (already confined to the sandbox
+	// by the caller); nil means no offline data.
+	Dir fs.FS
+	// Online allows the online providers; each also needs its key. When
+	// false no request, DNS lookup or dial is ever made.
+	Online       bool
+	OTXKey       string
+	GreyNoiseKey string
+	// AllowPrivate enriches non-public addresses with offline data too.
+	// They are never sent online, whatever this says.
+	AllowPrivate bool
+	// HTTPClient is used for online requests; nil builds one with the
+	// timeouts of INTEL.md §5. Its redirects are limited to https.
+	HTTPClient *http.Client
+	// Timeout bounds one online lookup; 0 means OTXTimeout/GreyNoiseTimeout.
+	Timeout time.Duration
+	// OTXURL and GreyNoiseURL override the service base URLs (tests, a
+	// TLS-intercepting proxy); they must be https.
+	OTXURL, GreyNoiseURL string
+	// GreyNoiseDailyBudget caps GreyNoise requests per UTC day; 0 means
+	// GreyNoiseDailyBudget.
+	GreyNoiseDailyBudget int
+	// Now is the clock for staleness, cache lifetimes and OTX expirations;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// DB answers enrichments. It is safe for concurrent use.
+type DB struct {
+	opts Options
+	now  func() time.Time
+	off  atomic.Pointer[offline]
+
+	refreshMu sync.Mutex
+	lastCheck time.Time
+
+	otx, gn             *onlineProvider // nil when disabled
+	otxReason, gnReason string          // why disabled
+}
+
+// Open loads every recognised file of o.Dir (a broken file is reported by
+// Sources, not fatal) and prepares the online providers. It fails only on
+// an online URL that is not https.
+//
+// Offline file names (case-insensitive, optionally ending in .gz; gzip is
+// detected by its magic bytes):
+//
+//	*.mmdb                          MaxMind DB (GeoLite2/GeoIP2/DB-IP country, city, ASN)
+//	ip2asn*                         iptoasn TSV (combined, v4, v6, v4-u32)
+//	delegated-*                     RIR delegated statistics (extended or not)
+//	dbip-*.csv                      DB-IP Lite CSV (country, city or asn)
+//	otx*.json, *pulses*.json        OTX pulse export (subscribed pages, pulse, array)
+//	greynoise*.{json,jsonl,ndjson}  saved GreyNoise community answers (NDJSON)
+//	anything else                   identified by content: one of the above, or an
+//	                                IP/CIDR list (netset, txt, Spamhaus NDJSON, Feodo CSV)
+//
+// A list is provider "list:<stem>" (drop*.{txt,json} → spamhaus_drop,
+// edrop → spamhaus_edrop, ipblocklist* → feodo, greynoise*.txt →
+// greynoise_block). Hidden files are skipped; subdirectories are read up to
+// MaxDirDepth levels.
+func Open(o Options) (*DB, error) {
+	if err := checkHTTPS(o.OTXURL); err != nil {
+		return nil, err
+	}
+	if err := checkHTTPS(o.GreyNoiseURL); err != nil {
+		return nil, err
+	}
+	db := &DB{opts: o, now: o.Now}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	db.off.Store(loadDir(o.Dir, db.now()))
+	db.lastCheck = db.now()
+	db.otxReason, db.gnReason = "offline_mode", "offline_mode"
+	if o.Online {
+		client := newHTTPClient(o)
+		db.otxReason, db.gnReason = "no_api_key", "no_api_key"
+		if o.OTXKey != "" {
+			db.otx, db.otxReason = newOTX(o, client, db.now), ""
+		}
+		if o.GreyNoiseKey != "" {
+			db.gn, db.gnReason = newGreyNoise(o, client, db.now), ""
+		}
+	}
+	return db, nil
+}
+
+// Sources reports every file of the intel directory (loaded, error with
+// the reason, ignored) and the two online providers (enabled, disabled).
+func (db *DB) Sources() []SourceStatus {
+	out := slices.Clone(db.off.Load().status)
+	for _, p := range []struct {
+		name   string
+		on     bool
+		reason string
+	}{{"otx", db.otx != nil, db.otxReason}, {"greynoise", db.gn != nil, db.gnReason}} {
+		st := SourceStatus{Provider: p.name, Format: "online", Status: "enabled"}
+		if !p.on {
+			st.Status = "disabled"
+			st.Error = strp(p.reason)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Refresh reloads the intel directory when a file was added, removed or
+// changed (mtime or size), at most once per RefreshInterval unless force.
+// The new tables replace the old ones atomically; lookups in flight finish
+// on the old ones. It reports whether a reload happened.
+func (db *DB) Refresh(force bool) bool {
+	if db.opts.Dir == nil || !db.refreshMu.TryLock() {
+		return false
+	}
+	defer db.refreshMu.Unlock()
+	now := db.now()
+	if !force && now.Sub(db.lastCheck) < RefreshInterval {
+		return false
+	}
+	db.lastCheck = now
+	_, stamps, _ := listDir(db.opts.Dir)
+	old := db.off.Load().stamps
+	changed := len(stamps) != len(old)
+	for name, s := range stamps {
+		if o, ok := old[name]; !ok || !o.modTime.Equal(s.modTime) || o.size != s.size {
+			changed = true
+		}
+	}
+	if !changed {
+		return false
+	}
+	db.off.Store(loadDir(db.opts.Dir, now))
+	return true
+}
+
+// providerGroup is the datasets of one offline provider, in file order.
+type providerGroup struct {
+	name     string
+	datasets []*dataset
+}
+
+func providerRank(name string) int {
+	switch {
+	case name == "ip2asn":
+		return 0
+	case name == "rir_delegated":
+		return 1
+	case name == "dbip_csv":
+		return 2
+	case strings.HasPrefix(name, "mmdb:"):
+		return 3
+	case strings.HasPrefix(name, "list:"):
+		return 4
+	case name == "otx_import":
+		return 5
+	}
+	return 6
+}
+
+func groupDatasets(dss []*dataset) []providerGroup {
+	var groups []providerGroup
+	for _, ds := range dss {
+		i := slices.IndexFunc(groups, func(g providerGroup) bool { return g.name == ds.provider })
+		if i < 0 {
+			groups = append(groups, providerGroup{name: ds.provider})
+			i = len(groups) - 1
+		}
+		groups[i].datasets = append(groups[i].datasets, ds)
+	}
+	slices.SortStableFunc(groups, func(a, b providerGroup) int {
+		return cmp.Or(cmp.Compare(providerRank(a.name), providerRank(b.name)), strings.Compare(a.name, b.name))
+	})
+	return groups
+}
+
+// Enrich answers for a valid address (ParseIP's result). A zone is dropped
+// and an IPv4-mapped address unmapped, as normalized_from says. An address
+// that is not globally reachable gets the Skip answer unless AllowPrivate.
+// The zero Addr is skipped with reason invalid_ip.
+func (db *DB) Enrich(ctx context.Context, a netip.Addr) Enrichment {
+	input := a.String()
+	var from []string
+	if a.Zone() != "" {
+		from = append(from, normZone)
+		a = a.WithZone("")
+	}
+	if a.Is4In6() {
+		from = append(from, normMapped)
+		a = a.Unmap()
+	}
+	return db.enrich(ctx, a, input, strings.Join(from, ","))
+}
+
+// EnrichInput parses s with ParseIP rules and enriches it, keeping s as
+// "input". The error is ErrInvalidIP.
+func (db *DB) EnrichInput(ctx context.Context, s string) (Enrichment, error) {
+	a, from, err := parseInput(s)
+	if err != nil {
+		return Enrichment{}, err
+	}
+	return db.enrich(ctx, a, s, from), nil
+}
+
+func (db *DB) enrich(ctx context.Context, a netip.Addr, input, from string) Enrichment {
+	if !a.IsValid() {
+		return Enrichment{Skip: &Skip{Input: input, Skipped: true, Reason: "invalid_ip", Category: CategoryReserved}}
+	}
+	db.Refresh(false)
+	cls := Describe(a)
+	if !cls.GloballyReachable && !db.opts.AllowPrivate {
+		return Enrichment{IP: a.String(), Skip: &Skip{IP: a.String(), Input: input, Skipped: true, Reason: "private_ip",
+			Category: cls.Category, Block: cls.Block, Name: cls.Name, RFC: cls.RFC}}
+	}
+	e := Enrichment{IP: a.String(), Input: input, NormalizedFrom: strp(from), Version: 4, Classification: cls}
+	if a.Is6() {
+		e.Version = 6
+	}
+	otxRes, gnRes := db.online(ctx, a, cls.GloballyReachable)
+	m := merger{e: &e, fields: map[string][]string{}}
+	m.offline(db.off.Load(), a, db.now())
+	m.onlineFacts(otxRes)
+	m.resolve()
+	m.threat(otxRes, gnRes, a)
+	e.Sources = m.sources(db.now())
+	e.Sources = append(e.Sources, onlineSource("otx", otxRes, m.fields["otx"]), onlineSource("greynoise", gnRes, m.fields["greynoise"]))
+	for _, s := range e.Sources {
+		switch s.Status {
+		case StatusTimeout, StatusRateLimited, StatusError:
+			e.Partial = true
+		}
+	}
+	return e
+}
+
+// online runs both online providers concurrently under EnrichBudget. A
+// non-public address never leaves the host.
+func (db *DB) online(ctx context.Context, a netip.Addr, public bool) (otxRes, gnRes onlineResult) {
+	otxRes = onlineResult{status: StatusDisabled, reason: db.otxReason}
+	gnRes = onlineResult{status: StatusDisabled, reason: db.gnReason}
+	if !public {
+		if db.otx != nil {
+			otxRes = onlineResult{status: StatusUnsupported, reason: "not_public"}
+		}
+		if db.gn != nil {
+			gnRes = onlineResult{status: StatusUnsupported, reason: "not_public"}
+		}
+		return otxRes, gnRes
+	}
+	if db.gn != nil && !a.Is4() {
+		gnRes = onlineResult{status: StatusUnsupported, reason: "ipv4_only"}
+	}
+	askGN := db.gn != nil && a.Is4()
+	if db.otx == nil && !askGN {
+		return otxRes, gnRes
+	}
+	ctx, cancel := context.WithTimeout(ctx, EnrichBudget)
+	defer cancel()
+	var wg sync.WaitGroup
+	run := func(p *onlineProvider, out *onlineResult) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if recover() != nil { // a provider bug must not take the server down
+					*out = onlineResult{status: StatusError, errCode: "internal"}
+				}
+			}()
+			*out = p.lookup(ctx, a)
+		}()
+	}
+	if db.otx != nil {
+		run(db.otx, &otxRes)
+	}
+	if askGN {
+		run(db.gn, &gnRes)
+	}
+	wg.Wait()
+	return otxRes, gnRes
+}
+
+func onlineSource(name string, r onlineResult, fields []string) Source {
+	s := Source{Provider: name, Kind: "online", Status: r.status, Fields: fields, Cached: r.cached,
+		LatencyMS: r.latency.Milliseconds(), Reason: strp(r.reason), Error: strp(r.errCode)}
+	if s.Fields == nil {
+		s.Fields = []string{}
+	}
+	if !r.fetchedAt.IsZero() {
+		s.FetchedAt = strp(r.fetchedAt.UTC().Format(time.RFC3339))
+	}
+	if r.retryAfter > 0 {
+		n := int((r.retryAfter + time.Second - 1) / time.Second)
+		s.RetryAfterS = &n
+	}
+	return s
+}

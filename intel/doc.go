@@ -1,0 +1,25 @@
+// Package intel classifies IP addresses and enriches public ones with offline
+// databases (ASN, registration country, geolocation, blocklists, exported
+// threat feeds) and, only when explicitly enabled, two online providers
+// (AlienVault OTX and GreyNoise Community).
+//
+// Trust: every offline file is hostile input. Files are read through the
+// fs.FS the caller gives (the sandboxed intel directory), sizes are capped
+// before and after decompression, lines are capped, and every parser counts
+// the lines it could not use instead of failing the whole file. A broken file
+// is reported by [DB.Sources] and never stops the others loading. Online
+// answers are hostile too: bodies are capped and only the needed fields are
+// decoded. API keys are sent in request headers only and never appear in
+// answers, errors or logs.
+//
+// Addresses are classified first against the IANA IPv4 and IPv6
+// special-purpose registries ([Classify]); an address that is not globally
+// reachable is never looked up online, and is skipped entirely unless
+// Options.AllowPrivate is set.
+//
+// Offline data is loaded once by [Open] into sorted range tables (IPv4 as
+// uint32 pairs, IPv6 as 128-bit pairs) and answered by binary search.
+// [DB.Refresh] reloads the directory when a file changed.
+//
+// The limits are in limits.go with the reason for each value.
+package intel

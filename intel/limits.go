@@ -1,0 +1,103 @@
+package intel
+
+import "time"
+
+// Limits against hostile input and hostile or slow services. Package main may
+// lower them through Options where a field exists; hitting one is reported in
+// SourceStatus or in the provider status, never silently.
+const (
+	// MaxCorrelateIPs is the contract's cap on one correlate call.
+	MaxCorrelateIPs = 1000
+	// MaxInputLen bounds the text handed to ParseIP: the longest IPv6 text
+	// with an IPv4 tail and a zone is far below it, so anything longer is
+	// not an address and is not even parsed.
+	MaxInputLen = 128
+	// MaxEchoLen bounds how much of an invalid input is echoed back in a
+	// correlate result, so 1000 huge strings cannot blow up the answer.
+	MaxEchoLen = 64
+
+	// MaxFiles caps the files looked at in the intel directory (a mistaken
+	// directory full of files must not make startup take minutes).
+	MaxFiles = 256
+	// MaxDirDepth: files are looked for in the directory and in
+	// subdirectories this many levels down (an OTX export is a folder).
+	MaxDirDepth = 2
+	// MaxFileBytes caps one file after decompression: the biggest real input
+	// (GeoLite2-City.mmdb, a DB-IP city CSV) is well under it, and a gzip
+	// bomb stops here.
+	MaxFileBytes = 512 << 20
+	// MaxLineLen caps one text line; real lines are under 300 bytes. A longer
+	// line is skipped to the next newline and counted as unusable.
+	MaxLineLen = 64 << 10
+	// MaxRowsPerFile caps the entries taken from one file (iptoasn has about
+	// 0.7 M rows, DB-IP city about 4 M). The rest is reported as truncated.
+	MaxRowsPerFile = 8_000_000
+	// MaxBrokenLines: past this many unusable lines a file is not what its
+	// name says; it is abandoned with ErrTooManyBroken.
+	MaxBrokenLines = 100_000
+	// MaxTextField caps a stored name (AS org, city, pulse name) so one row
+	// cannot make every answer huge.
+	MaxTextField = 256
+	// SniffLen is how much of a file's (decompressed) head is used to
+	// identify its format.
+	SniffLen = 4096
+
+	// MaxMMDBMetadata is the spec's bound on the metadata section, searched
+	// for from the end of the file.
+	MaxMMDBMetadata = 128 << 10
+	// MaxMMDBDepth bounds map/array nesting and pointer following in one
+	// decode (real databases nest 4 deep); a pointer cycle stops here.
+	MaxMMDBDepth = 32
+	// MaxMMDBValues bounds the values decoded for one record, so a record of
+	// shared pointers cannot expand exponentially.
+	MaxMMDBValues = 20_000
+	// MaxMMDBRecordBytes bounds the string and byte payloads copied for one
+	// record: a record of many pointers to one large string would otherwise
+	// copy it each time (real city records are a few KiB).
+	MaxMMDBRecordBytes = 1 << 20
+
+	// MaxOTXBody and MaxGreyNoiseBody cap response bodies; real answers are
+	// a few KiB (OTX with many pulses some hundred KiB).
+	MaxOTXBody       = 4 << 20
+	MaxGreyNoiseBody = 64 << 10
+	// MaxOTXImportBytes caps one saved OTX page file.
+	MaxOTXImportBytes = 256 << 20
+	// MaxPulsesShown: answers list the most recently modified pulses only.
+	MaxPulsesShown = 10
+	// MaxNamesShown caps malware family and adversary lists.
+	MaxNamesShown = 20
+	// MaxCacheEntries is the per-provider LRU size for online answers.
+	MaxCacheEntries = 10_000
+)
+
+// Time limits for online providers (INTEL.md §5).
+const (
+	OTXTimeout           = 8 * time.Second
+	GreyNoiseTimeout     = 5 * time.Second
+	DefaultHTTPTimeout   = 10 * time.Second
+	EnrichBudget         = 12 * time.Second
+	CorrelateBudget      = 60 * time.Second
+	PositiveTTL          = 24 * time.Hour
+	NegativeTTL          = 12 * time.Hour
+	MinCooldown          = 60 * time.Second
+	OTXMaxCooldown       = 15 * time.Minute
+	GreyNoiseMaxCooldown = time.Hour
+	// GreyNoiseDailyBudget: the community quota is tiny and unpublished, so
+	// at most this many requests per UTC day leave the host.
+	GreyNoiseDailyBudget = 25
+	// OTXRatePerSecond and OTXBurst: self-throttle, OTX publishes no limit.
+	OTXRatePerSecond = 1
+	OTXBurst         = 5
+	// CorrelateWorkers bounds concurrent online enrichments in Correlate.
+	CorrelateWorkers = 4
+	// RefreshInterval: the directory is stat'ed at most this often.
+	RefreshInterval = 60 * time.Second
+)
+
+// Staleness thresholds for the as_of date of a dataset.
+const (
+	staleASN       = 30 * 24 * time.Hour
+	staleRIR       = 30 * 24 * time.Hour
+	staleDBIP      = 62 * 24 * time.Hour
+	staleBlocklist = 7 * 24 * time.Hour
+)

@@ -1,0 +1,337 @@
+package intel
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+)
+
+// SourceStatus is the load report of one file of the intel directory (or
+// one online provider).
+type SourceStatus struct {
+	Provider  string  `json:"provider"` // e.g. "ip2asn", "list:spamhaus_drop", "otx"; "" when ignored
+	Format    string  `json:"format"`   // Format* constant, "online", or "" when ignored
+	File      string  `json:"file"`     // path inside the intel directory; "" for online providers
+	Status    string  `json:"status"`   // "loaded", "error", "ignored", "enabled", "disabled"
+	Entries   int     `json:"entries"`
+	Skipped   int     `json:"skipped"`   // unusable lines
+	Dropped   int     `json:"dropped"`   // deliberately not stored: special-purpose, not routed, available, expired
+	Truncated bool    `json:"truncated"` // MaxRowsPerFile reached
+	AsOf      *string `json:"as_of"`
+	Error     *string `json:"error"`
+}
+
+// stamp identifies a file version for Refresh.
+type stamp struct {
+	modTime time.Time
+	size    int64
+}
+
+type offline struct {
+	datasets []*dataset
+	groups   []providerGroup // datasets by provider, in answer order
+	status   []SourceStatus
+	stamps   map[string]stamp
+}
+
+// loadDir loads every recognised file of fsys (see detectFormat).
+func loadDir(fsys fs.FS, now time.Time) *offline {
+	off := &offline{stamps: make(map[string]stamp)}
+	if fsys == nil {
+		return off
+	}
+	names, stamps, err := listDir(fsys)
+	off.stamps = stamps
+	if err != nil {
+		msg := err.Error()
+		off.status = append(off.status, SourceStatus{Status: "error", Error: &msg})
+	}
+	for _, name := range names {
+		ds, st := loadFile(fsys, name, now)
+		off.status = append(off.status, st)
+		if ds != nil {
+			off.datasets = append(off.datasets, ds)
+		}
+	}
+	off.groups = groupDatasets(off.datasets)
+	return off
+}
+
+// listDir returns the regular files up to MaxDirDepth levels down, in
+// lexical order, skipping hidden names, at most MaxFiles.
+func listDir(fsys fs.FS) ([]string, map[string]stamp, error) {
+	var names []string
+	stamps := make(map[string]stamp)
+	var tooMany error
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // an unreadable subdirectory is skipped, the rest loads
+		}
+		if p == "." {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if strings.Count(p, "/") >= MaxDirDepth {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if len(names) == MaxFiles {
+			tooMany = fmt.Errorf("intel: more than %d files; the rest were not read", MaxFiles)
+			return fs.SkipAll
+		}
+		names = append(names, p)
+		if fi, err := d.Info(); err == nil {
+			stamps[p] = stamp{modTime: fi.ModTime(), size: fi.Size()}
+		}
+		return nil
+	})
+	if err == nil {
+		err = tooMany
+	}
+	return names, stamps, err
+}
+
+func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
+	st := SourceStatus{File: name, Status: "error"}
+	fail := func(err error) (*dataset, SourceStatus) {
+		msg := err.Error()
+		st.Error = &msg
+		return nil, st
+	}
+	o, err := openFile(fsys, name, MaxFileBytes)
+	if err != nil {
+		return fail(err)
+	}
+	defer o.Close()
+	base := strings.ToLower(path.Base(name))
+	base = strings.TrimSuffix(base, ".gz")
+	format := detectFormat(base, o.head)
+	var buf []byte
+	if format == "" && looksBinary(o.head) {
+		// Possibly an MMDB under another name: only its tail tells.
+		if buf, err = io.ReadAll(o.r); err != nil {
+			return fail(err)
+		}
+		if isMMDB(buf) {
+			format = FormatMMDB
+		}
+	}
+	st.Format = format
+	if format == "" {
+		st.Status = "ignored"
+		msg := ErrUnrecognised.Error()
+		st.Error = &msg
+		return nil, st
+	}
+	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC()}
+	lr := &lineReader{r: o.r}
+	switch format {
+	case FormatIP2ASN:
+		ds.provider, ds.license, ds.staleAfter = "ip2asn", licensePDDL, staleASN
+		ds.asn, err = loadIP2ASN(lr, &ds.stats)
+	case FormatRIR:
+		ds.provider, ds.staleAfter = "rir_delegated", staleRIR
+		var asOf time.Time
+		ds.rir, asOf, err = loadRIR(lr, &ds.stats)
+		if !asOf.IsZero() {
+			ds.asOf = asOf
+		}
+	case FormatDBIP:
+		ds.provider, ds.license, ds.attribution, ds.staleAfter = "dbip_csv", licenseCCBY, attributionDBIP, staleDBIP
+		ds.geo, ds.asn, err = loadDBIP(lr, &ds.stats)
+		if t := dbipAsOf(base); !t.IsZero() {
+			ds.asOf = t
+		}
+	case FormatList:
+		ds.provider, ds.staleAfter = "list:"+listName(base), staleBlocklist
+		var res listResult
+		res, err = loadList(lr, &ds.stats)
+		ds.list = res.table
+		if !res.asOf.IsZero() {
+			ds.asOf = res.asOf
+		}
+		if res.spamhaus || strings.HasPrefix(ds.provider, "list:spamhaus") {
+			ds.license, ds.attribution = licenseSpamhaus, attributionSpamhs
+		}
+	case FormatOTXImport:
+		ds.provider, ds.staleAfter = "otx_import", staleBlocklist
+		ds.otx, err = loadOTXImport(o.r, o.head, now, &ds.stats)
+	case FormatGreyNoiseImport:
+		ds.provider, ds.staleAfter = "greynoise_import", staleBlocklist
+		ds.gn, err = loadGreyNoiseImport(lr, &ds.stats)
+	case FormatMMDB:
+		ds.provider, ds.staleAfter = "mmdb:"+path.Base(name), staleDBIP
+		if buf == nil {
+			if buf, err = io.ReadAll(o.r); err != nil {
+				return fail(err)
+			}
+		}
+		ds.mmdb, err = openMMDB(buf)
+		if err == nil {
+			ds.stats.entries = int(ds.mmdb.nodeCount)
+			if t := ds.mmdb.asOf(); !t.IsZero() {
+				ds.asOf = t
+			}
+			ds.license, ds.attribution = mmdbLicence(ds.mmdb.dbType)
+		}
+	}
+	st.Provider = ds.provider
+	st.Entries, st.Skipped, st.Dropped, st.Truncated = ds.stats.entries, ds.stats.skipped, ds.stats.dropped, ds.stats.truncated
+	if !ds.asOf.IsZero() {
+		s := ds.asOf.Format(time.RFC3339)
+		st.AsOf = &s
+	}
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) && fe.File == "" {
+			fe.File = name
+		}
+		return fail(err)
+	}
+	st.Status = "loaded"
+	return ds, st
+}
+
+func mmdbLicence(dbType string) (license, attribution string) {
+	switch {
+	case strings.HasPrefix(dbType, "DBIP"), strings.HasPrefix(dbType, "DB-IP"):
+		return licenseCCBY, attributionDBIP
+	case strings.HasPrefix(dbType, "GeoLite2"):
+		return "MaxMind GeoLite2 EULA", "This product includes GeoLite2 data created by MaxMind, available from https://www.maxmind.com"
+	}
+	return "", ""
+}
+
+// detectFormat identifies a file by its name first (the names the
+// publishers use) and otherwise by its first data line. base is the
+// lower-case file name without ".gz".
+func detectFormat(base string, head []byte) string {
+	ext := path.Ext(base)
+	switch {
+	case ext == ".mmdb":
+		return FormatMMDB
+	case strings.HasPrefix(base, "ip2asn"):
+		return FormatIP2ASN
+	case strings.HasPrefix(base, "delegated-"):
+		return FormatRIR
+	case strings.HasPrefix(base, "dbip-") && ext == ".csv":
+		return FormatDBIP
+	case (strings.HasPrefix(base, "otx") || strings.Contains(base, "pulses")) && ext == ".json":
+		return FormatOTXImport
+	case strings.HasPrefix(base, "greynoise") && (ext == ".jsonl" || ext == ".ndjson" || ext == ".json"):
+		return FormatGreyNoiseImport
+	}
+	return sniffFormat(head)
+}
+
+// sniffFormat looks at the first line that is not blank or a comment.
+func sniffFormat(head []byte) string {
+	if looksBinary(head) {
+		return ""
+	}
+	trimmed := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
+	if len(trimmed) > 0 && (trimmed[0] == '[' || trimmed[0] == '{') && bytes.Contains(head, []byte(`"indicators"`)) {
+		return FormatOTXImport
+	}
+	var line []byte
+	rest := head
+	for len(rest) > 0 {
+		var l []byte
+		l, rest, _ = bytes.Cut(rest, []byte("\n"))
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 || (isComment(l) && !bytes.Contains(l, []byte("dst_ip"))) {
+			continue
+		}
+		line = l
+		break
+	}
+	if line == nil {
+		return ""
+	}
+	if line[0] == '{' {
+		if bytes.Contains(line, []byte(`"noise"`)) || bytes.Contains(line, []byte(`"riot"`)) {
+			return FormatGreyNoiseImport
+		}
+		return FormatList
+	}
+	if bytes.Count(line, []byte("\t")) >= 4 {
+		if _, _, _, ok := parseIP2ASNLine(line); ok {
+			return FormatIP2ASN
+		}
+	}
+	if f := splitPipes(line, nil); len(f) >= 6 && rirLineKind(f) != rirBad {
+		return FormatRIR
+	}
+	if f, ok := splitCSV(line, nil); ok && len(f) >= 3 && dbipShape(f) != dbipUnknown {
+		_, ok1 := parseRangeAddr([]byte(f[0]))
+		_, ok2 := parseRangeAddr([]byte(f[1]))
+		if ok1 && ok2 {
+			return FormatDBIP
+		}
+	}
+	if bytes.Contains(line, []byte("dst_ip")) {
+		return FormatList
+	}
+	if text, _ := firstToken(line); text != "" {
+		if _, ok := parseListEntry(text); ok {
+			return FormatList
+		}
+	}
+	return ""
+}
+
+func looksBinary(head []byte) bool { return bytes.IndexByte(head, 0) >= 0 }
+
+// listName is the list's name: the file stem, except for the well-known
+// feeds whose files are named after their variant (drop_v4.json and
+// drop_v6.txt are both the Spamhaus DROP list).
+func listName(base string) string {
+	stem := base
+	for {
+		ext := path.Ext(stem)
+		switch ext {
+		case ".txt", ".json", ".jsonl", ".ndjson", ".csv", ".netset", ".ipset", ".lst", ".list":
+			stem = strings.TrimSuffix(stem, ext)
+			continue
+		}
+		break
+	}
+	switch {
+	case stem == "drop" || stem == "drop_v4" || stem == "drop_v6" || stem == "dropv6":
+		return "spamhaus_drop"
+	case stem == "edrop":
+		return "spamhaus_edrop"
+	case strings.HasPrefix(stem, "ipblocklist"):
+		return "feodo"
+	case strings.HasPrefix(stem, "greynoise"):
+		return "greynoise_block"
+	}
+	var b strings.Builder
+	for _, r := range stem {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 64 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "list"
+	}
+	return b.String()
+}

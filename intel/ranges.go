@@ -1,0 +1,221 @@
+package intel
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+)
+
+// u128 is an IPv6 address as two big-endian halves: half the size of a
+// netip.Addr and compared with two integer comparisons.
+type u128 struct{ hi, lo uint64 }
+
+func (x u128) less(y u128) bool { return x.hi < y.hi || (x.hi == y.hi && x.lo < y.lo) }
+
+func key6(a netip.Addr) u128 {
+	b := a.As16()
+	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func key4(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func addr6(x u128) netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], x.hi)
+	binary.BigEndian.PutUint64(b[8:], x.lo)
+	return netip.AddrFrom16(b)
+}
+
+func addr4(x uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], x)
+	return netip.AddrFrom4(b)
+}
+
+// span is one entry as read from a file: an inclusive range of one family
+// and the index of its payload in the loader's own slice.
+type span struct {
+	start, end netip.Addr
+	id         int32
+}
+
+// rangeSet is a set of disjoint inclusive ranges, sorted, each naming the
+// payload id of the entry that covers it. IPv4 and IPv6 are kept apart so
+// IPv4 costs 12 bytes a range.
+type rangeSet struct {
+	s4, e4 []uint32
+	id4    []int32
+	s6, e6 []u128
+	id6    []int32
+	// parent[id] is the id of the entry that enclosed entry id when the set
+	// was built, or -1: it gives every entry covering an address (nested
+	// CIDRs of a blocklist, several pulses naming the same network).
+	parent []int32
+}
+
+// find returns the payload id of the innermost entry covering a, or -1.
+func (t *rangeSet) find(a netip.Addr) int32 {
+	if a.Is4() {
+		x := key4(a)
+		lo, hi := 0, len(t.s4) // first index with start > x
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if t.s4[m] > x {
+				hi = m
+			} else {
+				lo = m + 1
+			}
+		}
+		if i := lo - 1; i >= 0 && x <= t.e4[i] {
+			return t.id4[i]
+		}
+		return -1
+	}
+	x := key6(a)
+	lo, hi := 0, len(t.s6)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if x.less(t.s6[m]) {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	if i := lo - 1; i >= 0 && !t.e6[i].less(x) {
+		return t.id6[i]
+	}
+	return -1
+}
+
+// findRange is find that also returns the covering range.
+func (t *rangeSet) findRange(a netip.Addr) (id int32, start, end netip.Addr) {
+	id = t.find(a)
+	if id < 0 {
+		return -1, netip.Addr{}, netip.Addr{}
+	}
+	if a.Is4() {
+		i := t.index4(key4(a))
+		return id, addr4(t.s4[i]), addr4(t.e4[i])
+	}
+	i := t.index6(key6(a))
+	return id, addr6(t.s6[i]), addr6(t.e6[i])
+}
+
+func (t *rangeSet) index4(x uint32) int {
+	i, found := slices.BinarySearch(t.s4, x)
+	if !found {
+		i--
+	}
+	return i
+}
+
+func (t *rangeSet) index6(x u128) int {
+	i, found := slices.BinarySearchFunc(t.s6, x, func(e, x u128) int {
+		switch {
+		case e.less(x):
+			return -1
+		case x.less(e):
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		i--
+	}
+	return i
+}
+
+// chain returns id and the ids of the entries enclosing it, innermost first.
+func (t *rangeSet) chain(id int32) []int32 {
+	var out []int32
+	for n := 0; id >= 0 && n <= len(t.parent); n++ { // n bounds a corrupt cycle
+		out = append(out, id)
+		if t.parent == nil {
+			break
+		}
+		id = t.parent[id]
+	}
+	return out
+}
+
+func (t *rangeSet) len() int { return len(t.s4) + len(t.s6) }
+
+// buildRanges turns the entries of a file into a rangeSet. Entries may
+// overlap: the innermost entry (latest start, then shortest) owns each part
+// of the space, so a /24 listed inside a /16 answers with the /24 and its
+// chain gives the /16. Entries of one family only, start <= end, ids in
+// [0, nIDs); nIDs 0 when ids are shared (interned payloads) and parents are
+// not wanted. The input slice is sorted in place.
+func buildRanges(spans []span, nIDs int) rangeSet {
+	var t rangeSet
+	if nIDs > 0 { // parents only for tables whose ids are one per entry
+		t.parent = make([]int32, nIDs)
+		for i := range t.parent {
+			t.parent[i] = -1
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int {
+		if c := a.start.Compare(b.start); c != 0 {
+			return c
+		}
+		if c := b.end.Compare(a.end); c != 0 { // wider first, so it encloses
+			return c
+		}
+		return int(a.id) - int(b.id)
+	})
+	emit := func(id int32, from, to netip.Addr) {
+		if from.Compare(to) > 0 {
+			return
+		}
+		if from.Is4() {
+			t.s4 = append(t.s4, key4(from))
+			t.e4 = append(t.e4, key4(to))
+			t.id4 = append(t.id4, id)
+			return
+		}
+		t.s6 = append(t.s6, key6(from))
+		t.e6 = append(t.e6, key6(to))
+		t.id6 = append(t.id6, id)
+	}
+	var stack []span
+	var cursor netip.Addr // next address not yet assigned; invalid = past the top of the space
+	// pop closes the innermost open entry: the rest of it, from the cursor
+	// to its end, belongs to it.
+	pop := func() {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if cursor.IsValid() && cursor.Compare(top.end) <= 0 {
+			emit(top.id, cursor, top.end)
+			cursor = top.end.Next() // invalid after the last address
+		}
+	}
+	for _, sp := range spans {
+		if cursor.IsValid() && cursor.Is4() != sp.start.Is4() {
+			for len(stack) > 0 {
+				pop()
+			}
+			cursor = netip.Addr{}
+		}
+		for len(stack) > 0 && stack[len(stack)-1].end.Compare(sp.start) < 0 {
+			pop()
+		}
+		if len(stack) > 0 {
+			top := stack[len(stack)-1]
+			if cursor.IsValid() && cursor.Compare(sp.start) < 0 {
+				emit(top.id, cursor, sp.start.Prev())
+			}
+			if t.parent != nil {
+				t.parent[sp.id] = top.id
+			}
+		}
+		cursor = sp.start
+		stack = append(stack, sp)
+	}
+	for len(stack) > 0 {
+		pop()
+	}
+	return t
+}

@@ -1,0 +1,223 @@
+package intel
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// capReader fails with ErrFileTooLarge once more than max bytes were read,
+// so a gzip bomb or a file that grows while read stops at the limit.
+type capReader struct {
+	r    io.Reader
+	max  int64
+	read int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += int64(n)
+	if c.read > c.max {
+		return n, fmt.Errorf("%w: more than %d bytes", ErrFileTooLarge, c.max)
+	}
+	return n, err
+}
+
+// opened is one offline file, decompressed when it is gzip (by its magic
+// bytes, not its name), with the first SniffLen bytes available to identify
+// the format.
+type opened struct {
+	name    string // path inside the intel directory
+	gz      bool
+	modTime time.Time
+	size    int64
+	r       *bufio.Reader
+	head    []byte
+	closer  io.Closer
+}
+
+func (o *opened) Close() error { return o.closer.Close() }
+
+func openFile(fsys fs.FS, name string, max int64) (*opened, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("intel: %s is not a regular file", name)
+	}
+	o := &opened{name: name, modTime: fi.ModTime(), size: fi.Size(), closer: f}
+	raw := bufio.NewReaderSize(&capReader{r: f, max: max}, 64<<10)
+	var r io.Reader = raw
+	if magic, _ := raw.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(raw)
+		if err != nil {
+			f.Close()
+			return nil, &FormatError{File: name, Offset: 0, Reason: "bad gzip header", Err: ErrUnrecognised}
+		}
+		zr.Multistream(true)
+		o.gz = true
+		r = &capReader{r: zr, max: max}
+	}
+	o.r = bufio.NewReaderSize(r, MaxLineLen)
+	head, err := o.r.Peek(SniffLen)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		f.Close()
+		return nil, err
+	}
+	o.head = head
+	return o, nil
+}
+
+// lineReader yields the lines of a text file with end-of-line bytes and
+// surrounding white space removed. A line longer than MaxLineLen is skipped
+// to its newline and counted in long; the scan goes on.
+type lineReader struct {
+	r    *bufio.Reader
+	line int // 1-based number of the line last returned
+	long int
+	err  error // first read error other than io.EOF
+}
+
+// next returns the next line, valid until the following call, or false at
+// the end of input or on a read error (then l.err is set).
+func (l *lineReader) next() ([]byte, bool) {
+	for {
+		b, err := l.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			l.line++
+			l.long++
+			if !l.skipRest() {
+				return nil, false
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			l.err = err
+			return nil, false
+		}
+		if len(b) == 0 && err != nil {
+			return nil, false
+		}
+		l.line++
+		if l.line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
+		}
+		return bytes.TrimSpace(b), true
+	}
+}
+
+func (l *lineReader) skipRest() bool {
+	for {
+		_, err := l.r.ReadSlice('\n')
+		if err == nil {
+			return true
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if !errors.Is(err, io.EOF) {
+			l.err = err
+		}
+		return false
+	}
+}
+
+// isComment: every format here accepts '#' comments, and the blocklists
+// also ';' (Spamhaus) and '//'.
+func isComment(b []byte) bool {
+	return len(b) > 0 && (b[0] == '#' || b[0] == ';' || bytes.HasPrefix(b, []byte("//")))
+}
+
+// splitCSV splits one CSV line (RFC 4180 quoting, "" inside quotes) into
+// dst, reusing its storage. It returns false for an unterminated quote or
+// text after a closing quote; embedded newlines are not supported (no feed
+// here has them).
+func splitCSV(line []byte, dst []string) ([]string, bool) {
+	dst = dst[:0]
+	for i := 0; ; {
+		if i < len(line) && line[i] == '"' {
+			var sb strings.Builder
+			i++
+			for {
+				j := bytes.IndexByte(line[i:], '"')
+				if j < 0 {
+					return dst, false
+				}
+				sb.Write(line[i : i+j])
+				i += j + 1
+				if i < len(line) && line[i] == '"' { // escaped quote
+					sb.WriteByte('"')
+					i++
+					continue
+				}
+				break
+			}
+			dst = append(dst, sb.String())
+			if i == len(line) {
+				return dst, true
+			}
+			if line[i] != ',' {
+				return dst, false
+			}
+			i++
+			continue
+		}
+		j := bytes.IndexByte(line[i:], ',')
+		if j < 0 {
+			dst = append(dst, string(line[i:]))
+			return dst, true
+		}
+		dst = append(dst, string(line[i:i+j]))
+		i += j + 1
+	}
+}
+
+// cleanText makes a stored name safe and bounded: valid UTF-8, no control
+// characters, at most MaxTextField bytes (cut at a rune boundary).
+func cleanText(s string) string {
+	s = strings.TrimSpace(strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > MaxTextField {
+		cut := MaxTextField
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}
+
+// countryCode returns an upper-case two-letter code, or "" for anything
+// else (iptoasn's "None" and "Unknown", RIR "ZZ", empty).
+func countryCode(s string) string {
+	if len(s) != 2 {
+		return ""
+	}
+	b := []byte{s[0] &^ 0x20, s[1] &^ 0x20}
+	if b[0] < 'A' || b[0] > 'Z' || b[1] < 'A' || b[1] > 'Z' {
+		return ""
+	}
+	if b[0] == 'Z' && b[1] == 'Z' {
+		return ""
+	}
+	return string(b)
+}
