@@ -19,6 +19,13 @@ const (
 	// a capture from a host with more interfaces than this is not plausible.
 	MaxInterfaces = 1024
 
+	// MaxAllInterfaces bounds the IDBs of a whole file, over all its
+	// sections: Info keeps a summary per interface, so without this a file
+	// of many small sections would grow that table with the file size.
+	// Real multi-section files have a handful (the 10-section Wireshark
+	// sample has 10).
+	MaxAllInterfaces = 16 * 1024
+
 	// MaxOptions bounds the options walked in one block, so a block of
 	// thousands of zero-length options costs a bounded loop.
 	MaxOptions = 4096
