@@ -1,0 +1,119 @@
+package scan
+
+// Limits of the aggregator, with the reason for each value. Config may
+// lower the memory budget; the others are fixed properties of the
+// reports.
+const (
+	// DefaultMemoryBudgetBytes bounds the aggregator's tracked state when
+	// the caller sets no budget. 512 MiB holds about 2.5 million targets,
+	// far beyond any capture of the default 50 MiB file limit (a probe is
+	// at least 40 bytes on the wire), while a hostile capture of spoofed
+	// sources cannot exhaust the host.
+	DefaultMemoryBudgetBytes = 512 << 20
+
+	// bytesPerTarget estimates one tracked target: the map entry (12-byte
+	// key, index, the map's own overhead) and the 88-byte record.
+	// TestMeasureTargetBytes measures about 115 bytes in steady state on
+	// 1M targets; the rest covers slice and map doubling and the copy
+	// Finish makes while the tables still exist.
+	bytesPerTarget = 240
+
+	// bytesPerSource estimates one tracked source: its map entry and
+	// record with the fingerprint counters.
+	bytesPerSource = 320
+
+	// bytesPerAddr estimates one address table entry: the map entry and
+	// the address and source index kept by ID.
+	bytesPerAddr = 96
+
+	// sourceShare is the fraction of the budget (in 1/8) sources may use;
+	// the rest is for targets, which are far more numerous.
+	sourceShare = 2
+
+	// MaxPortsHit caps the ports_hit list of one target host in the
+	// overview (the contract's 1024, with ports_hit_truncated).
+	MaxPortsHit = 1024
+
+	// MaxDetailList caps each list of scanner_detail (targets, ports):
+	// a full list of a 65535-port sweep of many hosts would be megabytes;
+	// the totals are always given beside the capped list.
+	MaxDetailList = 1024
+
+	// DefaultIdleGapNS ends a source's scan episode after 15 minutes
+	// without a new probe (bro-simple-scan scan_timeout, DETECTION.md §6.4).
+	DefaultIdleGapNS = 15 * 60 * 1_000_000_000
+
+	// DistributedMinSources is how many sources, each under the thresholds,
+	// must jointly probe one host before they are reported as a
+	// distributed scan (DETECTION.md §6.12, Snort's distributed tracker).
+	DistributedMinSources = 5
+
+	// trwBound is the net number of first-contact failures (failures minus
+	// successes) at which the TRW test decides: ln(99)/ln(4) = 3.3, so 4
+	// with θ0 = 0.8, θ1 = 0.2, P_D = 0.99, P_F = 0.01 (DETECTION.md §3).
+	trwBound = 4
+
+	// maxProbeTries is how many unanswered copies of one bare ACK or
+	// FIN+ACK a prober plausibly sends (nmap retries at most 10 times, its
+	// default max-retries); more is one side of a live flow.
+	maxProbeTries = 10
+
+	// fingerprintMinProbes is how many consistent probes a tool
+	// fingerprint needs before it is reported (DETECTION.md §6.18).
+	fingerprintMinProbes = 5
+
+	// fpPairSlots is how many distinct (source port, sequence) pairs are
+	// followed: nmap keeps one pair per scan phase (a SYN scan, then FIN,
+	// NULL, ... runs each draw a new one), so a few slots cover a session.
+	fpPairSlots = 4
+
+	// decoyMinShared is how many identical probes two sources must share
+	// before they are called decoys of one scan: one coincidence of 64 bits
+	// (sequence, ports, IP ID) is already unlikely, three rule it out.
+	decoyMinShared = 3
+
+	// decoyMaxProbes bounds the probes indexed for decoy detection, so a
+	// capture of millions of probes costs a bounded map at Finish.
+	decoyMaxProbes = 1 << 21
+)
+
+// Config sets what the aggregator collects.
+type Config struct {
+	// MemoryBudgetBytes caps the state kept for sources and targets. When
+	// it is reached, new sources and targets are dropped and counted in
+	// CaptureStats (limit_hit). Zero or negative means the default.
+	MemoryBudgetBytes int64
+	// IdleGapNS separates a source's scan episodes: a gap longer than this
+	// between two new probes starts a new episode. Zero or negative means
+	// the default (15 minutes).
+	IdleGapNS int64
+}
+
+// DefaultConfig is the configuration of the tools.
+func DefaultConfig() Config {
+	return Config{MemoryBudgetBytes: DefaultMemoryBudgetBytes, IdleGapNS: DefaultIdleGapNS}
+}
+
+// Thresholds decide which sources are listed (CONTRACT.md §3.2).
+type Thresholds struct {
+	MinPorts          int     // distinct ports on one host
+	MinHosts          int     // distinct hosts on one port
+	MinTargets        int     // distinct (host, port) targets
+	MinStealthTargets int     // distinct targets of stealth probes (FIN, NULL, Xmas, Maimon, illegal flags)
+	MinRatePPS        float64 // distinct probes per second of the episode
+}
+
+// DefaultThresholds are the contract's defaults.
+func DefaultThresholds() Thresholds {
+	return Thresholds{MinPorts: 10, MinHosts: 10, MinTargets: 25, MinStealthTargets: 3, MinRatePPS: 5.0}
+}
+
+// sane replaces non-positive counts by 1, so a zero threshold never lists
+// sources that probed nothing.
+func (th Thresholds) sane() Thresholds {
+	th.MinPorts = max(th.MinPorts, 1)
+	th.MinHosts = max(th.MinHosts, 1)
+	th.MinTargets = max(th.MinTargets, 1)
+	th.MinStealthTargets = max(th.MinStealthTargets, 1)
+	return th
+}

@@ -1,0 +1,271 @@
+package scan
+
+import (
+	"net/netip"
+	"slices"
+
+	"porthunter/pcapng"
+)
+
+// Detail is scanner_detail's answer (CONTRACT.md §3.6): everything known
+// about one source in one capture, judged under the default thresholds.
+type Detail struct {
+	IP                netip.Addr     `json:"ip"`
+	Suspect           bool           `json:"suspect"`
+	Kind              *string        `json:"kind"` // null unless listed
+	Reasons           []string       `json:"reasons"`
+	Confidence        float64        `json:"confidence"`
+	Techniques        []string       `json:"techniques"`
+	FlagsSeen         []string       `json:"flags_seen"`
+	FlagStats         map[string]int `json:"flag_stats"`
+	Pkts              uint64         `json:"pkts"` // every packet it sent
+	ProbePkts         uint64         `json:"probe_pkts"`
+	Probes            int            `json:"probes"`
+	DistinctPorts     int            `json:"distinct_ports"`
+	DistinctHosts     int            `json:"distinct_hosts"`
+	FirstSeen         Time           `json:"first_seen"` // first packet it sent
+	LastSeen          Time           `json:"last_seen"`
+	DetectedAt        *Time          `json:"detected_at"`
+	DistributedTarget string         `json:"distributed_target,omitempty"`
+
+	Episodes         []EpisodeInfo  `json:"episodes"`
+	Targets          []DetailTarget `json:"targets"`
+	TargetsTotal     int            `json:"targets_total"`
+	TargetsTruncated bool           `json:"targets_truncated"`
+	Ports            []int          `json:"ports"` // distinct ports probed, sorted
+	PortsTotal       int            `json:"ports_total"`
+	PortsTruncated   bool           `json:"ports_truncated"`
+
+	Outcomes        Outcomes    `json:"outcomes"`
+	OpenPorts       []int       `json:"open_ports"`
+	UnansweredPorts []int       `json:"unanswered_ports"` // capped like Ports
+	FirstProbe      *ProbeEvent `json:"first_probe"`
+	FirstAnswer     *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
+	FirstOpen       *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
+
+	// FollowedByUse is true when the source later exchanged data with a
+	// port it had found open (scan followed by use); UsedPorts lists them.
+	FollowedByUse         bool    `json:"followed_by_use"`
+	UsedPorts             []int   `json:"used_ports"`
+	SuccessfulConnections int     `json:"successful_connections"` // connections with data (not probes)
+	BackscatterPkts       uint64  `json:"backscatter_pkts"`       // unsolicited SYN/ACK and RST it sent
+	NoReturnTraffic       bool    `json:"no_return_traffic"`
+	TRW                   TRWInfo `json:"trw"`
+	Tool                  *Tool   `json:"tool"`
+}
+
+// EpisodeInfo is one idle-gap-separated scan episode.
+type EpisodeInfo struct {
+	Start         Time     `json:"start"`
+	End           Time     `json:"end"`
+	Probes        int      `json:"probes"`
+	RatePPS       *float64 `json:"rate_pps"` // null with one timestamp
+	PeakPPS       float64  `json:"peak_pps"` // most probes within any one second
+	DistinctPorts int      `json:"distinct_ports"`
+	DistinctHosts int      `json:"distinct_hosts"`
+	Qualifies     bool     `json:"qualifies"` // meets the default listing rule on its own
+}
+
+// DetailTarget is one host a source probed.
+type DetailTarget struct {
+	IP             netip.Addr `json:"ip"`
+	Probes         int        `json:"probes"`
+	Ports          []int      `json:"ports"`
+	PortsTruncated bool       `json:"ports_truncated"`
+	OpenPorts      []int      `json:"open_ports"`
+}
+
+// Outcomes counts a source's probes by what came back.
+type Outcomes struct {
+	Open       int `json:"open"`
+	Closed     int `json:"closed"`
+	Filtered   int `json:"filtered"`
+	Unfiltered int `json:"unfiltered"` // ACK probes answered by RST
+	Unanswered int `json:"unanswered"` // open|filtered for stealth and UDP probes
+}
+
+// ProbeEvent is one probe, or the answer to one.
+type ProbeEvent struct {
+	TS        Time       `json:"ts"`
+	Frame     uint64     `json:"frame"`
+	Src       netip.Addr `json:"src"`
+	Dst       netip.Addr `json:"dst"`
+	Port      uint16     `json:"port"`
+	Proto     string     `json:"proto"`
+	Flags     *string    `json:"flags,omitempty"`
+	Technique string     `json:"technique"`
+	Outcome   string     `json:"outcome"`
+}
+
+// TRWInfo is the sequential hypothesis test's result (Jung et al. 2004:
+// θ0 = 0.8, θ1 = 0.2, P_D = 0.99, P_F = 0.01, deciding at ±4 net failures).
+type TRWInfo struct {
+	Ran       bool   `json:"ran"`      // false without return traffic
+	Decision  string `json:"decision"` // scanner, benign or pending
+	Score     int    `json:"score"`    // first-contact failures minus successes
+	MaxScore  int    `json:"max_score"`
+	DecidedAt *Time  `json:"decided_at"`
+}
+
+// Detail returns everything known about ip as a source; false when it
+// sent nothing in the capture.
+func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
+	ip = ip.Unmap()
+	r := an.bySrc[ip]
+	if r == nil || r.pkts == 0 {
+		return nil, false
+	}
+	d := &Detail{IP: ip, Reasons: []string{}, Techniques: nonNil(r.techniques), FlagsSeen: nonNil(r.flagsSeen),
+		FlagStats: map[string]int{}, Pkts: r.pkts, ProbePkts: r.probePkts, Probes: len(r.probes),
+		DistinctPorts: r.ports, DistinctHosts: r.hosts, FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
+		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{}, OpenPorts: nonNil(r.openPorts),
+		UsedPorts: nonNil(r.usedLater), FollowedByUse: len(r.usedLater) > 0, SuccessfulConnections: len(r.succTS),
+		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
+		Outcomes: Outcomes{Open: r.out[outOpen], Closed: r.out[outClosed], Filtered: r.out[outFiltered],
+			Unfiltered: r.out[outUnfiltered], Unanswered: r.out[outUnanswered]},
+	}
+	for c := clsSYN; c < numClasses; c++ {
+		if r.classes[c] > 0 {
+			d.FlagStats[classNames[c]] = r.classes[c]
+		}
+	}
+	if v := an.defaults.by[ip]; v != nil {
+		d.Suspect, d.Confidence, d.Reasons = true, v.confidence, nonNil(v.reasons)
+		k := v.kind
+		d.Kind = &k
+		det := an.time(v.detNS)
+		d.DetectedAt = &det
+		if v.group.IsValid() {
+			d.DistributedTarget = v.group.String()
+		}
+	}
+	th := DefaultThresholds()
+	for ei := range r.episodes {
+		e := &r.episodes[ei]
+		ports, hosts := map[uint16]bool{}, map[netip.Addr]bool{}
+		for k := e.first; k <= e.last; k++ {
+			t := &r.probes[k]
+			hosts[t.dst] = true
+			if t.class != clsICMP {
+				ports[t.port] = true
+			}
+		}
+		info := EpisodeInfo{Start: an.time(e.start), End: an.time(e.end), Probes: e.probes, PeakPPS: float64(e.peak),
+			DistinctPorts: len(ports), DistinctHosts: len(hosts), Qualifies: e.meets(th) && e.successes < e.counted}
+		if rate, ok := e.rate(); ok {
+			x := roundSig(rate)
+			info.RatePPS = &x
+			info.Qualifies = info.Qualifies && (rate >= th.MinRatePPS || r.trw.Scanner)
+		}
+		d.Episodes = append(d.Episodes, info)
+	}
+	an.detailTargets(d, r)
+	d.TRW = TRWInfo{Ran: r.trw.Ran, Decision: "pending", Score: r.trw.Score, MaxScore: r.trw.MaxScore}
+	switch {
+	case r.trw.Scanner:
+		d.TRW.Decision = "scanner"
+		at := an.time(r.trw.AtNS)
+		d.TRW.DecidedAt = &at
+	case r.trw.Benign:
+		d.TRW.Decision = "benign"
+	}
+	return d, true
+}
+
+// detailTargets fills the per-host lists, the ports and the first events.
+func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
+	type agg struct {
+		probes int
+		ports  []int
+		open   []int
+	}
+	hosts := map[netip.Addr]*agg{}
+	ports := map[uint16]bool{}
+	var unanswered []int
+	var firstAns, firstOpen *target
+	for i := range r.probes {
+		t := &r.probes[i]
+		h := hosts[t.dst]
+		if h == nil {
+			h = &agg{}
+			hosts[t.dst] = h
+		}
+		h.probes++
+		o := outcome(t)
+		if t.class != clsICMP {
+			h.ports = append(h.ports, int(t.port))
+			ports[t.port] = true
+			if o == outOpen {
+				h.open = append(h.open, int(t.port))
+			}
+			if t.state&stAnswered == 0 {
+				unanswered = append(unanswered, int(t.port))
+			}
+		}
+		if t.state&stAnswered != 0 && (firstAns == nil || earlier(t.ansTS, t.ansFrame, firstAns.ansTS, firstAns.ansFrame)) {
+			firstAns = t
+		}
+		if o == outOpen && (firstOpen == nil || earlier(t.ansTS, t.ansFrame, firstOpen.ansTS, firstOpen.ansFrame)) {
+			firstOpen = t
+		}
+	}
+	var addrs []netip.Addr
+	for a := range hosts {
+		addrs = append(addrs, a)
+	}
+	slices.SortFunc(addrs, netip.Addr.Compare)
+	d.TargetsTotal = len(addrs)
+	for i, a := range addrs {
+		if i == MaxDetailList {
+			d.TargetsTruncated = true
+			break
+		}
+		h := hosts[a]
+		slices.Sort(h.ports)
+		h.ports = slices.Compact(h.ports)
+		slices.Sort(h.open)
+		h.open = slices.Compact(h.open)
+		dt := DetailTarget{IP: a, Probes: h.probes, Ports: nonNil(h.ports), OpenPorts: nonNil(h.open)}
+		if len(dt.Ports) > MaxDetailList {
+			dt.Ports, dt.PortsTruncated = dt.Ports[:MaxDetailList], true
+		}
+		d.Targets = append(d.Targets, dt)
+	}
+	all := make([]int, 0, len(ports))
+	for p := range ports {
+		all = append(all, int(p))
+	}
+	slices.Sort(all)
+	d.PortsTotal = len(all)
+	if len(all) > MaxDetailList {
+		all, d.PortsTruncated = all[:MaxDetailList], true
+	}
+	d.Ports = all
+	slices.Sort(unanswered)
+	unanswered = slices.Compact(unanswered)
+	d.UnansweredPorts = nonNil(unanswered[:min(len(unanswered), MaxDetailList)])
+	if len(r.probes) > 0 {
+		t := &r.probes[0]
+		d.FirstProbe = an.event(r, t, t.firstTS, t.frame)
+	}
+	if firstAns != nil {
+		d.FirstAnswer = an.event(r, firstAns, firstAns.ansTS, firstAns.ansFrame)
+	}
+	if firstOpen != nil {
+		d.FirstOpen = an.event(r, firstOpen, firstOpen.ansTS, firstOpen.ansFrame)
+	}
+}
+
+func earlier(ts int64, frame uint64, ts2 int64, frame2 uint64) bool {
+	return ts < ts2 || ts == ts2 && frame < frame2
+}
+
+func (an *Analysis) event(r *srcResult, t *target, ts int64, frame uint64) *ProbeEvent {
+	e := &ProbeEvent{TS: an.time(ts), Frame: frame, Src: r.addr, Dst: t.dst, Port: t.port, Proto: protoName(t.proto),
+		Technique: technique(r, t), Outcome: outcomeName(outcome(t))}
+	if t.proto == protoTCP {
+		f := pcapng.FlagString(t.flags)
+		e.Flags = &f
+	}
+	return e
+}

@@ -1,0 +1,25 @@
+// Package scan turns decoded packets into port-scan findings.
+//
+// An Aggregator receives every record of one capture, in file order, as a
+// decoded pcapng.Packet, and keeps per-source state only: packet counters,
+// the distinct targets (source, destination, protocol, destination port)
+// each source contacted with the outcome the capture shows for each, and
+// fingerprint counters. It keeps no packet bytes. Finish freezes that
+// state into an Analysis, whose views (Overview, Suspects, FirstEvent,
+// Detail, Activity, Capture) are cheap, deterministic and safe for
+// concurrent use.
+//
+// Input is untrusted: every field of a Packet may be hostile. Nothing here
+// indexes by a packet value without a bound, and the state grows with
+// distinct sources and targets only, capped by Config.MemoryBudgetBytes;
+// what a cap drops is counted in CaptureStats, never silently lost.
+//
+// The detection rules follow DETECTION.md §6: a probe is the first packet
+// of a target with no earlier traffic back from it; outcomes come from the
+// responses in the capture (ICMP errors attributed through the quoted
+// header); successful connections, midstream traffic, backscatter and
+// answered UDP client traffic are not scanning; a source is listed when
+// its distinct targets within one idle-gap episode reach a threshold at a
+// minimum rate, or when the threshold is reached and a TRW sequential test
+// calls it a scanner however slow it is.
+package scan

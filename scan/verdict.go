@@ -1,0 +1,261 @@
+package scan
+
+import (
+	"math"
+	"net/netip"
+	"slices"
+)
+
+// verdict is why and how one source is listed under some thresholds.
+type verdict struct {
+	r          *srcResult
+	ep         int // the first qualifying episode
+	kind       string
+	reasons    []string
+	detNS      int64 // the probe that crossed the threshold
+	detFrame   uint64
+	group      netip.Addr // distributed: the target host jointly probed
+	confidence float64
+}
+
+// firstProbe is the first probe of the verdict's episode.
+func (v *verdict) firstProbe() *target {
+	return &v.r.probes[v.r.episodes[v.ep].first]
+}
+
+// verdicts is the listing of a whole capture under one set of thresholds.
+type verdicts struct {
+	list   []*verdict // by source address
+	by     map[netip.Addr]*verdict
+	groups []DistributedGroup
+}
+
+// judge applies th to every source (CONTRACT.md §3.2, DETECTION.md §6):
+// a source is listed when, within one episode, its counted probes reach a
+// count threshold, fewer successful connections than counted probes began
+// in that episode (a client whose connections mostly succeed is not a
+// scanner), and the episode's rate reaches th.MinRatePPS, is undefined
+// (one timestamp), or the TRW test called the source a scanner (slow
+// scans). Sources under every threshold that jointly probe one host are
+// then grouped as distributed scans.
+func (an *Analysis) judge(th Thresholds) *verdicts {
+	th = th.sane()
+	vs := &verdicts{by: make(map[netip.Addr]*verdict), groups: []DistributedGroup{}}
+	for _, r := range an.sources {
+		for ei := range r.episodes {
+			e := &r.episodes[ei]
+			if !e.meets(th) || e.successes >= e.counted {
+				continue
+			}
+			rate, ok := e.rate()
+			if ok && rate < th.MinRatePPS && !r.trw.Scanner {
+				continue
+			}
+			v := &verdict{r: r, ep: ei, kind: shape(r.ports, r.hosts)}
+			v.reasons, v.detNS, v.detFrame = explain(r, ei, th)
+			if !ok {
+				v.reasons = append(v.reasons, "single_timestamp")
+			} else if rate >= th.MinRatePPS {
+				v.reasons = append(v.reasons, "rate")
+			}
+			if r.trw.Scanner {
+				v.reasons = append(v.reasons, "trw")
+			}
+			v.confidence = confidence(an, v, th)
+			vs.list = append(vs.list, v)
+			vs.by[r.addr] = v
+			break
+		}
+	}
+	an.distributed(vs, th)
+	slices.SortFunc(vs.list, func(x, y *verdict) int { return x.r.addr.Compare(y.r.addr) })
+	return vs
+}
+
+// explain replays episode ei and returns the count rules it meets and the
+// probe at which the first of them was crossed.
+func explain(r *srcResult, ei int, th Thresholds) (reasons []string, ns int64, frame uint64) {
+	e := &r.episodes[ei]
+	var c counter
+	c.init()
+	crossed := false
+	for k := e.first; k <= e.last; k++ {
+		t := &r.probes[k]
+		c.add(t)
+		if _, ok := c.meets(th); ok && !crossed {
+			crossed, ns, frame = true, t.firstTS, t.frame
+		}
+	}
+	if c.maxPorts >= th.MinPorts {
+		reasons = append(reasons, "ports_on_host")
+	}
+	if c.maxHosts >= th.MinHosts {
+		reasons = append(reasons, "hosts_on_port")
+	}
+	if len(c.pairs) >= th.MinTargets {
+		reasons = append(reasons, "targets")
+	}
+	if c.stealth >= th.MinStealthTargets {
+		reasons = append(reasons, "stealth_targets")
+	}
+	return reasons, ns, frame
+}
+
+// confidence is a score in [0.05, 0.99] for a listed source: 0.5 for
+// meeting a threshold, more for exceeding it twice over, for a TRW
+// decision and for illegal flag combinations (near-zero false positives),
+// less when nothing came back (attempts counted blind).
+func confidence(an *Analysis, v *verdict, th Thresholds) float64 {
+	r, e := v.r, &v.r.episodes[v.ep]
+	c := 0.5
+	if e.maxPorts >= 2*th.MinPorts || e.maxHosts >= 2*th.MinHosts || e.targets >= 2*th.MinTargets {
+		c += 0.2
+	}
+	if r.trw.Scanner {
+		c += 0.2
+	}
+	if e.stealth >= th.MinStealthTargets {
+		c += 0.1
+	}
+	if r.answered == 0 {
+		c -= 0.2
+	}
+	return round(math.Min(math.Max(c, 0.05), 0.99), 2)
+}
+
+// DistributedGroup is a many-to-one scan: sources each under the
+// thresholds whose probes of one host jointly reach MinPorts.
+type DistributedGroup struct {
+	Target        netip.Addr   `json:"target"`
+	Sources       []netip.Addr `json:"sources"`
+	DistinctPorts int          `json:"distinct_ports"`
+	Probes        int          `json:"probes"`
+	FirstSeen     Time         `json:"first_seen"`
+	DetectedAt    Time         `json:"detected_at"`
+}
+
+// distributed finds distributed scans among the sources not listed on
+// their own: at least DistributedMinSources of them probing one host, each
+// mostly failing (fewer successful connections than counted probes), and
+// their probes of it reaching th.MinPorts distinct ports together. The
+// rate test is not applied: spreading probes over sources is how a
+// distributed scan stays under every per-source rate.
+func (an *Analysis) distributed(vs *verdicts, th Thresholds) {
+	for _, host := range an.hosts {
+		srcs := an.byHost[host]
+		if len(srcs) < DistributedMinSources {
+			continue
+		}
+		var members []*srcResult
+		var probes []*target
+		for _, r := range srcs {
+			if v := vs.by[r.addr]; v != nil && v.kind != "distributed" {
+				continue // listed on its own
+			}
+			n, mine := 0, 0
+			for i := range r.probes {
+				if counted(&r.probes[i]) {
+					n++
+					if r.probes[i].dst == host {
+						mine++
+					}
+				}
+			}
+			if mine == 0 || len(r.succTS) >= n {
+				continue
+			}
+			members = append(members, r)
+			for i := range r.probes {
+				if t := &r.probes[i]; t.dst == host && counted(t) {
+					probes = append(probes, t)
+				}
+			}
+		}
+		if len(members) < DistributedMinSources {
+			continue
+		}
+		slices.SortFunc(probes, func(x, y *target) int {
+			if x.firstTS != y.firstTS {
+				return cmpInt64(x.firstTS, y.firstTS)
+			}
+			return cmpInt64(int64(x.frame), int64(y.frame))
+		})
+		ports := make(map[uint16]bool)
+		var det *target
+		for _, t := range probes {
+			if t.class == clsICMP {
+				continue
+			}
+			ports[t.port] = true
+			if det == nil && len(ports) >= th.MinPorts {
+				det = t
+			}
+		}
+		if det == nil {
+			continue
+		}
+		g := DistributedGroup{Target: host, DistinctPorts: len(ports), Probes: len(probes),
+			FirstSeen: an.time(probes[0].firstTS), DetectedAt: an.time(det.firstTS)}
+		for _, r := range members {
+			g.Sources = append(g.Sources, r.addr)
+			if vs.by[r.addr] != nil {
+				continue
+			}
+			v := &verdict{r: r, ep: episodeOf(r, host), kind: "distributed", reasons: []string{"distributed"},
+				detNS: det.firstTS, detFrame: det.frame, group: host}
+			v.confidence = 0.4
+			if len(members) >= 2*DistributedMinSources {
+				v.confidence = 0.5
+			}
+			vs.list = append(vs.list, v)
+			vs.by[r.addr] = v
+		}
+		vs.groups = append(vs.groups, g)
+	}
+}
+
+// episodeOf is the index of r's first episode holding a probe of host.
+func episodeOf(r *srcResult, host netip.Addr) int {
+	for ei, e := range r.episodes {
+		for k := e.first; k <= e.last; k++ {
+			if r.probes[k].dst == host {
+				return ei
+			}
+		}
+	}
+	return 0
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// round rounds x to n decimals.
+func round(x float64, n int) float64 {
+	p := math.Pow(10, float64(n))
+	return math.Round(x*p) / p
+}
+
+// roundSig rounds x to 4 significant digits, so both 1234.5 pps scans
+// and 0.003 pps slow scans print readably.
+func roundSig(x float64) float64 {
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return x
+	}
+	d := 3 - int(math.Floor(math.Log10(math.Abs(x))))
+	if d < 0 {
+		d = 0
+	}
+	return round(x, d)
+}
+
+// time makes a Time at the capture's precision.
+func (an *Analysis) time(ns int64) Time {
+	return Time{NS: ns, Digits: an.prec}
+}

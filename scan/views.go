@@ -1,0 +1,479 @@
+package scan
+
+import (
+	"math"
+	"net/netip"
+	"slices"
+
+	"porthunter/pcapng"
+)
+
+// Suspect is one entry of list_suspects (CONTRACT.md §3.2) with its
+// extensions.
+type Suspect struct {
+	IP            netip.Addr `json:"ip"`
+	Kind          string     `json:"kind"`
+	DistinctPorts int        `json:"distinct_ports"`
+	DistinctHosts int        `json:"distinct_hosts"`
+	// RatePPS is distinct probes per second of the source's first
+	// qualifying episode (first to last probe); null with one timestamp.
+	RatePPS   *float64 `json:"rate_pps"`
+	FlagsSeen []string `json:"flags_seen"`
+
+	Probes     int      `json:"probes"` // distinct (host, protocol, port) targets probed
+	FirstSeen  Time     `json:"first_seen"`
+	LastSeen   Time     `json:"last_seen"`
+	Techniques []string `json:"techniques"`
+	OpenPorts  []int    `json:"open_ports"`
+	Tool       *Tool    `json:"tool"`
+	Confidence float64  `json:"confidence"`
+
+	PeakPPS         float64  `json:"peak_pps"` // most probes within one second of the episode
+	Episodes        int      `json:"episodes"`
+	Unanswered      int      `json:"unanswered"`
+	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed
+	DetectedAt      Time     `json:"detected_at"`
+	NoReturnTraffic bool     `json:"no_return_traffic"` // none of its probes drew any answer: attempts counted
+	// DistributedTarget is the host a distributed scan probed jointly.
+	DistributedTarget string `json:"distributed_target,omitempty"`
+	// DecoyPeers are other sources that sent identical probes (nmap -D).
+	DecoyPeers []netip.Addr `json:"decoy_peers,omitempty"`
+}
+
+// Suspects lists the sources that th flags, by address.
+func (an *Analysis) Suspects(th Thresholds) []Suspect {
+	vs := an.verdictsFor(th)
+	out := make([]Suspect, 0, len(vs.list))
+	for _, v := range vs.list {
+		out = append(out, an.suspect(v))
+	}
+	return out
+}
+
+func (an *Analysis) verdictsFor(th Thresholds) *verdicts {
+	if th == DefaultThresholds() && an.defaults != nil {
+		return an.defaults
+	}
+	return an.judge(th)
+}
+
+func (an *Analysis) suspect(v *verdict) Suspect {
+	r := v.r
+	e := &r.episodes[v.ep]
+	s := Suspect{
+		IP: r.addr, Kind: v.kind, DistinctPorts: r.ports, DistinctHosts: r.hosts,
+		FlagsSeen: nonNil(r.flagsSeen), Probes: len(r.probes),
+		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
+		Techniques: nonNil(r.techniques), OpenPorts: nonNil(r.openPorts), Tool: r.tool, Confidence: v.confidence,
+		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: r.out[outUnanswered],
+		Reasons: nonNil(v.reasons), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
+	}
+	if rate, ok := e.rate(); ok {
+		x := roundSig(rate)
+		s.RatePPS = &x
+	}
+	if v.group.IsValid() {
+		s.DistributedTarget = v.group.String()
+	}
+	s.DecoyPeers = an.decoyOf[r.addr]
+	return s
+}
+
+// FirstEvent is first_scan_event's answer (CONTRACT.md §3.3).
+type FirstEvent struct {
+	TS   Time       `json:"ts"`
+	Src  netip.Addr `json:"src"`
+	Dst  netip.Addr `json:"dst"`
+	Port uint16     `json:"port"`
+	// Flags are tcpdump letters ("S", "F", "FPU", "" for NULL); absent for
+	// UDP and ICMP.
+	Flags      *string `json:"flags,omitempty"`
+	Proto      string  `json:"proto"`
+	Frame      uint64  `json:"frame"`
+	Technique  string  `json:"technique"`
+	DetectedAt Time    `json:"detected_at"`
+	// LatencyS is detected_at minus ts, in seconds.
+	LatencyS float64 `json:"latency_s"`
+}
+
+// FirstEvent is the first probe of the earliest qualifying episode of any
+// source th lists; nil when none is listed.
+func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
+	vs := an.verdictsFor(th)
+	var best *verdict
+	for _, v := range vs.list {
+		if best == nil {
+			best = v
+			continue
+		}
+		a, b := v.firstProbe(), best.firstProbe()
+		if a.firstTS < b.firstTS || a.firstTS == b.firstTS && a.frame < b.frame {
+			best = v
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	t := best.firstProbe()
+	fe := &FirstEvent{TS: an.time(t.firstTS), Src: best.r.addr, Dst: t.dst, Port: t.port, Proto: protoName(t.proto),
+		Frame: t.frame, Technique: technique(best.r, t), DetectedAt: an.time(best.detNS),
+		LatencyS: roundSig(float64(best.detNS-t.firstTS) / 1e9)}
+	if t.proto == protoTCP {
+		f := pcapng.FlagString(t.flags)
+		fe.Flags = &f
+	}
+	return fe
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case protoTCP:
+		return "tcp"
+	case protoUDP:
+		return "udp"
+	case protoICMP:
+		return "icmp"
+	case protoICMPv6:
+		return "icmpv6"
+	}
+	return "ip"
+}
+
+// technique names the technique of one probe of r.
+func technique(r *srcResult, t *target) string {
+	switch t.class {
+	case clsSYN:
+		if r.connect {
+			return "connect_scan"
+		}
+		return "syn_scan"
+	case clsFIN:
+		return "fin_scan"
+	case clsNULL:
+		return "null_scan"
+	case clsXMAS:
+		return "xmas_scan"
+	case clsMAIMON:
+		return "maimon_scan"
+	case clsACK:
+		if r.window {
+			return "window_scan"
+		}
+		return "ack_scan"
+	case clsOTHER:
+		return "illegal_flags_scan"
+	case clsUDP:
+		return "udp_scan"
+	case clsICMP:
+		return "ping_sweep"
+	}
+	return ""
+}
+
+// Overview is scan_overview's answer (CONTRACT.md §3.1). File and
+// Capture are set by the caller.
+type Overview struct {
+	File              string           `json:"file"`
+	TotalPkts         uint64           `json:"total_pkts"`
+	IntervalS         float64          `json:"interval_s"`
+	Scanners          []ScannerSummary `json:"scanners"`
+	Targets           []Target         `json:"targets"`
+	PortDistribution  []PortHits       `json:"port_distribution"`
+	SuspectedPatterns []string         `json:"suspected_patterns"`
+	Timeline          []Window         `json:"timeline"`
+	Capture           any              `json:"capture"`
+
+	ScannersTotal int                `json:"scanners_total"` // before the top_k cut
+	TargetsTotal  int                `json:"targets_total"`
+	Distributed   []DistributedGroup `json:"distributed"`
+	Decoys        []DecoyGroup       `json:"decoys"`
+	WindowS       float64            `json:"time_window_s"`
+}
+
+// ScannerSummary is one scanner of the overview.
+type ScannerSummary struct {
+	IP            netip.Addr     `json:"ip"`
+	Pkts          uint64         `json:"pkts"` // every packet the source sent
+	DistinctPorts int            `json:"distinct_ports"`
+	DistinctHosts int            `json:"distinct_hosts"`
+	FlagStats     map[string]int `json:"flag_stats"` // distinct probes by class, zero classes omitted
+	Probes        int            `json:"probes"`
+	ProbePkts     uint64         `json:"probe_pkts"` // probe packets, retransmissions included
+	FirstSeen     Time           `json:"first_seen"`
+	LastSeen      Time           `json:"last_seen"`
+	Kind          string         `json:"kind"`
+	Techniques    []string       `json:"techniques"`
+	OpenPorts     []int          `json:"open_ports"`
+	Tool          *Tool          `json:"tool"`
+	RatePPS       *float64       `json:"rate_pps"`
+}
+
+// Target is one host the scanners probed.
+type Target struct {
+	IP                netip.Addr `json:"ip"`
+	Pkts              uint64     `json:"pkts"` // probe packets it received from the scanners
+	PortsHit          []int      `json:"ports_hit"`
+	PortsHitTruncated bool       `json:"ports_hit_truncated,omitempty"`
+	DistinctPorts     int        `json:"distinct_ports"`
+	Scanners          int        `json:"scanners"`
+}
+
+// PortHits is one probed port and how many distinct probes hit it.
+type PortHits struct {
+	Port int `json:"port"`
+	Hits int `json:"hits"`
+}
+
+// Window is one timeline window that has probes.
+type Window struct {
+	Start    Time `json:"start"`
+	Probes   int  `json:"probes"`
+	Scanners int  `json:"scanners"`
+}
+
+// DefaultWindowS is the timeline window when the caller gives none.
+const DefaultWindowS = 60
+
+// Overview summarises the scanners th lists: at most topK scanners,
+// targets and ports, and a timeline of windowS-second windows.
+func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview {
+	if windowS <= 0 {
+		windowS = DefaultWindowS
+	}
+	if topK < 1 {
+		topK = 1
+	}
+	vs := an.verdictsFor(th)
+	ov := Overview{TotalPkts: an.stats.TotalPackets, IntervalS: round(an.stats.DurationS, 9), WindowS: windowS,
+		Scanners: []ScannerSummary{}, Targets: []Target{}, PortDistribution: []PortHits{},
+		SuspectedPatterns: []string{}, Timeline: []Window{}, Distributed: vs.groups}
+
+	// Scanners by distinct targets, then packets, then address.
+	order := slices.Clone(vs.list)
+	slices.SortStableFunc(order, func(x, y *verdict) int {
+		switch {
+		case len(x.r.probes) != len(y.r.probes):
+			return len(y.r.probes) - len(x.r.probes)
+		case x.r.pkts != y.r.pkts:
+			return cmpInt64(int64(y.r.pkts), int64(x.r.pkts))
+		}
+		return x.r.addr.Compare(y.r.addr)
+	})
+	ov.ScannersTotal = len(order)
+	techs, shapes := map[string]bool{}, map[string]bool{}
+	for i, v := range order {
+		for _, t := range v.r.techniques {
+			techs[t] = true
+		}
+		shapes[v.kind] = true
+		if i < topK {
+			ov.Scanners = append(ov.Scanners, an.summary(v))
+		}
+	}
+	ov.Decoys = []DecoyGroup{}
+	for _, g := range an.decoys {
+		for _, s := range g.Sources {
+			if vs.by[s] != nil {
+				ov.Decoys = append(ov.Decoys, g)
+				shapes["decoy"] = true
+				break
+			}
+		}
+	}
+	if len(vs.groups) > 0 {
+		shapes["distributed"] = true
+	}
+	ov.SuspectedPatterns = append(sortedKeys(techs), sortedKeys(shapes)...)
+
+	// Targets, ports and timeline over every listed scanner's probes.
+	type hostAgg struct {
+		pkts     uint64
+		ports    map[uint16]bool
+		scanners int
+	}
+	hosts := map[netip.Addr]*hostAgg{}
+	portHits := map[uint16]int{}
+	type win struct {
+		probes   int
+		scanners map[netip.Addr]bool
+	}
+	wins := map[int64]*win{}
+	// Window length in ns, kept within int64 whatever the caller asks.
+	wns := int64(1)
+	if f := windowS * 1e9; f >= math.MaxInt64/2 {
+		wns = math.MaxInt64 / 2
+	} else if f >= 1 {
+		wns = int64(f)
+	}
+	for _, v := range vs.list {
+		r := v.r
+		for i := range r.probes {
+			t := &r.probes[i]
+			h := hosts[t.dst]
+			if h == nil {
+				h = &hostAgg{ports: map[uint16]bool{}}
+				hosts[t.dst] = h
+			}
+			h.pkts += uint64(t.pkts)
+			if t.class != clsICMP {
+				h.ports[t.port] = true
+				portHits[t.port]++
+			}
+			idx := (t.firstTS - an.stats.firstNS) / wns
+			if t.firstTS < an.stats.firstNS {
+				idx = 0
+			}
+			w := wins[idx]
+			if w == nil {
+				w = &win{scanners: map[netip.Addr]bool{}}
+				wins[idx] = w
+			}
+			w.probes++
+			w.scanners[r.addr] = true
+		}
+	}
+	for _, v := range vs.list {
+		seen := map[netip.Addr]bool{}
+		for i := range v.r.probes {
+			d := v.r.probes[i].dst
+			if !seen[d] {
+				seen[d] = true
+				hosts[d].scanners++
+			}
+		}
+	}
+	var tl []Target
+	for ip, h := range hosts {
+		ports := make([]int, 0, len(h.ports))
+		for p := range h.ports {
+			ports = append(ports, int(p))
+		}
+		slices.Sort(ports)
+		t := Target{IP: ip, Pkts: h.pkts, DistinctPorts: len(ports), Scanners: h.scanners, PortsHit: ports}
+		if len(ports) > MaxPortsHit {
+			t.PortsHit, t.PortsHitTruncated = ports[:MaxPortsHit], true
+		}
+		tl = append(tl, t)
+	}
+	slices.SortFunc(tl, func(x, y Target) int {
+		switch {
+		case x.Pkts != y.Pkts:
+			return cmpInt64(int64(y.Pkts), int64(x.Pkts))
+		case x.DistinctPorts != y.DistinctPorts:
+			return y.DistinctPorts - x.DistinctPorts
+		}
+		return x.IP.Compare(y.IP)
+	})
+	ov.TargetsTotal = len(tl)
+	ov.Targets = append(ov.Targets, tl[:min(topK, len(tl))]...)
+	for p, n := range portHits {
+		ov.PortDistribution = append(ov.PortDistribution, PortHits{Port: int(p), Hits: n})
+	}
+	slices.SortFunc(ov.PortDistribution, func(x, y PortHits) int {
+		if x.Hits != y.Hits {
+			return y.Hits - x.Hits
+		}
+		return x.Port - y.Port
+	})
+	ov.PortDistribution = ov.PortDistribution[:min(topK, len(ov.PortDistribution))]
+	idxs := make([]int64, 0, len(wins))
+	for k := range wins {
+		idxs = append(idxs, k)
+	}
+	slices.Sort(idxs)
+	for _, k := range idxs {
+		w := wins[k]
+		ov.Timeline = append(ov.Timeline, Window{Start: an.time(an.stats.firstNS + k*wns), Probes: w.probes, Scanners: len(w.scanners)})
+	}
+	return ov
+}
+
+func (an *Analysis) summary(v *verdict) ScannerSummary {
+	r := v.r
+	s := ScannerSummary{IP: r.addr, Pkts: r.pkts, DistinctPorts: r.ports, DistinctHosts: r.hosts,
+		FlagStats: map[string]int{}, Probes: len(r.probes), ProbePkts: r.probePkts,
+		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
+		Kind: v.kind, Techniques: nonNil(r.techniques), OpenPorts: nonNil(r.openPorts), Tool: r.tool}
+	for c := clsSYN; c < numClasses; c++ {
+		if r.classes[c] > 0 {
+			s.FlagStats[classNames[c]] = r.classes[c]
+		}
+	}
+	if rate, ok := r.episodes[v.ep].rate(); ok {
+		x := roundSig(rate)
+		s.RatePPS = &x
+	}
+	return s
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nonNil makes nil slices empty, so JSON has [] and never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Activity is one address's scan activity in a capture, for correlate.
+type Activity struct {
+	IP         netip.Addr `json:"ip"`
+	Suspect    bool       `json:"suspect"`
+	Kind       *string    `json:"kind"` // null unless listed
+	Techniques []string   `json:"techniques"`
+	FirstSeen  *Time      `json:"first_seen"` // first probe, else first packet sent; null if it only received
+	LastSeen   *Time      `json:"last_seen"`
+	PktsSent   uint64     `json:"pkts_sent"`
+	Probes     int        `json:"probes"`
+	// ProbedBy is how many listed scanners probed this address.
+	ProbedBy int `json:"probed_by"`
+}
+
+// IsSuspect reports whether the address is listed under the default
+// thresholds.
+func (a *Activity) IsSuspect() bool { return a != nil && a.Suspect }
+
+// Activity returns ip's activity under the default thresholds, or nil if
+// the address never appears in the capture.
+func (an *Analysis) Activity(ip netip.Addr) *Activity {
+	ip = ip.Unmap()
+	r := an.bySrc[ip]
+	srcs := an.byHost[ip]
+	if _, known := an.known[ip]; !known {
+		return nil
+	}
+	act := &Activity{IP: ip, Techniques: []string{}}
+	for _, s := range srcs {
+		if an.defaults.by[s.addr] != nil {
+			act.ProbedBy++
+		}
+	}
+	if r == nil {
+		return act
+	}
+	act.PktsSent, act.Probes, act.Techniques = r.pkts, len(r.probes), nonNil(r.techniques)
+	first, last := an.time(r.firstTS), an.time(r.lastTS)
+	if len(r.probes) > 0 {
+		first, last = an.time(r.probes[0].firstTS), an.time(r.probes[len(r.probes)-1].firstTS)
+	}
+	act.FirstSeen, act.LastSeen = &first, &last
+	if v := an.defaults.by[ip]; v != nil {
+		act.Suspect = true
+		k := v.kind
+		act.Kind = &k
+	}
+	return act
+}
+
+// String names the outcome for reports.
+func outcomeName(o uint8) string {
+	return [...]string{"unanswered", "open", "closed", "filtered", "unfiltered"}[o]
+}
