@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"porthunter/pcapng"
+	"porthunter/policy"
+	"porthunter/scan"
+)
+
+// Limits of the analysis cache and of the reading loop.
+const (
+	// maxCachedAnalyses bounds the analyses kept between calls. Every tool
+	// is a view over one analysis, so a session that asks four questions
+	// about one capture reads it once; eight files cover an investigation
+	// while bounding memory (an analysis holds per-source state only).
+	maxCachedAnalyses = 8
+
+	// checkEvery is how many records the reading loop handles between
+	// looks at cancellation and progress: often enough to stop within
+	// milliseconds, rarely enough to cost nothing.
+	checkEvery = 4096
+
+	// decompressedFactor bounds what a gzip-compressed capture may expand
+	// to, as a multiple of the file limit (gzip's best ratio is about
+	// 1000:1, real captures compress 3-10:1); minDecompressed keeps small
+	// limits usable.
+	decompressedFactor = 20
+	minDecompressed    = 1 << 30
+)
+
+// captureReport is the "capture" object of the answers: what was read and
+// what could not be, so that "no scan found" is a qualified answer.
+type captureReport struct {
+	Format     string            `json:"format"`
+	Compressed bool              `json:"compressed"`
+	Version    string            `json:"version"`
+	SizeBytes  int64             `json:"size_bytes"`
+	SHA256     string            `json:"sha256"`
+	Sections   int               `json:"sections"`
+	Interfaces []interfaceReport `json:"interfaces"`
+	Truncated  *truncationReport `json:"truncated"`
+	Stats      scan.CaptureStats `json:"stats"`
+}
+
+type interfaceReport struct {
+	ID        int     `json:"id"`
+	Section   int     `json:"section"`
+	LinkType  uint16  `json:"link_type"`
+	Link      string  `json:"link"`
+	SnapLen   uint32  `json:"snaplen"`
+	Precision uint8   `json:"ts_precision_digits"`
+	Name      string  `json:"name,omitempty"`
+	Drops     *uint64 `json:"drops"`
+}
+
+// truncationReport says where a capture that broke after its first packet
+// stopped being readable.
+type truncationReport struct {
+	AfterFrame uint64 `json:"after_frame"`
+	Offset     int64  `json:"offset"`
+	Reason     string `json:"reason"`
+}
+
+// analysisResult is one capture's analysis, immutable once built.
+type analysisResult struct {
+	an      *scan.Analysis
+	capture captureReport
+}
+
+type cacheKey struct {
+	name       string
+	dev, inode uint64
+	size       int64
+	mtimeNS    int64
+}
+
+// analyzer reads captures through the sandbox, at most MaxConcurrentAnalyses
+// at a time, and caches the results by file identity, so a file that
+// changes (size, mtime, inode) is read again.
+type analyzer struct {
+	cfg     policy.Config
+	sandbox *policy.Sandbox
+	sem     chan struct{}
+
+	mu    sync.Mutex
+	cache map[cacheKey]*analysisResult
+	order []cacheKey // least recently used first
+}
+
+func newAnalyzer(cfg policy.Config, sb *policy.Sandbox) *analyzer {
+	n := cfg.MaxConcurrentAnalyses
+	if n < 1 {
+		n = 1
+	}
+	return &analyzer{cfg: cfg, sandbox: sb, sem: make(chan struct{}, n), cache: make(map[cacheKey]*analysisResult)}
+}
+
+// analyze returns the analysis of the capture at path (relative to the
+// allowed directory), reading it unless a cached one matches the file.
+func (z *analyzer) analyze(ctx context.Context, path string, progress func(done, total int64)) (*analysisResult, error) {
+	f, err := z.sandbox.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	key := cacheKey{f.Name, f.Dev, f.Inode, f.Size, f.ModTime.UnixNano()}
+	if r := z.lookup(key); r != nil {
+		return r, nil
+	}
+	select {
+	case z.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-z.sem }()
+	if r := z.lookup(key); r != nil { // another call read it while we waited
+		return r, nil
+	}
+	r, err := readCapture(ctx, f.Reader(), f.Size, z.readerLimits(), z.scanConfig(), progress)
+	if err != nil {
+		return nil, err
+	}
+	z.store(key, r)
+	return r, nil
+}
+
+func (z *analyzer) readerLimits() pcapng.Limits {
+	l := pcapng.DefaultLimits()
+	if m := z.cfg.MaxPcapBytes; m > 0 && m <= l.MaxDecompressed/decompressedFactor {
+		l.MaxDecompressed = max(m*decompressedFactor, minDecompressed)
+	}
+	return l
+}
+
+func (z *analyzer) scanConfig() scan.Config {
+	c := scan.DefaultConfig()
+	if z.cfg.MemoryBudgetBytes > 0 {
+		c.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes
+	}
+	return c
+}
+
+func (z *analyzer) lookup(k cacheKey) *analysisResult {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	r := z.cache[k]
+	if r != nil {
+		z.touch(k)
+	}
+	return r
+}
+
+func (z *analyzer) store(k cacheKey, r *analysisResult) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if _, ok := z.cache[k]; !ok && len(z.order) >= maxCachedAnalyses {
+		delete(z.cache, z.order[0])
+		z.order = z.order[1:]
+	}
+	z.cache[k] = r
+	z.touch(k)
+}
+
+// touch moves k to the most recently used end; callers hold mu.
+func (z *analyzer) touch(k cacheKey) {
+	for i, o := range z.order {
+		if o == k {
+			z.order = append(z.order[:i], z.order[i+1:]...)
+			break
+		}
+	}
+	z.order = append(z.order, k)
+}
+
+// countingReader counts the bytes read from the file, for progress, and
+// feeds them to the file's hash on a second goroutine so hashing overlaps
+// parsing.
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	hash *asyncHash
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if n > 0 {
+		c.hash.write(p[:n])
+	}
+	return n, err
+}
+
+// asyncHash computes SHA-256 of a stream on its own goroutine. Chunks are
+// copied into recycled buffers, so the reader's buffer is free at once.
+type asyncHash struct {
+	h    hash.Hash
+	ch   chan []byte
+	free chan []byte
+	done chan struct{}
+}
+
+const hashChunks = 4 // buffers in flight between the reader and the hasher
+
+func newAsyncHash() *asyncHash {
+	a := &asyncHash{h: sha256.New(), ch: make(chan []byte, hashChunks), free: make(chan []byte, hashChunks+1), done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		for b := range a.ch {
+			a.h.Write(b)
+			select {
+			case a.free <- b[:0]:
+			default:
+			}
+		}
+	}()
+	return a
+}
+
+func (a *asyncHash) write(p []byte) {
+	var b []byte
+	select {
+	case b = <-a.free:
+	default:
+	}
+	a.ch <- append(b, p...)
+}
+
+// sum waits for the hasher and returns the hex digest.
+func (a *asyncHash) sum() string {
+	close(a.ch)
+	<-a.done
+	return hex.EncodeToString(a.h.Sum(nil))
+}
+
+// readCapture reads one capture to its end (or to the first error after at
+// least one record), feeding every record to a scan aggregator.
+func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*analysisResult, error) {
+	hasher := newAsyncHash()
+	cr := &countingReader{r: r, hash: hasher}
+	rd, err := pcapng.NewReaderLimits(cr, lim)
+	if err != nil {
+		hasher.sum()
+		if errors.Is(err, pcapng.ErrNotCapture) {
+			return nil, fmt.Errorf("%w: %v", policy.ErrUnsupportedFileType, err)
+		}
+		return nil, fmt.Errorf("%w: %v", errMalformedCapture, err)
+	}
+	agg := scan.NewAggregator(sc)
+	var (
+		p    pcapng.Packet
+		n    uint64
+		stop error
+	)
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			if err != io.EOF {
+				stop = err
+			}
+			break
+		}
+		pcapng.Decode(rec, &p)
+		agg.Add(&p)
+		n++
+		if n%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				hasher.sum()
+				return nil, err
+			}
+			if progress != nil {
+				progress(cr.n, size)
+			}
+		}
+	}
+	sum := hasher.sum()
+	if stop != nil && n == 0 {
+		return nil, fmt.Errorf("%w: %v", errMalformedCapture, stop)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	an := agg.Finish()
+	info := rd.Info()
+	rep := captureReport{
+		Format:     info.Format,
+		Compressed: info.Compressed,
+		Version:    info.Version,
+		SizeBytes:  size,
+		SHA256:     sum,
+		Sections:   info.Sections,
+		Stats:      an.Capture(),
+	}
+	if stop != nil {
+		rep.SHA256 = "" // the hash of a partly read file would mislead
+		rep.Truncated = &truncationReport{AfterFrame: n, Offset: rd.Offset(), Reason: stop.Error()}
+	}
+	for i, itf := range info.Interfaces {
+		ir := interfaceReport{ID: i, Section: itf.Section, LinkType: uint16(itf.LinkType), Link: linkName(itf.LinkType),
+			SnapLen: itf.SnapLen, Precision: itf.TSResolDigits, Name: itf.Name}
+		if itf.HasDrops {
+			d := itf.Drops
+			ir.Drops = &d
+		}
+		rep.Interfaces = append(rep.Interfaces, ir)
+	}
+	return &analysisResult{an: an, capture: rep}, nil
+}
+
+// linkName names the link types the decoder understands.
+func linkName(l pcapng.LinkType) string {
+	switch l {
+	case pcapng.LinkNull:
+		return "null"
+	case pcapng.LinkEthernet:
+		return "ethernet"
+	case pcapng.LinkPPP, pcapng.LinkPPPHDLC:
+		return "ppp"
+	case pcapng.LinkRawBSD, pcapng.LinkRawOld, pcapng.LinkRaw:
+		return "raw"
+	case pcapng.LinkLoop:
+		return "loop"
+	case pcapng.LinkSLL:
+		return "linux_sll"
+	case pcapng.LinkIPv4:
+		return "ipv4"
+	case pcapng.LinkIPv6:
+		return "ipv6"
+	case pcapng.LinkSLL2:
+		return "linux_sll2"
+	}
+	return "unsupported"
+}

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary builds the product once per test binary run into a temp dir.
+func buildE2EBinary(t *testing.T) string {
+	t.Helper()
+	e2eBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "porthunter-e2e-")
+		if err != nil {
+			e2eBinErr = err
+			return
+		}
+		e2eBinPath = filepath.Join(dir, "porthunter")
+		out, err := exec.Command("go", "build", "-o", e2eBinPath, ".").CombinedOutput()
+		if err != nil {
+			e2eBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if e2eBinErr != nil {
+		t.Fatal(e2eBinErr)
+	}
+	return e2eBinPath
+}
+
+// session pipes lines into the binary with env and returns the answers by
+// id, the raw stdout and the exit error.
+func e2eSession(t *testing.T, bin string, env []string, lines []string) (map[string]map[string]any, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("server exit: %v; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("server did not exit after stdin closed; stderr:\n%s", stderr.String())
+	}
+	answers := map[string]map[string]any{}
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", sc.Text())
+		}
+		id, _ := json.Marshal(m["id"])
+		if _, dup := answers[string(id)]; dup {
+			t.Fatalf("two answers for id %s", id)
+		}
+		answers[string(id)] = m
+	}
+	return answers, stdout.String()
+}
+
+func e2eToolCall(id int, name string, args map[string]any) string {
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call",
+		"params": map[string]any{"name": name, "arguments": args}})
+	return string(b)
+}
+
+const e2eInitLine = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`
+
+// structured returns the structuredContent of a tools/call answer and
+// checks that the text block carries the same JSON.
+func e2eStructured(t *testing.T, ans map[string]any) (map[string]any, bool) {
+	t.Helper()
+	res, ok := ans["result"].(map[string]any)
+	if !ok {
+		t.Fatalf("no result in %v", ans)
+	}
+	sc, _ := res["structuredContent"].(map[string]any)
+	content, _ := res["content"].([]any)
+	if len(content) == 0 {
+		t.Fatalf("no content in %v", res)
+	}
+	text, _ := content[0].(map[string]any)["text"].(string)
+	var fromText map[string]any
+	if err := json.Unmarshal([]byte(text), &fromText); err != nil {
+		t.Fatalf("text block is not JSON: %q", text)
+	}
+	a, _ := json.Marshal(sc)
+	b, _ := json.Marshal(fromText)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("text block differs from structuredContent:\n%s\n%s", a, b)
+	}
+	isErr, _ := res["isError"].(bool)
+	return sc, isErr
+}
+
+// TestErrorCodesThroughBinary makes every contract error code happen
+// through the real binary, the way a client sees it.
+func TestErrorCodesThroughBinary(t *testing.T) {
+	bin := buildE2EBinary(t)
+	base := t.TempDir()
+	dir := filepath.Join(base, "data")
+	e2eMust(t, os.Mkdir(dir, 0o755))
+	demo, err := os.ReadFile("fixtures/demo.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "demo.pcapng"), demo, 0o644))
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "capture.bin"), demo, 0o644))
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "text.pcap"), []byte("hello, I am not a capture\n"), 0o644))
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "broken.pcapng"), demo[:20], 0o644))
+	e2eMust(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+	e2eMust(t, syscall.Mkfifo(filepath.Join(dir, "fifo.pcap"), 0o644))
+	e2eMust(t, os.WriteFile(filepath.Join(base, "outside.pcapng"), demo, 0o644))
+	e2eMust(t, os.Symlink(filepath.Join(base, "outside.pcapng"), filepath.Join(dir, "escape.pcapng")))
+	e2eMust(t, os.Symlink("demo.pcapng", filepath.Join(dir, "inside.pcapng")))
+	big, err := os.Create(filepath.Join(dir, "big.pcap"))
+	e2eMust(t, err)
+	e2eMust(t, big.Truncate(2<<20)) // sparse, over the 1 MiB limit below
+	big.Close()
+	ips := make([]string, 1001)
+	for i := range ips {
+		ips[i] = fmt.Sprintf("100.64.%d.%d", i>>8, i&255)
+	}
+
+	tok := "e2e-token"
+	cases := []struct {
+		name string
+		tool string
+		args map[string]any
+		want string // error code, or "" for success
+	}{
+		{"ok", "list_suspects", map[string]any{"auth_token": tok, "path": "demo.pcapng"}, ""},
+		{"capture named .bin is read", "first_scan_event", map[string]any{"auth_token": tok, "path": "capture.bin"}, ""},
+		{"symlink inside", "first_scan_event", map[string]any{"auth_token": tok, "path": "inside.pcapng"}, ""},
+		{"wrong token", "scan_overview", map[string]any{"auth_token": "nope", "path": "demo.pcapng"}, "unauthorized"},
+		{"missing token", "scan_overview", map[string]any{"path": "demo.pcapng"}, "unauthorized"},
+		{"dotdot", "scan_overview", map[string]any{"auth_token": tok, "path": "../outside.pcapng"}, "path_outside_allowed_dir"},
+		{"absolute outside", "scan_overview", map[string]any{"auth_token": tok, "path": filepath.Join(base, "outside.pcapng")}, "path_outside_allowed_dir"},
+		{"symlink escape", "scan_overview", map[string]any{"auth_token": tok, "path": "escape.pcapng"}, "path_outside_allowed_dir"},
+		{"not found", "scan_overview", map[string]any{"auth_token": tok, "path": "missing.pcap"}, "path_not_found"},
+		{"directory", "scan_overview", map[string]any{"auth_token": tok, "path": "sub"}, "not_a_regular_file"},
+		{"fifo", "scan_overview", map[string]any{"auth_token": tok, "path": "fifo.pcap"}, "not_a_regular_file"},
+		{"text named pcap", "scan_overview", map[string]any{"auth_token": tok, "path": "text.pcap"}, "unsupported_file_type"},
+		{"too large", "scan_overview", map[string]any{"auth_token": tok, "path": "big.pcap"}, "file_too_large"},
+		{"malformed", "scan_overview", map[string]any{"auth_token": tok, "path": "broken.pcapng"}, "malformed_capture"},
+		{"bad top_k", "scan_overview", map[string]any{"auth_token": tok, "path": "demo.pcapng", "top_k": -1}, "invalid_argument"},
+		{"bad type", "list_suspects", map[string]any{"auth_token": tok, "path": "demo.pcapng", "min_ports": "ten"}, "invalid_argument"},
+		{"missing path", "scan_overview", map[string]any{"auth_token": tok}, "invalid_argument"},
+		{"invalid ip", "enrich_ip", map[string]any{"auth_token": tok, "ip": "999.1.1.1"}, "invalid_ip"},
+		{"detail invalid ip", "scanner_detail", map[string]any{"auth_token": tok, "path": "demo.pcapng", "ip": "x"}, "invalid_ip"},
+		{"too many ips", "correlate", map[string]any{"auth_token": tok, "ips": ips}, "too_many_ips"},
+	}
+	lines := []string{e2eInitLine, `{"jsonrpc":"2.0","method":"notifications/initialized"}`}
+	for i, c := range cases {
+		lines = append(lines, e2eToolCall(i+1, c.tool, c.args))
+	}
+	answers, _ := e2eSession(t, bin, []string{"PORT_HUNTER_ALLOWED_DIR=" + dir, "PORT_HUNTER_TOKEN=" + tok, "PORT_HUNTER_MAX_PCAP_MB=1"}, lines)
+	seen := map[string]bool{}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ans, ok := answers[fmt.Sprint(i+1)]
+			if !ok {
+				t.Fatalf("no answer")
+			}
+			sc, isErr := e2eStructured(t, ans)
+			if c.want == "" {
+				if isErr || sc["ok"] != true {
+					t.Fatalf("%s = %v, want ok", c.tool, sc)
+				}
+				return
+			}
+			if !isErr || sc["ok"] != false || sc["error"] != c.want {
+				t.Fatalf("%s(%v) = %v, want error %s", c.tool, c.args["path"], sc, c.want)
+			}
+			if d, _ := sc["detail"].(string); d == "" || strings.Contains(d, dir) {
+				t.Errorf("detail %q: want a sentence that does not reveal the allowed directory", d)
+			}
+			if g, _ := sc["generated_at"].(string); !strings.HasSuffix(g, "Z") {
+				t.Errorf("generated_at %q not UTC", g)
+			}
+			seen[c.want] = true
+		})
+	}
+	for _, code := range contractCodes {
+		if !seen[code] {
+			t.Errorf("contract code %s never produced through the binary", code)
+		}
+	}
+}
+
+// contractCodes are the error codes of the contract (CONTRACT.md §4).
+var contractCodes = []string{"unauthorized", "path_outside_allowed_dir", "path_not_found", "not_a_regular_file",
+	"unsupported_file_type", "file_too_large", "malformed_capture", "invalid_ip", "invalid_argument", "too_many_ips"}
+
+func e2eMust(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	e2eBinOnce sync.Once
+	e2eBinPath string
+	e2eBinErr  error
+)
+
+// TestShellPipe is how a shell script drives the server: printf lines into
+// the binary, one answer per request on stdout, exit 0 soon after EOF.
+func TestShellPipe(t *testing.T) {
+	bin := buildE2EBinary(t)
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	abs, err := filepath.Abs("fixtures")
+	e2eMust(t, err)
+	script := `printf '%s\n' \
+  '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' \
+  '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+  '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_suspects","arguments":{"auth_token":"sh-token","path":"demo.pcapng"}}}' \
+  '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"first_scan_event","arguments":{"auth_token":"sh-token","path":"demo.pcapng"}}}' \
+  '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"scan_overview","arguments":{"auth_token":"sh-token","path":"stealth.pcap"}}}' \
+  '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"enrich_ip","arguments":{"auth_token":"sh-token","ip":"10.0.0.5"}}}' \
+  '{"jsonrpc":"2.0","id":6,"method":"ping"}' | "$BIN"`
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BIN=" + bin, "PORT_HUNTER_ALLOWED_DIR=" + abs, "PORT_HUNTER_TOKEN=sh-token"}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exit: %v; stderr:\n%s", err, stderr.String())
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %v", el)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	ids := map[string]bool{}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["jsonrpc"] != "2.0" {
+			t.Fatalf("stdout line is not a JSON-RPC message: %q", l)
+		}
+		ids[fmt.Sprint(m["id"])] = true
+	}
+	if len(lines) != 6 || len(ids) != 6 {
+		t.Fatalf("want 6 answers (one per request), got %d:\n%s", len(lines), stdout.String())
+	}
+	if !strings.Contains(stdout.String(), `\"src\":\"203.0.113.66\"`) {
+		t.Errorf("first_scan_event did not name the demo scanner:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "serving MCP") {
+		t.Errorf("stderr carries no log: %q", stderr.String())
+	}
+}
+
+// TestExitOnEOF: the server exits 0 within a second of stdin closing.
+func TestExitOnEOF(t *testing.T) {
+	bin := buildE2EBinary(t)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PORT_HUNTER_ALLOWED_DIR=" + t.TempDir(), "PORT_HUNTER_TOKEN=x"}
+	in, err := cmd.StdinPipe()
+	e2eMust(t, err)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	e2eMust(t, cmd.Start())
+	io.WriteString(in, `{"jsonrpc":"2.0","id":1,"method":"ping"}`+"\n")
+	time.Sleep(100 * time.Millisecond)
+	in.Close()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+		if el := time.Since(start); el > time.Second {
+			t.Errorf("exit took %v", el)
+		}
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit within 5 s of EOF")
+	}
+	if strings.TrimSpace(stdout.String()) != `{"jsonrpc":"2.0","id":1,"result":{}}` {
+		t.Errorf("stdout %q", stdout.String())
+	}
+}
+
+// TestCommandLine: exit statuses of the contract (§1).
+func TestCommandLine(t *testing.T) {
+	bin := buildE2EBinary(t)
+	for _, c := range []struct {
+		args []string
+		env  []string
+		code int
+		out  string
+	}{
+		{[]string{"version"}, nil, 0, "porthunter "},
+		{[]string{"help"}, nil, 0, "usage:"},
+		{[]string{"frobnicate"}, nil, 2, ""},
+		{[]string{"analyze"}, nil, 2, ""},
+		{[]string{"bench"}, nil, 2, ""},
+		{[]string{"serve"}, []string{"PORT_HUNTER_REQUIRE_TOKEN=maybe"}, 1, ""},
+		{[]string{"serve"}, []string{"PORT_HUNTER_MAX_PCAP_MB=lots"}, 1, ""},
+		{[]string{"analyze", "fixtures/demo.pcapng"}, nil, 0, "203.0.113.66"},
+		{[]string{"analyze", "fixtures/README.md"}, nil, 1, ""},
+		{[]string{"bench", "fixtures/demo.pcapng"}, nil, 0, "packets    2643"},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, c.env...)
+		cmd.Stdin = strings.NewReader("")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code || !strings.Contains(stdout.String(), c.out) {
+			t.Errorf("%v %v: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, c.env, code, stdout.String(), stderr.String(), c.code, c.out)
+		}
+		if code != 0 && (stderr.Len() == 0 || stdout.Len() != 0) {
+			t.Errorf("%v: a failure must explain itself on stderr only (stdout %q, stderr %q)", c.args, stdout.String(), stderr.String())
+		}
+	}
+}

@@ -1,0 +1,184 @@
+// Command porthunter is a local MCP server (stdio) that reads PCAP and
+// PCAPNG captures and answers who scanned the network, how, when, with
+// what result and with which tool, and who the scanning addresses are.
+//
+// Nothing but the JSON-RPC writer ever writes to stdout in server mode;
+// diagnostics go to stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"porthunter/policy"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+// Exit statuses of the contract (§1).
+const (
+	exitOK    = 0
+	exitFatal = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a bad command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// command is one entry of the command table.
+type command struct {
+	name, args, summary string
+	needsConfig         bool
+	run                 func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "", "MCP server on stdin/stdout until stdin closes (the default)", true,
+			func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+				if len(args) != 0 {
+					return usageErrorf("serve takes no arguments")
+				}
+				return serve(ctx, cfg, stdin, stdout, stderr)
+			}},
+		{"analyze", "FILE [--json] [flags]", "overview, suspects and first scan event of a capture, as tables or JSON", true,
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return cmdAnalyze(ctx, cfg, args, stdout, stderr)
+			}},
+		{"bench", "FILE", "size, packets, duration, packets/s, MB/s and peak memory of the analysis", true,
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return cmdBench(ctx, cfg, args, stdout, stderr)
+			}},
+		{"version", "", "version, Go version and build settings", false,
+			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer) error {
+				if len(args) != 0 {
+					return usageErrorf("version takes no arguments")
+				}
+				printVersion(stdout)
+				return nil
+			}},
+		{"help", "", "this text", false,
+			func(_ context.Context, _ policy.Config, _ []string, _ io.Reader, stdout, _ io.Writer) error {
+				printUsage(stdout)
+				return nil
+			}},
+	}
+}
+
+// run is main without the process: arguments, streams and environment in,
+// exit status out.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	name := "serve"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
+	}
+	switch name {
+	case "-h", "-help", "--help":
+		name = "help"
+	case "-version", "--version":
+		name = "version"
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == name {
+			cmd = &c
+			break
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "porthunter: unknown command %q\n", name)
+		printUsage(stderr)
+		return exitUsage
+	}
+	var cfg policy.Config
+	if cmd.needsConfig {
+		var err error
+		cfg, err = policy.LoadConfig(getenv)
+		if err != nil {
+			fmt.Fprintf(stderr, "porthunter: %v\n", err)
+			return exitFatal
+		}
+	}
+	err := cmd.run(ctx, cfg, args, stdin, stdout, stderr)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "porthunter: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "porthunter: %s\n", cliMessage(err))
+		return exitFatal
+	}
+}
+
+// cliMessage is an error as one line for a person: the contract code when
+// the error has one, then the reason.
+func cliMessage(err error) string {
+	if code, ok := errorCode(err); ok {
+		return code + ": " + err.Error()
+	}
+	return err.Error()
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "porthunter %s: port-scan forensics over PCAP/PCAPNG captures, as an MCP server or at a terminal\n\n", version)
+	fmt.Fprintln(w, "usage:")
+	for _, c := range commands() {
+		line := strings.TrimSpace("porthunter " + c.name + " " + c.args)
+		fmt.Fprintf(w, "  %-45s %s\n", line, c.summary)
+	}
+	fmt.Fprintln(w, "\nenvironment (server):")
+	for _, v := range [][2]string{
+		{"PORT_HUNTER_TOKEN", "auth_token every tool call must carry (default TEST_TOKEN: change it)"},
+		{"PORT_HUNTER_REQUIRE_TOKEN", "true|false (default true)"},
+		{"PORT_HUNTER_ALLOWED_DIR", "the only directory captures and intel are read from (default .)"},
+		{"PORT_HUNTER_MAX_PCAP_MB", "largest capture accepted, MiB (default 50)"},
+		{"PORT_HUNTER_ALLOW_PRIVATE", "enrich private/special addresses too (default false)"},
+		{"PORT_HUNTER_INTEL_DIR", "offline intel files (ASN, country, blocklists, feeds)"},
+		{"PORT_HUNTER_ONLINE", "allow the online providers (default false: no network at all)"},
+		{"PORT_HUNTER_OTX_KEY, PORT_HUNTER_GREYNOISE_KEY", "API keys of the online providers"},
+	} {
+		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
+	}
+	fmt.Fprintln(w, "\nexit status: 0 success (and stdin EOF), 2 bad usage, 1 fatal error")
+}
+
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "porthunter %s\n", version)
+	fmt.Fprintf(w, "go         %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	fmt.Fprintf(w, "module     %s\n", bi.Main.Path)
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "CGO_ENABLED", "-trimpath", "-ldflags", "GOAMD64", "GOARM64", "vcs.revision", "vcs.time", "vcs.modified":
+			fmt.Fprintf(w, "build      %s=%s\n", s.Key, s.Value)
+		}
+	}
+}

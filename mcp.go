@@ -1,0 +1,460 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"porthunter/intel"
+	"porthunter/jsonrpc"
+	"porthunter/policy"
+)
+
+// Protocol revisions. Legacy ones are negotiated by initialize; the modern
+// (stateless) one is named in every request's _meta.
+const (
+	latestLegacy  = "2025-11-25"
+	modernVersion = "2026-07-28"
+
+	metaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
+	metaClientCaps      = "io.modelcontextprotocol/clientCapabilities"
+	metaServerInfo      = "io.modelcontextprotocol/serverInfo"
+)
+
+var legacyVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+// Limits of the server loop.
+const (
+	// maxInflightCalls bounds tool calls running at once; the reader waits
+	// for a free slot, so a flood of requests costs memory for 64 calls,
+	// not for every line queued in the pipe.
+	maxInflightCalls = 64
+
+	// progressInterval spaces progress notifications; progressQuiet is the
+	// pause kept between the last one and the response, because SDK
+	// clients dispatch notifications after responses and would otherwise
+	// see a progress for a request they already closed.
+	progressInterval = 100 * time.Millisecond
+	progressQuiet    = 60 * time.Millisecond
+
+	// listTTL is how long a modern client may cache tools/list and
+	// server/discover: the tool table never changes while the process runs.
+	listTTL = 3600_000
+)
+
+const instructions = "PortHunter reads PCAP/PCAPNG captures under the server's allowed directory and reports port scans: " +
+	"start with scan_overview or list_suspects, then first_scan_event and scanner_detail; enrich_ip and correlate say who " +
+	"the addresses are. Every tool call needs auth_token."
+
+// server is one MCP session over one pair of streams.
+type server struct {
+	cfg   policy.Config
+	w     *jsonrpc.Writer
+	log   io.Writer
+	z     *analyzer
+	tools []*tool
+
+	intelOnce sync.Once
+	intelDB   *intel.DB
+	intelErr  error
+
+	mu       sync.Mutex
+	inflight map[string]*call // by the request id's JSON text
+	slots    chan struct{}
+	wg       sync.WaitGroup
+}
+
+// call is one running tools/call.
+type call struct {
+	id        json.RawMessage
+	cancel    context.CancelFunc
+	cancelled atomic.Bool
+	progress  json.RawMessage // the progressToken, nil when none
+
+	lastProgress time.Time // written only by the call's goroutine
+	lastValue    float64
+}
+
+// serve runs the MCP server until stdin ends, then waits for the calls in
+// flight so that every request read is answered.
+func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stderr io.Writer) error {
+	sb, err := policy.NewSandbox(cfg.AllowedDir, cfg.MaxPcapBytes)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	if cfg.RequireToken && cfg.TokenIsDefault {
+		fmt.Fprintln(stderr, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
+	}
+	s := &server{
+		cfg:      cfg,
+		w:        jsonrpc.NewWriter(stdout),
+		log:      stderr,
+		z:        newAnalyzer(cfg, sb),
+		tools:    tools(),
+		inflight: make(map[string]*call),
+		slots:    make(chan struct{}, maxInflightCalls),
+	}
+	s.intelOnce.Do(func() { s.intelDB, s.intelErr = openIntel(cfg, sb) })
+	if s.intelErr != nil {
+		return s.intelErr
+	}
+	fmt.Fprintf(stderr, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rd := jsonrpc.NewReader(stdin)
+	for {
+		req, fault, err := rd.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				fmt.Fprintf(stderr, "porthunter: reading stdin: %v\n", err)
+			}
+			break
+		}
+		if fault != nil {
+			s.w.Error(fault.ID, fault.Err)
+			continue
+		}
+		s.dispatch(ctx, req)
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// openIntel opens the intel database: the offline directory through the
+// sandbox (so it must lie inside the allowed directory), online providers
+// only when enabled.
+func openIntel(cfg policy.Config, sb *policy.Sandbox) (*intel.DB, error) {
+	o := intel.Options{Online: cfg.Online, OTXKey: cfg.OTXKey, GreyNoiseKey: cfg.GreyNoiseKey, AllowPrivate: cfg.AllowPrivate}
+	if cfg.IntelDir != "" {
+		dir, err := sb.DirFS(cfg.IntelDir)
+		if err != nil {
+			return nil, fmt.Errorf("PORT_HUNTER_INTEL_DIR: %w", err)
+		}
+		o.Dir = dir
+	}
+	return intel.Open(o)
+}
+
+// requestMeta is what the server reads of params._meta.
+type requestMeta struct {
+	ProgressToken json.RawMessage `json:"progressToken"`
+	Version       json.RawMessage `json:"io.modelcontextprotocol/protocolVersion"`
+	ClientCaps    json.RawMessage `json:"io.modelcontextprotocol/clientCapabilities"`
+}
+
+func readMeta(params json.RawMessage) (requestMeta, error) {
+	var p struct {
+		Meta json.RawMessage `json:"_meta"`
+	}
+	var m requestMeta
+	if params == nil {
+		return m, nil
+	}
+	if err := json.Unmarshal(params, &p); err != nil {
+		return m, err
+	}
+	if p.Meta == nil || string(p.Meta) == "null" {
+		return m, nil
+	}
+	if p.Meta[0] != '{' {
+		return m, errors.New("_meta must be an object")
+	}
+	return m, json.Unmarshal(p.Meta, &m)
+}
+
+// dispatch answers one request or notification. Fast methods are answered
+// inline, in order; tools/call runs on its own goroutine.
+func (s *server) dispatch(ctx context.Context, req *jsonrpc.Request) {
+	if req.IsNotification() {
+		if req.Method == "notifications/cancelled" {
+			s.cancel(req.Params)
+		}
+		return // initialized, progress, roots, unknown: nothing to answer
+	}
+	meta, err := readMeta(req.Params)
+	if err != nil {
+		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: %v", err))
+		return
+	}
+	modern := meta.Version != nil
+	if modern {
+		var v string
+		if json.Unmarshal(meta.Version, &v) != nil || v != modernVersion {
+			s.w.Error(req.ID, &jsonrpc.Error{Code: jsonrpc.CodeUnsupportedProtocolVersion, Message: "unsupported protocol version",
+				Data: map[string]any{"supported": []string{modernVersion}, "requested": json.RawMessage(meta.Version)}})
+			return
+		}
+		if meta.ClientCaps == nil || meta.ClientCaps[0] != '{' {
+			s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "_meta lacks %s", metaClientCaps))
+			return
+		}
+	}
+	switch req.Method {
+	case "initialize":
+		s.w.Result(req.ID, s.initialize(req.Params))
+	case "ping":
+		if modern {
+			s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "ping is not part of %s", modernVersion))
+			return
+		}
+		s.w.Result(req.ID, struct{}{})
+	case "server/discover":
+		s.w.Result(req.ID, s.modernResult(map[string]any{
+			"supportedVersions": append([]string{modernVersion}, legacyVersions...),
+			"capabilities":      map[string]any{"tools": map[string]any{}},
+			"serverInfo":        serverInfo(),
+			"instructions":      instructions,
+			"ttlMs":             listTTL,
+			"cacheScope":        "public",
+		}))
+	case "tools/list":
+		var p struct {
+			Cursor *string `json:"cursor"`
+		}
+		if req.Params != nil {
+			if err := json.Unmarshal(req.Params, &p); err != nil {
+				s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid params: %v", err))
+				return
+			}
+		}
+		if p.Cursor != nil {
+			s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "invalid cursor: this server lists every tool in one page and issues no cursors"))
+			return
+		}
+		list := make([]any, len(s.tools))
+		for i, t := range s.tools {
+			list[i] = t.descriptor()
+		}
+		res := map[string]any{"tools": list}
+		if modern {
+			res["ttlMs"], res["cacheScope"] = listTTL, "public"
+			res = s.modernResult(res)
+		}
+		s.w.Result(req.ID, res)
+	case "tools/call":
+		s.startCall(ctx, req, meta, modern)
+	default:
+		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "method not found: %s", req.Method))
+	}
+}
+
+func serverInfo() map[string]any {
+	return map[string]any{"name": "porthunter", "title": "PortHunter", "version": version}
+}
+
+// modernResult adds what 2026-07-28 requires on every result.
+func (s *server) modernResult(res map[string]any) map[string]any {
+	res["resultType"] = "complete"
+	res["_meta"] = map[string]any{metaServerInfo: serverInfo()}
+	return res
+}
+
+func (s *server) initialize(params json.RawMessage) map[string]any {
+	var p struct {
+		ProtocolVersion string `json:"protocolVersion"`
+	}
+	if params != nil {
+		json.Unmarshal(params, &p) // a missing or odd version gets our latest
+	}
+	v := latestLegacy
+	if slices.Contains(legacyVersions, p.ProtocolVersion) {
+		v = p.ProtocolVersion
+	}
+	return map[string]any{
+		"protocolVersion": v,
+		"capabilities":    map[string]any{"tools": map[string]any{}},
+		"serverInfo":      serverInfo(),
+		"instructions":    instructions,
+	}
+}
+
+// cancel handles notifications/cancelled: the call's context is cancelled
+// and its answer suppressed. Unknown or finished ids are ignored.
+func (s *server) cancel(params json.RawMessage) {
+	var p struct {
+		RequestID json.RawMessage `json:"requestId"`
+	}
+	if params == nil || json.Unmarshal(params, &p) != nil || p.RequestID == nil {
+		return
+	}
+	s.mu.Lock()
+	c := s.inflight[idKey(p.RequestID)]
+	s.mu.Unlock()
+	if c != nil {
+		c.cancelled.Store(true)
+		c.cancel()
+	}
+}
+
+// idKey is a request id in compact form, so "7" and 7 stay distinct but
+// whitespace does not matter.
+func idKey(id json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, id) != nil {
+		return string(id)
+	}
+	return b.String()
+}
+
+type callParams struct {
+	Name      *string         `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// startCall validates a tools/call request and runs it on its own
+// goroutine. Protocol faults (no name, unknown tool) are JSON-RPC errors;
+// everything about the arguments is a tool error.
+func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta requestMeta, modern bool) {
+	var p callParams
+	if req.Params == nil || json.Unmarshal(req.Params, &p) != nil || p.Name == nil {
+		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "tools/call needs params.name"))
+		return
+	}
+	var t *tool
+	for _, x := range s.tools {
+		if x.name == *p.Name {
+			t = x
+		}
+	}
+	if t == nil {
+		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool: %s", *p.Name))
+		return
+	}
+	key := idKey(req.ID)
+	s.mu.Lock()
+	_, dup := s.inflight[key]
+	s.mu.Unlock()
+	if dup {
+		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "request id %s is already in use", key))
+		return
+	}
+	s.slots <- struct{}{}
+	timeout := max(s.cfg.CallTimeout, callTimeoutMin)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	c := &call{id: req.ID, cancel: cancel}
+	if meta.ProgressToken != nil && string(meta.ProgressToken) != "null" {
+		c.progress = meta.ProgressToken
+	}
+	s.mu.Lock()
+	s.inflight[key] = c
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-s.slots }()
+		defer cancel()
+		res := s.runTool(cctx, t, c, p.Arguments)
+		s.mu.Lock()
+		delete(s.inflight, key)
+		s.mu.Unlock()
+		if c.cancelled.Load() {
+			return // the client no longer waits for it
+		}
+		if !c.lastProgress.IsZero() {
+			if d := progressQuiet - time.Since(c.lastProgress); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		if modern {
+			res = s.modernResult(res)
+		}
+		s.w.Result(req.ID, res)
+	}()
+}
+
+// runTool checks the token and the arguments, runs the handler and builds
+// the CallToolResult: structuredContent plus the same JSON as text.
+func (s *server) runTool(ctx context.Context, t *tool, c *call, rawArgs json.RawMessage) (res map[string]any) {
+	defer func() {
+		if r := recover(); r != nil { // a bug must cost one answer, not the session
+			fmt.Fprintf(s.log, "porthunter: internal error in %s: %v\n", t.name, r)
+			res = toolResult(map[string]any{"ok": false, "error": "internal_error", "detail": "Internal error; the server log has the details."}, true)
+		}
+	}()
+	answer, err := s.invoke(ctx, t, c, rawArgs)
+	if err != nil {
+		code, ok := errorCode(err)
+		if !ok {
+			switch {
+			case errors.Is(err, context.DeadlineExceeded):
+				code, err = "timeout", fmt.Errorf("%w (%s)", errCallTimeout, max(s.cfg.CallTimeout, callTimeoutMin))
+			case errors.Is(err, context.Canceled):
+				code = "cancelled"
+			default:
+				code = "internal_error"
+				fmt.Fprintf(s.log, "porthunter: %s: %v\n", t.name, err)
+			}
+		}
+		return toolResult(map[string]any{"ok": false, "error": code, "detail": errorDetail(err), "generated_at": now()}, true)
+	}
+	answer["ok"] = true
+	answer["generated_at"] = now()
+	return toolResult(answer, false)
+}
+
+func (s *server) invoke(ctx context.Context, t *tool, c *call, rawArgs json.RawMessage) (map[string]any, error) {
+	args := toolArgs{}
+	if rawArgs != nil && string(rawArgs) != "null" {
+		if rawArgs[0] != '{' || json.Unmarshal(rawArgs, &args) != nil {
+			return nil, invalidArg("arguments must be an object")
+		}
+	}
+	if s.cfg.RequireToken {
+		tok, err := args.str("auth_token", false)
+		if err != nil || policy.CheckToken(s.cfg.Token, tok) != nil {
+			return nil, policy.ErrUnauthorized
+		}
+	}
+	if err := t.checkArgs(args); err != nil {
+		return nil, err
+	}
+	return t.handler(ctx, s, c, args)
+}
+
+func toolResult(answer map[string]any, isError bool) map[string]any {
+	b, err := json.Marshal(answer)
+	if err != nil {
+		answer = map[string]any{"ok": false, "error": "internal_error", "detail": "The answer could not be encoded.", "generated_at": now()}
+		b, _ = json.Marshal(answer)
+		isError = true
+	}
+	return map[string]any{
+		"content":           []any{map[string]any{"type": "text", "text": string(b)}},
+		"structuredContent": json.RawMessage(b),
+		"isError":           isError,
+	}
+}
+
+// now is generated_at: UTC, RFC 3339, whole seconds, Z.
+func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05Z") }
+
+// progressFunc returns the reading loop's progress callback for c, or nil
+// when the request carries no progressToken. Notifications are spaced by
+// progressInterval and strictly increasing; none is sent once the reading
+// ends, because the loop only calls it while reading.
+func (s *server) progressFunc(c *call) func(done, total int64) {
+	if c.progress == nil {
+		return nil
+	}
+	return func(done, total int64) {
+		if time.Since(c.lastProgress) < progressInterval || float64(done) <= c.lastValue {
+			return
+		}
+		c.lastValue = float64(done)
+		c.lastProgress = time.Now()
+		p := map[string]any{"progressToken": c.progress, "progress": done, "message": "reading capture"}
+		if total > 0 {
+			p["total"] = total
+		}
+		s.w.Notify("notifications/progress", p)
+	}
+}

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"porthunter/policy"
+)
+
+// testSession is an in-process server on pipes.
+type testSession struct {
+	t     *testing.T
+	in    *io.PipeWriter
+	lines chan string
+	done  chan error
+}
+
+func testConfig(t *testing.T, dir string, env map[string]string) policy.Config {
+	t.Helper()
+	m := map[string]string{"PORT_HUNTER_ALLOWED_DIR": dir, "PORT_HUNTER_TOKEN": "tok"}
+	for k, v := range env {
+		m[k] = v
+	}
+	cfg, err := policy.LoadConfig(func(k string) string { return m[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func startSession(t *testing.T, cfg policy.Config) *testSession {
+	t.Helper()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	s := &testSession{t: t, in: inW, lines: make(chan string, 1024), done: make(chan error, 1)}
+	go func() {
+		err := serve(context.Background(), cfg, inR, outW, io.Discard)
+		outW.Close()
+		s.done <- err
+	}()
+	go func() {
+		br := bufio.NewReaderSize(outR, 1<<20)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				s.lines <- line
+			}
+			if err != nil {
+				close(s.lines)
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { inW.Close() })
+	return s
+}
+
+func (s *testSession) send(line string) {
+	s.t.Helper()
+	if _, err := io.WriteString(s.in, line+"\n"); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// recv returns the next line as a map, checking it is one JSON-RPC message
+// ending in "\n" with no "id": null.
+func (s *testSession) recv() (map[string]any, string) {
+	s.t.Helper()
+	select {
+	case line, ok := <-s.lines:
+		if !ok {
+			s.t.Fatal("server closed stdout")
+		}
+		if !strings.HasSuffix(line, "\n") || strings.HasSuffix(line, "\r\n") {
+			s.t.Fatalf("bad line ending: %q", line)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			s.t.Fatalf("stdout line is not JSON: %q", line)
+		}
+		if m["jsonrpc"] != "2.0" {
+			s.t.Fatalf("not JSON-RPC 2.0: %q", line)
+		}
+		if id, ok := m["id"]; ok && id == nil {
+			s.t.Fatalf("id: null on the wire: %q", line)
+		}
+		return m, strings.TrimSpace(line)
+	case <-time.After(20 * time.Second):
+		s.t.Fatal("no answer within 20 s")
+	}
+	return nil, ""
+}
+
+func (s *testSession) close() {
+	s.t.Helper()
+	s.in.Close()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("server did not return after stdin EOF")
+	}
+}
+
+func errCode(m map[string]any) int {
+	e, _ := m["error"].(map[string]any)
+	c, _ := e["code"].(float64)
+	return int(c)
+}
+
+func TestProtocolBasics(t *testing.T) {
+	s := startSession(t, testConfig(t, t.TempDir(), nil))
+	type exp struct {
+		line    string
+		rawID   string // "" = the answer must have no id
+		code    int    // 0 = result
+		checkFn func(t *testing.T, m map[string]any)
+	}
+	init := func(v, want string) exp {
+		return exp{`{"jsonrpc":"2.0","id":"i-` + v + `","method":"initialize","params":{"protocolVersion":"` + v + `","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`,
+			`"i-` + v + `"`, 0, func(t *testing.T, m map[string]any) {
+				r := m["result"].(map[string]any)
+				if r["protocolVersion"] != want {
+					t.Errorf("initialize %s answered %v, want %s", v, r["protocolVersion"], want)
+				}
+				if !reflect.DeepEqual(r["capabilities"], map[string]any{"tools": map[string]any{}}) {
+					t.Errorf("capabilities %v", r["capabilities"])
+				}
+			}}
+	}
+	cases := []exp{
+		{`{"jsonrpc":"2.0","id":1,"method":"ping"}`, "1", 0, func(t *testing.T, m map[string]any) {
+			if !reflect.DeepEqual(m["result"], map[string]any{}) {
+				t.Errorf("ping result %v, want {}", m["result"])
+			}
+		}},
+		init("2025-11-25", "2025-11-25"), init("2025-06-18", "2025-06-18"), init("2025-03-26", "2025-03-26"),
+		init("2024-11-05", "2024-11-05"), init("1900-01-01", "2025-11-25"), init("2026-07-28", "2025-11-25"),
+		{`{"jsonrpc":"2.0","method":"notifications/initialized"}`, "-", 0, nil},
+		{`{"jsonrpc":"2.0","method":"notifications/whatever","params":{}}`, "-", 0, nil},
+		{`{"jsonrpc":"2.0","id":"abc-1","method":"ping"}`, `"abc-1"`, 0, nil},
+		{`{"jsonrpc":"2.0","id":0,"method":"ping"}`, `0`, 0, nil},
+		{`{"jsonrpc":"2.0","id":4294967296,"method":"ping"}`, `4294967296`, 0, nil},
+		{`{"jsonrpc":"2.0","id":-7,"method":"ping"}`, `-7`, 0, nil},
+		{`{"jsonrpc":"2.0","id":2,"method":"nope"}`, "2", -32601, nil},
+		{`{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"cursor":"x"}}`, "3", -32602, nil},
+		{`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"nope"}}`, "4", -32602, nil},
+		{`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{}}`, "5", -32602, nil},
+		{`this is not json`, "", -32700, nil},
+		{`{"jsonrpc":"2.0","id":null,"method":"ping"}`, "", -32600, nil},
+		{`{"jsonrpc":"2.0","id":1.5,"method":"ping"}`, "", -32600, nil},
+		{`[{"jsonrpc":"2.0","id":6,"method":"ping"}]`, "", -32600, nil},
+		{`{"jsonrpc":"2.0","id":7}`, "7", -32600, nil},
+		{`{"jsonrpc":"2.0","id":8,"method":"ping","params":{"pad":"` + strings.Repeat("x", 1<<20) + `"}}`, "", -32600, nil},
+		{`{"jsonrpc":"2.0","id":9,"method":"ping"}`, "9", 0, nil}, // still serving after the long line
+	}
+	for _, c := range cases {
+		s.send(c.line)
+		if c.rawID == "-" {
+			continue // a notification: nothing comes back
+		}
+		m, raw := s.recv()
+		if c.rawID == "" {
+			if _, has := m["id"]; has {
+				t.Errorf("%.60s: answer has an id: %s", c.line, raw)
+			}
+		} else if !strings.Contains(raw, `"id":`+c.rawID+`,`) {
+			t.Errorf("%.60s: id not echoed byte for byte: %s", c.line, raw)
+		}
+		if got := errCode(m); got != c.code {
+			t.Errorf("%.60s: code %d, want %d (%s)", c.line, got, c.code, raw)
+		}
+		if c.checkFn != nil {
+			c.checkFn(t, m)
+		}
+	}
+	s.close()
+}
+
+func TestToolsList(t *testing.T) {
+	s := startSession(t, testConfig(t, t.TempDir(), nil))
+	s.send(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+	m1, raw1 := s.recv()
+	s.send(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}`)
+	_, raw2 := s.recv()
+	if raw1 != raw2 {
+		t.Error("tools/list is not deterministic")
+	}
+	if strings.Contains(raw1, `"$schema"`) || strings.Contains(raw1, `"$ref"`) || strings.Contains(raw1, "nextCursor") {
+		t.Error("tools/list has $schema, $ref or a cursor")
+	}
+	list := m1["result"].(map[string]any)["tools"].([]any)
+	var names []string
+	for _, x := range list {
+		tl := x.(map[string]any)
+		names = append(names, tl["name"].(string))
+		for _, k := range []string{"inputSchema", "outputSchema"} {
+			sc := tl[k].(map[string]any)
+			if sc["type"] != "object" {
+				t.Errorf("%s %s root type %v", tl["name"], k, sc["type"])
+			}
+			for _, bad := range []string{"oneOf", "anyOf", "allOf", "not"} {
+				if _, ok := sc[bad]; ok {
+					t.Errorf("%s %s has top-level %s", tl["name"], k, bad)
+				}
+			}
+		}
+		if d, _ := tl["description"].(string); d == "" {
+			t.Errorf("%s has no description", tl["name"])
+		}
+	}
+	want := "scan_overview list_suspects first_scan_event scanner_detail enrich_ip correlate"
+	if strings.Join(names, " ") != want {
+		t.Errorf("tools %v, want %s", names, want)
+	}
+	s.close()
+}
+
+const modernMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}}`
+
+func TestModernEra(t *testing.T) {
+	s := startSession(t, testConfig(t, t.TempDir(), nil))
+	s.send(`{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{` + modernMeta + `}}`)
+	m, _ := s.recv()
+	r := m["result"].(map[string]any)
+	if r["resultType"] != "complete" || r["cacheScope"] != "public" || r["ttlMs"] == nil {
+		t.Errorf("discover: %v", r)
+	}
+	if v, _ := r["supportedVersions"].([]any); len(v) == 0 || v[0] != "2026-07-28" {
+		t.Errorf("supportedVersions %v", r["supportedVersions"])
+	}
+	if meta, _ := r["_meta"].(map[string]any); meta["io.modelcontextprotocol/serverInfo"] == nil {
+		t.Errorf("no serverInfo in _meta: %v", r)
+	}
+	s.send(`{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{` + modernMeta + `}}`)
+	m, _ = s.recv()
+	r = m["result"].(map[string]any)
+	if r["resultType"] != "complete" || r["cacheScope"] == nil || r["ttlMs"] == nil || len(r["tools"].([]any)) != 6 {
+		t.Errorf("modern tools/list: %v", r)
+	}
+	s.send(`{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"1900-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}`)
+	m, _ = s.recv()
+	e := m["error"].(map[string]any)
+	d, _ := e["data"].(map[string]any)
+	if errCode(m) != -32022 || d["requested"] != "1900-01-01" || d["supported"] == nil {
+		t.Errorf("unsupported version: %v", m)
+	}
+	s.send(`{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`)
+	if m, _ = s.recv(); errCode(m) != -32602 {
+		t.Errorf("missing clientCapabilities: %v", m)
+	}
+	s.send(`{"jsonrpc":"2.0","id":5,"method":"ping","params":{` + modernMeta + `}}`)
+	if m, _ = s.recv(); errCode(m) != -32601 {
+		t.Errorf("modern ping: %v", m)
+	}
+	s.send(`{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"enrich_ip","arguments":{"auth_token":"tok","ip":"10.1.2.3"},` + modernMeta + `}}`)
+	m, _ = s.recv()
+	r = m["result"].(map[string]any)
+	if r["resultType"] != "complete" || r["isError"] != false {
+		t.Errorf("modern tools/call: %v", r)
+	}
+	s.close()
+}
+
+// toolCall sends a tools/call and returns structuredContent and isError,
+// checking the text block repeats the same JSON.
+func toolCall(t *testing.T, s *testSession, id int, name string, args map[string]any) (map[string]any, bool) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{"name": name, "arguments": args}})
+	s.send(string(b))
+	m, _ := s.recv()
+	return e2eStructured(t, m)
+}
+
+func TestToolArguments(t *testing.T) {
+	dir := t.TempDir()
+	demo, err := os.ReadFile("fixtures/demo.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "demo.pcapng"), demo, 0o644))
+	s := startSession(t, testConfig(t, dir, nil))
+	cases := []struct {
+		tool string
+		args map[string]any
+		code string
+	}{
+		{"scan_overview", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "top_k": 0}, "invalid_argument"},
+		{"scan_overview", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "top_k": 2.5}, "invalid_argument"},
+		{"scan_overview", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "time_window_s": 0}, "invalid_argument"},
+		{"scan_overview", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "time_window_s": "60"}, "invalid_argument"},
+		{"scan_overview", map[string]any{"auth_token": "tok", "path": 7}, "invalid_argument"},
+		{"list_suspects", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "min_port": 3}, "invalid_argument"},
+		{"list_suspects", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "min_rate_pps": -1}, "invalid_argument"},
+		{"correlate", map[string]any{"auth_token": "tok", "ips": "8.8.8.8"}, "invalid_argument"},
+		{"correlate", map[string]any{"auth_token": "tok", "ips": []any{"8.8.8.8", 3}}, "invalid_argument"},
+		{"enrich_ip", map[string]any{"auth_token": 5, "ip": "8.8.8.8"}, "unauthorized"},
+		{"enrich_ip", map[string]any{"auth_token": "tok", "ip": "8.8.8.8.8"}, "invalid_ip"},
+		{"enrich_ip", map[string]any{"auth_token": "tok", "ip": "8.8.8.8"}, ""},
+		{"scan_overview", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "top_k": 3, "time_window_s": 0.5}, ""},
+	}
+	for i, c := range cases {
+		sc, isErr := toolCall(t, s, i+1, c.tool, c.args)
+		if c.code == "" {
+			if isErr || sc["ok"] != true {
+				t.Errorf("%s %v: %v", c.tool, c.args, sc)
+			}
+			continue
+		}
+		if !isErr || sc["error"] != c.code {
+			t.Errorf("%s %v: got %v, want %s", c.tool, c.args, sc, c.code)
+		}
+	}
+	s.close()
+}
+
+// writeBigCapture writes a classic pcap of n raw-IPv4 SYN packets (linktype
+// 101) for the slow-call tests.
+func writeBigCapture(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 65535)
+	binary.LittleEndian.PutUint32(hdr[20:], 101)
+	w.Write(hdr)
+	rec := make([]byte, 16+40)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint32(rec[0:], uint32(1700000000+i/100000))
+		binary.LittleEndian.PutUint32(rec[4:], uint32(i%100000)*10)
+		binary.LittleEndian.PutUint32(rec[8:], 40)
+		binary.LittleEndian.PutUint32(rec[12:], 40)
+		p := rec[16:]
+		p[0], p[2], p[3], p[8], p[9] = 0x45, 0, 40, 64, 6
+		copy(p[12:16], []byte{198, 51, 100, byte(i >> 16)})
+		copy(p[16:20], []byte{10, 0, byte(i >> 8), byte(i)})
+		binary.BigEndian.PutUint16(p[20:], 40000)
+		binary.BigEndian.PutUint16(p[22:], uint16(i%1024+1))
+		p[32], p[33] = 0x50, 0x02
+		w.Write(rec)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+func TestProgressAndCancel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 60 MB capture")
+	}
+	dir := t.TempDir()
+	writeBigCapture(t, filepath.Join(dir, "big.pcap"), 1_000_000)
+	writeBigCapture(t, filepath.Join(dir, "big2.pcap"), 1_000_000)
+	s := startSession(t, testConfig(t, dir, map[string]string{"PORT_HUNTER_MAX_PCAP_MB": "1024"}))
+
+	// Progress: increasing, before the response, none after it.
+	s.send(`{"jsonrpc":"2.0","id":"p1","method":"tools/call","params":{"name":"list_suspects","arguments":{"auth_token":"tok","path":"big.pcap"},"_meta":{"progressToken":"tok-1"}}}`)
+	var last float64
+	var n int
+	for {
+		m, raw := s.recv()
+		if m["method"] == "notifications/progress" {
+			p := m["params"].(map[string]any)
+			if p["progressToken"] != "tok-1" {
+				t.Fatalf("progress token %v", p["progressToken"])
+			}
+			v := p["progress"].(float64)
+			if v <= last {
+				t.Fatalf("progress not increasing: %v after %v", v, last)
+			}
+			last = v
+			n++
+			continue
+		}
+		if !strings.Contains(raw, `"id":"p1"`) || m["result"] == nil {
+			t.Fatalf("unexpected %s", raw)
+		}
+		break
+	}
+	if n == 0 {
+		t.Error("no progress notification for a 60 MB capture")
+	}
+
+	// Cancellation: no answer for the cancelled call, the next one answered.
+	s.send(`{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"scan_overview","arguments":{"auth_token":"tok","path":"big2.pcap"}}}`)
+	time.Sleep(20 * time.Millisecond)
+	s.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c1","reason":"test"}}`)
+	s.send(`{"jsonrpc":"2.0","id":"after","method":"ping"}`)
+	m, raw := s.recv()
+	if !strings.Contains(raw, `"id":"after"`) {
+		t.Fatalf("got %s before the ping answer", raw)
+	}
+	_ = m
+	s.close()
+	for line := range s.lines {
+		t.Errorf("line after cancellation: %s", line)
+	}
+}
