@@ -61,9 +61,8 @@ type server struct {
 	z     *analyzer
 	tools []*tool
 
-	intelOnce sync.Once
-	intelDB   *intel.DB
-	intelErr  error
+	sb      *policy.Sandbox
+	intelDB *intel.DB
 
 	mu       sync.Mutex
 	inflight map[string]*call // by the request id's JSON text
@@ -85,26 +84,13 @@ type call struct {
 // serve runs the MCP server until stdin ends, then waits for the calls in
 // flight so that every request read is answered.
 func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stderr io.Writer) error {
-	sb, err := policy.NewSandbox(cfg.AllowedDir, cfg.MaxPcapBytes)
+	s, err := newServer(cfg, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer sb.Close()
+	defer s.close()
 	if cfg.RequireToken && cfg.TokenIsDefault {
 		fmt.Fprintln(stderr, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
-	}
-	s := &server{
-		cfg:      cfg,
-		w:        jsonrpc.NewWriter(stdout),
-		log:      stderr,
-		z:        newAnalyzer(cfg, sb),
-		tools:    tools(),
-		inflight: make(map[string]*call),
-		slots:    make(chan struct{}, maxInflightCalls),
-	}
-	s.intelOnce.Do(func() { s.intelDB, s.intelErr = openIntel(cfg, sb) })
-	if s.intelErr != nil {
-		return s.intelErr
 	}
 	fmt.Fprintf(stderr, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
 
@@ -128,6 +114,32 @@ func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stde
 	s.wg.Wait()
 	return nil
 }
+
+// newServer opens the sandbox and the intel database of cfg.
+func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
+	sb, err := policy.NewSandbox(cfg.AllowedDir, cfg.MaxPcapBytes)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openIntel(cfg, sb)
+	if err != nil {
+		sb.Close()
+		return nil, err
+	}
+	return &server{
+		cfg:      cfg,
+		w:        jsonrpc.NewWriter(stdout),
+		log:      stderr,
+		sb:       sb,
+		z:        newAnalyzer(cfg, sb),
+		intelDB:  db,
+		tools:    tools(),
+		inflight: make(map[string]*call),
+		slots:    make(chan struct{}, maxInflightCalls),
+	}, nil
+}
+
+func (s *server) close() { s.sb.Close() }
 
 // openIntel opens the intel database: the offline directory through the
 // sandbox (so it must lie inside the allowed directory), online providers
