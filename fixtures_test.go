@@ -36,6 +36,7 @@ func TestFixturesAgainstTshark(t *testing.T) {
 	for _, tf := range truths {
 		capture := strings.TrimSuffix(tf, ".truth.json")
 		t.Run(filepath.Base(capture), func(t *testing.T) {
+			t.Parallel()
 			b, err := os.ReadFile(tf)
 			if err != nil {
 				t.Fatal(err)
