@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"porthunter/pcapng"
+	"porthunter/scan"
+)
+
+// TestProfileCapture reads PORTHUNTER_PROFILE_FILE once (for go test
+// -cpuprofile/-memprofile); skipped otherwise.
+func TestProfileCapture(t *testing.T) {
+	path := os.Getenv("PORTHUNTER_PROFILE_FILE")
+	if path == "" {
+		t.Skip("PORTHUNTER_PROFILE_FILE not set")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d packets, %d suspects", res.an.Capture().TotalPackets, len(res.an.Suspects(scan.DefaultThresholds())))
+}
