@@ -415,3 +415,19 @@ func TestProgressAndCancel(t *testing.T) {
 		t.Errorf("line after cancellation: %s", line)
 	}
 }
+
+// TestRequireTokenFalse: with PORT_HUNTER_REQUIRE_TOKEN=false a call without
+// auth_token is served; with the default it is refused.
+func TestRequireTokenFalse(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		want any
+	}{{"false", true}, {"no", true}, {"true", false}} {
+		s := startSession(t, testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": c.env}))
+		sc, _ := toolCall(t, s, 1, "first_scan_event", map[string]any{"path": "demo.pcapng"})
+		if sc["ok"] != c.want {
+			t.Errorf("REQUIRE_TOKEN=%s: %v", c.env, sc)
+		}
+		s.close()
+	}
+}
