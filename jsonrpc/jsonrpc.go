@@ -196,6 +196,9 @@ func Parse(line []byte) (*Request, *Fault) {
 	req := &Request{ID: id, Method: method}
 	if m.Params != nil && string(m.Params) != "null" {
 		if m.Params[0] != '{' {
+			if id == nil {
+				return nil, nil // a notification is never answered, not even with an error
+			}
 			return nil, &Fault{ID: id, Err: Errorf(CodeInvalidParams, "params must be an object")}
 		}
 		req.Params = append(json.RawMessage(nil), m.Params...)

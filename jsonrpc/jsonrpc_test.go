@@ -41,7 +41,8 @@ func TestParse(t *testing.T) {
 		{`{"jsonrpc":"2.0","id":4}`, "", "4", CodeInvalidRequest},
 		{`{"jsonrpc":"2.0","id":5,"method":7}`, "", "5", CodeInvalidRequest},
 		{`{"jsonrpc":"2.0","id":6,"method":"x","params":[1]}`, "", "6", CodeInvalidParams},
-		{`{"jsonrpc":"2.0","id":7,"result":{}}`, "", "", 0}, // stray response: ignored
+		{`{"jsonrpc":"2.0","id":7,"result":{}}`, "", "", 0},           // stray response: ignored
+		{`{"jsonrpc":"2.0","method":"x","params":"junk"}`, "", "", 0}, // bad notification: not answered
 	}
 	for _, c := range cases {
 		req, f := Parse([]byte(c.line))

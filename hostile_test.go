@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostileLines are requests no client should send. For each, want is the
+// number of answer lines it deserves (0 for notifications and stray
+// responses) and, when not 0, the error code (or 0 for a result).
+var hostileLines = []struct {
+	line string
+	want int
+	code int
+	id   string // the id the answer echoes (JSON text); "" when it has none
+}{
+	{"\xff\xfe\xfd not utf-8", 1, -32700, ""},
+	// Invalid UTF-8 inside a string is replaced by U+FFFD (encoding/json's
+	// rule), so the request is served.
+	{`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"` + "\xff" + `"}}`, 1, 0, `1`},
+	{`null`, 1, -32600, ""},
+	{`true`, 1, -32600, ""},
+	{`[]`, 1, -32600, ""},
+	{`[1,2,3]`, 1, -32600, ""},
+	{`{}`, 1, -32600, ""},
+	{`{"jsonrpc":2,"id":2,"method":"ping"}`, 1, -32600, `2`},
+	{`{"jsonrpc":"2.0","id":3,"method":["ping"]}`, 1, -32600, `3`},
+	{`{"jsonrpc":"2.0","id":[4],"method":"ping"}`, 1, -32600, ""},
+	{`{"jsonrpc":"2.0","id":{"a":5},"method":"ping"}`, 1, -32600, ""},
+	{`{"jsonrpc":"2.0","id":false,"method":"ping"}`, 1, -32600, ""},
+	{`{"jsonrpc":"2.0","id":6.0,"method":"ping"}`, 1, -32600, ""},
+	{`{"jsonrpc":"2.0","id":1e400,"method":"ping"}`, 1, -32600, ""},
+	{`{"jsonrpc":"2.0","id":123456789012345678901234567890123456789,"method":"ping"}`, 1, 0, `123456789012345678901234567890123456789`},
+	{`{"jsonrpc":"2.0","id":"` + strings.Repeat("i", 1000) + `","method":"ping"}`, 1, 0, `"` + strings.Repeat("i", 1000) + `"`},
+	{`{"jsonrpc":"2.0","id":7,"method":"ping","params":"x"}`, 1, -32602, `7`},
+	{`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":5}}`, 1, -32602, `8`},
+	{`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"scan_overview","arguments":[1]}}`, 1, 0, `9`},
+	{`{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"scan_overview","arguments":"x"}}`, 1, 0, `10`},
+	{`{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"scan_overview","arguments":{"auth_token":["t"]}}}`, 1, 0, `11`},
+	{`{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"nope"}}`, 1, -32602, `12`},
+	{`{"jsonrpc":"2.0","id":13,"method":"no/such/method"}`, 1, -32601, `13`},
+	{`{"jsonrpc":"2.0","id":14,"method":"initialize","params":{"protocolVersion":7}}`, 1, 0, `14`},
+	{`{"jsonrpc":"2.0","id":15,"method":"tools/list","params":{"cursor":7}}`, 1, -32602, `15`},
+	{`{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"correlate","arguments":{"auth_token":"t","ips":[[]]}}}`, 1, 0, `16`},
+	{`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":999}}`, 0, 0, ""},
+	{`{"jsonrpc":"2.0","method":"notifications/cancelled","params":"junk"}`, 0, 0, ""},
+	{`{"jsonrpc":"2.0","method":"notifications/cancelled"}`, 0, 0, ""},
+	{`{"jsonrpc":"2.0","id":17,"result":{}}`, 0, 0, ""},
+	{`{"jsonrpc":"2.0","id":18,"error":{"code":1,"message":"x"}}`, 0, 0, ""},
+	{strings.Repeat("[", 100000) + strings.Repeat("]", 100000), 1, -32700, ""}, // deeper than encoding/json accepts
+	{`{"a":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat("}", 20001), 1, -32700, ""},
+	{`{"jsonrpc":"2.0","id":19,"method":"ping","params":{"pad":"` + strings.Repeat("x", 10<<20) + `"}}`, 1, -32600, ""},
+	{`{"jsonrpc":"2.0","id":20,"method":"ping"}`, 1, 0, `20`},
+}
+
+// TestHostileClient pipes every hostile line into the real binary: each
+// gets the answer it deserves, stdout carries only JSON-RPC lines, and the
+// server exits 0 at EOF.
+func TestHostileClient(t *testing.T) {
+	bin := buildE2EBinary(t)
+	var in bytes.Buffer
+	want := 0
+	for _, h := range hostileLines {
+		in.WriteString(h.line + "\n")
+		want += h.want
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PORT_HUNTER_ALLOWED_DIR=" + t.TempDir(), "PORT_HUNTER_TOKEN=t"}
+	cmd.Stdin = &in
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != want {
+		t.Fatalf("%d answer lines, want %d", len(lines), want)
+	}
+	byID := map[string]map[string]any{}
+	var noID []map[string]any // inline answers, in input order
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["jsonrpc"] != "2.0" {
+			t.Fatalf("not a JSON-RPC line: %q", l)
+		}
+		if strings.Contains(l, `"id":null`) {
+			t.Errorf("id null on the wire: %s", l)
+		}
+		if _, has := m["id"]; !has {
+			noID = append(noID, m)
+			continue
+		}
+		var id json.RawMessage
+		json.Unmarshal([]byte(l), &struct {
+			ID *json.RawMessage `json:"id"`
+		}{&id})
+		byID[string(id)] = m
+	}
+	for _, h := range hostileLines {
+		if h.want == 0 {
+			continue
+		}
+		var m map[string]any
+		if h.id == "" {
+			if len(noID) == 0 {
+				t.Fatalf("%.50q: no answer without id left", h.line)
+			}
+			m, noID = noID[0], noID[1:]
+		} else {
+			want := h.id
+			if m = byID[want]; m == nil {
+				t.Errorf("%.50q: no answer with id %.40s", h.line, want)
+				continue
+			}
+		}
+		if got := errCode(m); got != h.code {
+			t.Errorf("%.50q: code %d, want %d", h.line, got, h.code)
+		}
+	}
+}
+
+// TestPipelinedFlood writes thousands of requests without reading any
+// answer until the end: the server neither deadlocks nor drops one.
+func TestPipelinedFlood(t *testing.T) {
+	bin := buildE2EBinary(t)
+	const n = 5000
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PORT_HUNTER_ALLOWED_DIR=fixtures", "PORT_HUNTER_TOKEN=t"}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	e2eMust(t, cmd.Start())
+	go func() {
+		w := bufio.NewWriter(stdin)
+		for i := 0; i < n; i++ {
+			if i%3 == 0 {
+				fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"first_scan_event","arguments":{"auth_token":"t","path":"stealth.pcap"}}}`+"\n", i)
+			} else {
+				fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%d,"method":"ping"}`+"\n", i)
+			}
+		}
+		w.Flush()
+		stdin.Close()
+	}()
+	time.Sleep(500 * time.Millisecond) // let the pipe fill before reading
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("bad line %q", sc.Text())
+		}
+		seen[fmt.Sprint(m["id"])] = true
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct answers, want %d", len(seen), n)
+	}
+}
+
+// TestNoGoroutineLeak: after a session with calls, cancellations and
+// faults ends at EOF, serve leaves no goroutine behind.
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	var in bytes.Buffer
+	for i, h := range hostileLines[:len(hostileLines)-3] { // without the 10 MiB line
+		in.WriteString(h.line + "\n")
+		fmt.Fprintf(&in, `{"jsonrpc":"2.0","id":"c%d","method":"tools/call","params":{"name":"list_suspects","arguments":{"auth_token":"tok","path":"demo.pcapng"}}}`+"\n", i)
+		fmt.Fprintf(&in, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c%d"}}`+"\n", i)
+	}
+	err := serve(context.Background(), testConfig(t, "fixtures", nil), &in, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after serve, %d before:\n%s", g, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestStdoutClosed: a client that closes its end of stdout does not make
+// the server spin or hang; it stops at EOF of stdin.
+func TestStdoutClosed(t *testing.T) {
+	bin := buildE2EBinary(t)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PORT_HUNTER_ALLOWED_DIR=fixtures", "PORT_HUNTER_TOKEN=t"}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	e2eMust(t, cmd.Start())
+	stdout.Close()
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(stdin, `{"jsonrpc":"2.0","id":%d,"method":"ping"}`+"\n", i)
+	}
+	stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done: // any status: writing to a closed pipe may end it by SIGPIPE
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("server hung after its stdout was closed")
+	}
+}
