@@ -350,7 +350,7 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 		return
 	}
 	s.slots <- struct{}{}
-	timeout := max(s.cfg.CallTimeout, callTimeoutMin)
+	timeout := s.cfg.CallTimeout
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	c := &call{id: req.ID, cancel: cancel}
 	if meta.ProgressToken != nil && string(meta.ProgressToken) != "null" {
@@ -398,7 +398,7 @@ func (s *server) runTool(ctx context.Context, t *tool, c *call, rawArgs json.Raw
 		if !ok {
 			switch {
 			case errors.Is(err, context.DeadlineExceeded):
-				code, err = "timeout", fmt.Errorf("%w (%s)", errCallTimeout, max(s.cfg.CallTimeout, callTimeoutMin))
+				code, err = "timeout", fmt.Errorf("%w (%s, PORT_HUNTER_CALL_TIMEOUT_S)", errCallTimeout, s.cfg.CallTimeout)
 			case errors.Is(err, context.Canceled):
 				code = "cancelled"
 			default:

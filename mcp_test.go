@@ -431,3 +431,62 @@ func TestRequireTokenFalse(t *testing.T) {
 		s.close()
 	}
 }
+
+// TestConcurrentCalls: 200 overlapping calls over several captures give
+// the answers a sequential run gives (run under -race by make test).
+func TestConcurrentCalls(t *testing.T) {
+	files := []string{"demo.pcapng", "stealth.pcap", "udp_scan.pcap", "horizontal.pcap", "ipv6_scan.pcapng", "distributed.pcap"}
+	tools := []string{"list_suspects", "first_scan_event", "scan_overview"}
+	strip := func(m map[string]any) string {
+		delete(m, "generated_at")
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	// Sequential answers, one fresh server per call so no cache is shared.
+	want := map[string]string{}
+	for _, f := range files {
+		for _, tl := range tools {
+			s := startSession(t, testConfig(t, "fixtures", nil))
+			sc, _ := toolCall(t, s, 1, tl, map[string]any{"auth_token": "tok", "path": f})
+			want[tl+" "+f] = strip(sc)
+			s.close()
+		}
+	}
+	s := startSession(t, testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_MAX_ANALYSES": "3"}))
+	const n = 200
+	for i := 0; i < n; i++ {
+		f, tl := files[i%len(files)], tools[(i/len(files))%len(tools)]
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": i, "method": "tools/call",
+			"params": map[string]any{"name": tl, "arguments": map[string]any{"auth_token": "tok", "path": f}}})
+		s.send(string(b))
+	}
+	for k := 0; k < n; k++ {
+		m, _ := s.recv()
+		i := int(m["id"].(float64))
+		f, tl := files[i%len(files)], tools[(i/len(files))%len(tools)]
+		sc, _ := e2eStructured(t, m)
+		if got := strip(sc); got != want[tl+" "+f] {
+			t.Fatalf("call %d %s %s differs from the sequential answer:\n%.300s\n%.300s", i, tl, f, got, want[tl+" "+f])
+		}
+	}
+	s.close()
+}
+
+// TestCallTimeout: a call over its time limit ends with a clear error.
+func TestCallTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a large capture")
+	}
+	dir := t.TempDir()
+	writeBigCapture(t, filepath.Join(dir, "big.pcap"), 3_000_000)
+	s := startSession(t, testConfig(t, dir, map[string]string{"PORT_HUNTER_CALL_TIMEOUT_S": "1", "PORT_HUNTER_MAX_PCAP_MB": "1024"}))
+	start := time.Now()
+	sc, isErr := toolCall(t, s, 1, "scan_overview", map[string]any{"auth_token": "tok", "path": "big.pcap"})
+	if el := time.Since(start); !isErr || sc["error"] != "timeout" || el > 5*time.Second {
+		t.Fatalf("after %v: %v (want the timeout error within a few seconds)", el, sc)
+	}
+	if d, _ := sc["detail"].(string); !strings.Contains(d, "PORT_HUNTER_CALL_TIMEOUT_S") {
+		t.Errorf("detail %q does not say which limit", d)
+	}
+	s.close()
+}

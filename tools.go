@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"porthunter/intel"
 	"porthunter/policy"
@@ -160,14 +159,13 @@ type tool struct {
 
 // Limits of tool arguments.
 const (
-	maxTopK        = 1000             // rows per list in one answer
-	maxWindowS     = 366 * 24 * 3600  // a timeline window longer than a year says nothing
-	minWindowS     = 1e-3             // a millisecond; finer windows would only inflate the timeline
-	maxThreshold   = 1 << 20          // min_ports / min_hosts above any real count
-	maxRatePPS     = 1e9              // packets per second no link carries
-	maxPathBytes   = 4096             // PATH_MAX
-	maxIPArgBytes  = 256              // an address with a zone fits easily
-	callTimeoutMin = 10 * time.Second // floor of the per-call limit
+	maxTopK       = 1000            // rows per list in one answer
+	maxWindowS    = 366 * 24 * 3600 // a timeline window longer than a year says nothing
+	minWindowS    = 1e-3            // a millisecond; finer windows would only inflate the timeline
+	maxThreshold  = 1 << 20         // min_ports / min_hosts above any real count
+	maxRatePPS    = 1e9             // packets per second no link carries
+	maxPathBytes  = 4096            // PATH_MAX
+	maxIPArgBytes = 256             // an address with a zone fits easily
 )
 
 func pathProp(desc string) map[string]any {

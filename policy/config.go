@@ -19,6 +19,11 @@ const (
 	EnvOnline       = "PORT_HUNTER_ONLINE"
 	EnvOTXKey       = "PORT_HUNTER_OTX_KEY"
 	EnvGreyNoiseKey = "PORT_HUNTER_GREYNOISE_KEY"
+
+	// Extensions beyond the contract's table: the resource bounds.
+	EnvMaxAnalyses  = "PORT_HUNTER_MAX_ANALYSES"   // captures analysed at once
+	EnvCallTimeoutS = "PORT_HUNTER_CALL_TIMEOUT_S" // seconds one tool call may take
+	EnvMemoryMB     = "PORT_HUNTER_MEMORY_MB"      // memory budget of the analyses, MiB
 )
 
 // Defaults (contract §2) and limits that have no environment variable.
@@ -42,6 +47,11 @@ const (
 	DefaultCallTimeout = 300 * time.Second
 	// DefaultMemoryBudgetBytes is the memory all analyses may share (1 GiB).
 	DefaultMemoryBudgetBytes = 1 << 30
+	// MaxAnalysesLimit bounds PORT_HUNTER_MAX_ANALYSES: more parallel
+	// readers than this only compete for the same cores and memory.
+	MaxAnalysesLimit = 64
+	// MaxCallTimeoutS bounds PORT_HUNTER_CALL_TIMEOUT_S (a day).
+	MaxCallTimeoutS = 86400
 )
 
 // Config is the server configuration read from the environment.
@@ -101,7 +111,33 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	c.MaxPcapBytes = mb << 20
+	n, err := envInt(getenv, EnvMaxAnalyses, DefaultMaxConcurrentAnalyses, 1, MaxAnalysesLimit)
+	if err != nil {
+		return Config{}, err
+	}
+	c.MaxConcurrentAnalyses = int(n)
+	if n, err = envInt(getenv, EnvCallTimeoutS, int64(DefaultCallTimeout/time.Second), 1, MaxCallTimeoutS); err != nil {
+		return Config{}, err
+	}
+	c.CallTimeout = time.Duration(n) * time.Second
+	if n, err = envInt(getenv, EnvMemoryMB, DefaultMemoryBudgetBytes>>20, 16, MaxPcapMBLimit); err != nil {
+		return Config{}, err
+	}
+	c.MemoryBudgetBytes = n << 20
 	return c, nil
+}
+
+// envInt parses a whole number in [lo, hi].
+func envInt(getenv func(string) string, name string, def, lo, hi int64) (int64, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%w: %s=%q is not a whole number between %d and %d", ErrConfig, name, v, lo, hi)
+	}
+	return n, nil
 }
 
 // envBool parses true/false/1/0/yes/no in any case (contract §2).

@@ -174,3 +174,18 @@ func TestCheckToken(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadConfigBounds(t *testing.T) {
+	c, err := LoadConfig(mapEnv(map[string]string{EnvMaxAnalyses: "4", EnvCallTimeoutS: "30", EnvMemoryMB: "256"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxConcurrentAnalyses != 4 || c.CallTimeout != 30*time.Second || c.MemoryBudgetBytes != 256<<20 {
+		t.Errorf("got %d %s %d", c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes)
+	}
+	for name, bad := range map[string]string{EnvMaxAnalyses: "0", EnvCallTimeoutS: "-1", EnvMemoryMB: "8"} {
+		if _, err := LoadConfig(mapEnv(map[string]string{name: bad})); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v", name, bad, err)
+		}
+	}
+}
