@@ -2,6 +2,7 @@ package intel
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net/netip"
 	"os"
@@ -134,25 +135,61 @@ func TestClassifyTable(t *testing.T) {
 		{"5f00::1", "reserved"}, {"fc00::1", "private"}, {"fd12:3456::1", "private"}, {"fe80::1", "link_local"},
 		{"fe80::1%eth0", "link_local"}, {"fec0::1", "reserved"}, {"ff02::1", "multicast"}, {"4000::1", "reserved"},
 		{"8000::1", "reserved"}, {"1000::1", "reserved"}, {"2606:4700:4700::1111", "public"}, {"2a0f:1000::1", "public"},
+		// more bad input: leading zeros, stray separators, ports, brackets
+		{"01.2.3.4", invalid}, {"1.02.3.4", invalid}, {"00.0.0.0", invalid}, {"1.2.3.4.", invalid}, {".1.2.3.4", invalid},
+		{"1..2.3", invalid}, {"256.0.0.0", invalid}, {"-1.0.0.0", invalid}, {"1.2.3.4:80", invalid}, {"[::1]", invalid},
+		{"::1/128", invalid}, {"2001:db8::1::2", invalid}, {"gggg::1", invalid}, {"02001:db8::1", invalid},
+		{"::ffff:999.1.1.1", invalid}, {"1 .2.3.4", invalid}, {"\t\n", invalid}, {"8.8.8.8\x00", invalid},
+		// white space of every kind around a valid address
+		{"8.8.8.8 \r\n", "public"}, {"\v10.0.0.1\f", "private"}, {"  ::1  ", "loopback"},
+		// upper-case hex and a zero-padded IPv6 group are valid IPv6 text
+		{"2001:0DB8::1", "documentation"}, {"FE80::1", "link_local"},
+		// zones: kept for display, ignored for classification
+		{"fe80::1%25eth0", "link_local"}, {"ff02::1%1", "multicast"}, {"2606:4700::1%eth0", "public"},
+		{"::ffff:10.0.0.1%eth0", "private"}, {"fd00::1%wlan0", "private"},
+		// more IPv4-mapped rows: the IPv4 registry answers after unmapping
+		{"::ffff:192.0.0.9", "public"}, {"::ffff:192.0.2.1", "documentation"}, {"::ffff:100.64.0.1", "cgnat"},
+		{"::ffff:255.255.255.255", "broadcast"}, {"::ffff:224.0.0.1", "multicast"}, {"::ffff:0:0", "unspecified"},
+		{"::ffff:169.254.1.1", "link_local"}, {"::ffff:198.18.0.1", "benchmarking"},
+		// more IPv4-compatible (::/96, deprecated): reserved whatever the tail,
+		// except ::1 and :: themselves
+		{"::192.168.1.1", "reserved"}, {"::1.1.1.1", "reserved"}, {"::0.0.0.1", "loopback"}, {"::0.0.0.2", "reserved"},
+		{"::0.0.0.0", "unspecified"},
 	}
 	if len(cases) < 60 {
 		t.Fatalf("only %d cases", len(cases))
 	}
+	// The same table end to end: the answer enrich_ip gives (invalid_ip,
+	// private_ip with the category, or an enrichment) from a DB with no
+	// data, where any network request fails the test.
+	db := openTest(t, Options{OTXKey: "k", GreyNoiseKey: "k"})
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
 			a, err := ParseIP(c.in)
+			e, eerr := db.EnrichInput(context.Background(), c.in)
 			if c.want == invalid {
 				if !errors.Is(err, ErrInvalidIP) {
 					t.Errorf("ParseIP(%q) = %v, %v, want ErrInvalidIP", c.in, a, err)
 				}
+				if !errors.Is(eerr, ErrInvalidIP) {
+					t.Errorf("EnrichInput(%q) error = %v, want ErrInvalidIP", c.in, eerr)
+				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("ParseIP(%q) = %v", c.in, err)
+			if err != nil || eerr != nil {
+				t.Fatalf("ParseIP(%q) = %v, EnrichInput = %v", c.in, err, eerr)
 			}
 			cat, special := Classify(a)
 			if cat != c.want || special != (c.want != "public") {
 				t.Errorf("Classify(%v) = %q, %v, want %q", a, cat, special, c.want)
+			}
+			switch {
+			case c.want == "public" && e.Skip != nil:
+				t.Errorf("EnrichInput(%q) skipped: %+v", c.in, *e.Skip)
+			case c.want == "public" && (e.Classification.Scope != "public" || e.IP != a.String()):
+				t.Errorf("EnrichInput(%q) = ip %q scope %q, want %v public", c.in, e.IP, e.Classification.Scope, a)
+			case c.want != "public" && (e.Skip == nil || e.Skip.Reason != "private_ip" || e.Skip.Category != c.want):
+				t.Errorf("EnrichInput(%q) = %+v, want private_ip %s", c.in, e.Skip, c.want)
 			}
 		})
 	}

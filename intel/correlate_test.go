@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,20 +134,105 @@ func TestCorrelateLimits(t *testing.T) {
 	}
 }
 
-func TestCorrelate1000Offline(t *testing.T) {
-	db := openTest(t, Options{Dir: os.DirFS(intelDir(t, nil))})
-	ips := make([]string, MaxCorrelateIPs)
-	for i := range ips {
-		ips[i] = fmt.Sprintf("31.0.%d.%d", i/250, i%250+1)
+// correlateFixture writes a synthetic offline dataset into a temporary
+// directory: an iptoasn file of 50 600 ranges (39 600 IPv4 /22s from
+// 1.0.0.0, 11 000 IPv6 /32s from 2a00::) and a FireHOL-style blocklist of
+// 2 000 entries (1 000 /24s and 1 000 single addresses). It returns the DB
+// and 1000 distinct public addresses inside those ranges, 80% IPv4, every
+// tenth of them on the blocklist.
+func correlateFixture(tb testing.TB) (*DB, []string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	var list strings.Builder
+	list.WriteString("# SYNTHETIC TEST DATA\n")
+	base := key4(netip.MustParseAddr("1.0.0.0"))
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&list, "%s/24\n", addr4(base+uint32(i)*40*1024))
+		fmt.Fprintf(&list, "%s\n", addr4(base+uint32(i)*40*1024+2048+uint32(i%200)))
 	}
-	start := time.Now()
-	c, err := db.Correlate(context.Background(), ips, nil)
-	took := time.Since(start)
-	if err != nil || c.Summary.OK != MaxCorrelateIPs {
-		t.Fatalf("%v %+v", err, c.Summary)
+	files := map[string][]byte{
+		"ip2asn-combined.tsv": synthIP2ASN(55_000),
+		"synthetic.netset":    []byte(list.String()),
 	}
-	t.Logf("correlate of %d addresses offline: %v", len(ips), took)
-	if took > 5*time.Second { // generous: -race on a shared 2-core host
-		t.Errorf("correlate took %v", took)
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
 	}
+	db, err := Open(Options{Dir: os.DirFS(dir), Now: func() time.Time { return testNow }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, s := range db.Sources() {
+		if s.Format != "online" && (s.Status != "loaded" || s.Entries == 0) {
+			tb.Fatalf("source %+v", s)
+		}
+	}
+	ips := make([]string, 0, MaxCorrelateIPs)
+	for i := 0; len(ips) < MaxCorrelateIPs*8/10; i++ {
+		// /22 number i*37 (a prime step over the 44 000 IPv4 rows), host
+		// i%250+1; every tenth address is one of the listed /24s.
+		row := uint32(i*37) % 44_000
+		if i%10 == 0 {
+			row = uint32(i%1000) * 40
+		}
+		ips = append(ips, addr4(base+row*1024+uint32(i%250+1)).String())
+	}
+	for i := 0; len(ips) < MaxCorrelateIPs; i++ {
+		ips = append(ips, fmt.Sprintf("2a00:%x:%x::%x", i*53%11_000, i, i+1))
+	}
+	return db, ips
+}
+
+// TestCorrelate1000Synthetic: correlate of 1000 distinct addresses over a
+// 50 000-range dataset and a blocklist answers well under a second. One
+// second is a floor, not the target; the measured times are logged (go
+// test -v). A run is repeated up to three times and the best counts, so a
+// scheduler stall on a shared host under -race does not fail the test;
+// every run answers the full 1000 addresses (offline answers are not
+// cached).
+func TestCorrelate1000Synthetic(t *testing.T) {
+	db, ips := correlateFixture(t)
+	var times []time.Duration
+	for len(times) < 3 {
+		start := time.Now()
+		c, err := db.Correlate(context.Background(), ips, nil)
+		took := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, took)
+		s := c.Summary
+		if s.Total != MaxCorrelateIPs || s.Unique != MaxCorrelateIPs || s.OK != MaxCorrelateIPs || s.Skipped != 0 || s.Invalid != 0 {
+			t.Fatalf("summary %+v", s)
+		}
+		// Every tenth IPv4 address is in a listed /24; the IPv6 ones are
+		// not listed.
+		if s.Listed < 80 || s.Listed > 800 || len(s.ByASN) < 100 || s.ByCountry["DE"] == 0 || s.ByCountry["JP"] != 200 {
+			t.Fatalf("listed %d, %d ASNs, countries %v", s.Listed, len(s.ByASN), s.ByCountry)
+		}
+		if c.Partial {
+			t.Fatal("partial offline")
+		}
+		if took < time.Second {
+			break
+		}
+	}
+	t.Logf("correlate of %d addresses over 50 600 ranges and a 2 000-entry blocklist: %v", len(ips), times)
+	if best := slices.Min(times); best >= time.Second {
+		t.Errorf("correlate of %d addresses took %v, want under 1 s", len(ips), times)
+	}
+}
+
+// BenchmarkCorrelate1000: one correlate of 1000 distinct addresses per op
+// over the TestCorrelate1000Synthetic dataset.
+func BenchmarkCorrelate1000(b *testing.B) {
+	db, ips := correlateFixture(b)
+	for b.Loop() {
+		c, err := db.Correlate(b.Context(), ips, nil)
+		if err != nil || c.Summary.OK != MaxCorrelateIPs {
+			b.Fatal(err, c.Summary)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/correlate")
 }

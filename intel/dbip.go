@@ -163,4 +163,15 @@ func dbipAsOf(base string) time.Time {
 	return time.Time{}
 }
 
+// validCoords keeps a latitude/longitude pair only when both are present,
+// finite and on the globe (DB-IP rows are checked the same way when read):
+// a hostile service or file must not place an address at latitude 1000.
+// NaN fails every comparison and is dropped too.
+func validCoords(lat, lon *float64) (*float64, *float64) {
+	if lat == nil || lon == nil || !(*lat >= -90 && *lat <= 90) || !(*lon >= -180 && *lon <= 180) {
+		return nil, nil
+	}
+	return lat, lon
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

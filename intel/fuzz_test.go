@@ -3,8 +3,13 @@ package intel
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"math"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 )
 
 func fuzzLines(data []byte) *lineReader {
@@ -179,5 +184,149 @@ func FuzzSniff(f *testing.F) {
 			t.Fatalf("listName(%q) = %q", name, n)
 		}
 		headerDate(head)
+	})
+}
+
+func FuzzGreyNoiseImport(f *testing.F) {
+	f.Add(readFixture(f, "greynoise-community.jsonl"))
+	f.Add([]byte("{\"ip\":\"::ffff:31.0.9.9\",\"noise\":null,\"riot\":true,\"name\":\"\\u0000x\"}\n{\"ip\":\"2a0f::1\"}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var st loadStats
+		tbl, err := loadGreyNoiseImport(fuzzLines(data), &st)
+		if err != nil {
+			if tbl != nil {
+				t.Fatal("table with an error")
+			}
+			return
+		}
+		if len(tbl.byIP) == 0 || len(tbl.byIP) > st.entries {
+			t.Fatalf("%d addresses from %d entries", len(tbl.byIP), st.entries)
+		}
+		for a, r := range tbl.byIP {
+			if !a.Is4() || a.Zone() != "" {
+				t.Fatalf("stored %v", a)
+			}
+			for _, s := range []string{r.classification, r.name, r.link, r.lastSeen} {
+				if len(s) > MaxTextField || !utf8.ValidString(s) {
+					t.Fatalf("stored text %q", s)
+				}
+			}
+		}
+	})
+}
+
+// checkOnline asserts what any answer built from a service's body must
+// satisfy: a known status, bounded lists and text, sane coordinates, and
+// a JSON encoding.
+func checkOnline(t *testing.T, r onlineResult, ttl time.Duration) {
+	t.Helper()
+	switch r.status {
+	case StatusOK, StatusNotFound:
+		if ttl <= 0 {
+			t.Fatalf("%s answer with ttl %v", r.status, ttl)
+		}
+	case StatusError, StatusUnsupported:
+		if ttl != 0 || r.otx != nil || r.gn != nil || r.asn != nil || r.geo != nil {
+			t.Fatalf("%s answer carries data or ttl %v", r.status, ttl)
+		}
+		if r.status == StatusError && r.errCode == "" {
+			t.Fatal("error without a code")
+		}
+	default:
+		t.Fatalf("status %q", r.status)
+	}
+	texts := []string{}
+	if o := r.otx; o != nil {
+		if o.PulseCount == nil || *o.PulseCount < 0 || len(o.Pulses) > MaxPulsesShown ||
+			len(o.MalwareFamilies) > MaxNamesShown || len(o.Adversaries) > MaxNamesShown || len(o.Validation) > MaxNamesShown {
+			t.Fatalf("otx %+v", *o)
+		}
+		texts = append(texts, o.MalwareFamilies...)
+		texts = append(texts, o.Adversaries...)
+		for _, p := range o.Pulses {
+			if len(p.Tags) > MaxNamesShown {
+				t.Fatalf("%d tags", len(p.Tags))
+			}
+			texts = append(texts, p.ID, p.Name, deref(p.TLP), deref(p.Author), deref(p.Modified))
+			texts = append(texts, p.Tags...)
+		}
+		for _, v := range o.Validation {
+			texts = append(texts, v.Source, v.Name, v.Message)
+		}
+	}
+	if g := r.gn; g != nil {
+		texts = append(texts, deref(g.Classification), deref(g.Name), deref(g.Link), deref(g.LastSeen))
+	}
+	if r.asn != nil {
+		if r.asn.asn == 0 {
+			t.Fatal("AS 0")
+		}
+		texts = append(texts, r.asn.org)
+	}
+	if g := r.geo; g != nil {
+		if g.country != "" && countryCode(g.country) != g.country {
+			t.Fatalf("country %q", g.country)
+		}
+		if g.lat != nil && (math.IsNaN(*g.lat) || *g.lat < -90 || *g.lat > 90) {
+			t.Fatalf("latitude %v", *g.lat)
+		}
+		if g.lon != nil && (math.IsNaN(*g.lon) || *g.lon < -180 || *g.lon > 180) {
+			t.Fatalf("longitude %v", *g.lon)
+		}
+		texts = append(texts, g.countryName, g.city)
+	}
+	for _, s := range texts {
+		if len(s) > MaxTextField || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			t.Fatalf("text %q", s)
+		}
+	}
+	if _, err := json.Marshal(struct {
+		O *OTX
+		G *GreyNoise
+	}{r.otx, r.gn}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzOTXResponse feeds parseOTX bodies and status codes as a hostile or
+// broken OTX service could send them.
+func FuzzOTXResponse(f *testing.F) {
+	f.Add(200, []byte(otxBody(12)))
+	f.Add(200, []byte(otxBody(0)))
+	f.Add(200, []byte(`{"pulse_info":{"count":-3,"pulses":[{"author":"x","malware_families":"y","tags":[1]}],"related":{"a":{"adversary":[""]}}},"asn":"AS0 x","latitude":1e300}`))
+	f.Add(200, []byte(`{"pulse_info":{"count":1},"country_code":"nl","city":"x","latitude":1000,"longitude":-500}`))
+	f.Add(404, []byte(`{}`))
+	f.Add(400, []byte(``))
+	f.Add(302, []byte(`<html>`))
+	p := newOTX(Options{}, nil, func() time.Time { return testNow })
+	f.Fuzz(func(t *testing.T, code int, body []byte) {
+		for _, a := range []netip.Addr{netip.MustParseAddr("31.0.9.9"), netip.MustParseAddr("2a0f:1000::1")} {
+			r, ttl := parseOTX(p, a, code, body)
+			checkOnline(t, r, ttl)
+			if r.status == StatusOK || r.status == StatusNotFound {
+				if r.otx == nil || r.gn != nil || deref(r.otx.Link) != "https://otx.alienvault.com/indicator/ip/"+a.String() {
+					t.Fatalf("otx %s answer %+v", r.status, r)
+				}
+			}
+		}
+	})
+}
+
+// FuzzGreyNoiseResponse does the same for parseGreyNoise.
+func FuzzGreyNoiseResponse(f *testing.F) {
+	f.Add(200, []byte(gnOK))
+	f.Add(404, []byte(gnNotObserved))
+	f.Add(200, []byte(`{"noise":true,"riot":null}`))
+	f.Add(400, []byte(`{"message":"Request is not a valid routable IPv4 address"}`))
+	f.Add(200, []byte(`{"noise":false,"riot":false,"classification":"\u0007bad","name":"`+strings.Repeat("n", 300)+`"}`))
+	p := newGreyNoise(Options{}, nil, func() time.Time { return testNow })
+	f.Fuzz(func(t *testing.T, code int, body []byte) {
+		r, ttl := parseGreyNoise(p, netip.MustParseAddr("31.0.9.9"), code, body)
+		checkOnline(t, r, ttl)
+		if r.status == StatusOK || r.status == StatusNotFound {
+			if r.gn == nil || r.otx != nil || r.gn.Observed == nil || *r.gn.Observed != (r.status == StatusOK) || r.gn.Noise == nil || r.gn.Riot == nil {
+				t.Fatalf("greynoise %s answer %+v", r.status, r)
+			}
+		}
 	})
 }

@@ -470,9 +470,8 @@ func mmdbFacts(rec map[string]any) (asn asnFact, hasASN bool, geo geoFact, hasGe
 		continent:   pathString(rec, "continent", "code"),
 		region:      pathString(rec, "subdivisions", "0", "names", "en"),
 		city:        pathString(rec, "city", "names", "en"),
-		lat:         pathFloat(rec, "location", "latitude"),
-		lon:         pathFloat(rec, "location", "longitude"),
 	}
+	geo.lat, geo.lon = validCoords(pathFloat(rec, "location", "latitude"), pathFloat(rec, "location", "longitude"))
 	hasGeo = geo.country != "" || geo.city != "" || geo.lat != nil
 	return asn, hasASN, geo, hasGeo
 }

@@ -481,3 +481,24 @@ func fuzzMMDBFile(t *testing.T, buf []byte, addrs []netip.Addr) {
 		}
 	}
 }
+
+// TestMMDBBadCoordinates: a record's location is kept only when both
+// coordinates are on the globe.
+func TestMMDBBadCoordinates(t *testing.T) {
+	for _, c := range []struct {
+		lat, lon any
+		keep     bool
+	}{
+		{52.5, 13.4, true}, {-90.0, 180.0, true}, {91.0, 13.4, false}, {52.5, -180.5, false},
+		{math.Inf(1), 0.0, false}, {math.NaN(), 0.0, false}, {52.5, nil, false}, {"52.5", 13.4, false},
+	} {
+		loc := map[string]any{"latitude": c.lat}
+		if c.lon != nil {
+			loc["longitude"] = c.lon
+		}
+		_, _, geo, _ := mmdbFacts(map[string]any{"location": loc})
+		if (geo.lat != nil) != c.keep || (geo.lon != nil) != c.keep {
+			t.Errorf("mmdbFacts(latitude %v, longitude %v) = %v, %v, want kept %v", c.lat, c.lon, geo.lat, geo.lon, c.keep)
+		}
+	}
+}

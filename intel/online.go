@@ -276,9 +276,21 @@ func (p *onlineProvider) fetch(ctx context.Context, a netip.Addr) (onlineResult,
 		return transportResult(ctx, err), 0
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength > p.maxBody {
+		// Declared too large: answer now instead of reading maxBody bytes
+		// only to throw them away. Chunked bodies are capped below.
+		return onlineResult{status: StatusError, errCode: "body_too_large"}, 0
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxBody+1))
 	if err != nil {
 		return transportResult(ctx, err), 0
+	}
+	if ctx.Err() != nil {
+		// The answer was completed after the deadline: the transport can
+		// still hand over a response that raced with the cancellation
+		// (typically the server giving up as the client hangs up). It
+		// is a timeout, not whatever that late response says.
+		return ctxResult(ctx), 0
 	}
 	if int64(len(body)) > p.maxBody {
 		return onlineResult{status: StatusError, errCode: "body_too_large"}, 0
@@ -393,7 +405,8 @@ func parseOTX(p *onlineProvider, a netip.Addr, code int, body []byte) (onlineRes
 	if n, org, ok := parseOTXASN(g.ASN); ok {
 		r.asn = &asnFact{asn: n, org: org}
 	}
-	geo := geoFact{country: countryCode(g.CountryCode), countryName: cleanText(g.CountryName), lat: g.Latitude, lon: g.Longitude}
+	geo := geoFact{country: countryCode(g.CountryCode), countryName: cleanText(g.CountryName)}
+	geo.lat, geo.lon = validCoords(g.Latitude, g.Longitude)
 	if g.City != nil {
 		geo.city = cleanText(*g.City)
 	}

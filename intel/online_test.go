@@ -58,6 +58,8 @@ func reply(code int, body string, hdr ...string) func(http.ResponseWriter, *http
 
 func newOnline(t *testing.T, f *fakeService, o Options) *DB {
 	t.Helper()
+	// httptest.NewTLSServer, unrolled so ErrorLog is set before the server
+	// starts (setting it after would race with the serving goroutine).
 	ts := httptest.NewUnstartedServer(f)
 	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut by Close are expected
 	ts.StartTLS()
@@ -140,6 +142,24 @@ func TestOnlineStatuses(t *testing.T) {
 		case <-time.After(3 * time.Second):
 		}
 	}
+	// stall sends the headers and part of the body, then nothing.
+	stall := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(200)
+		fmt.Fprint(w, `{"pulse_info":`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+	}
+	// declared announces n bytes; the client must not wait for them.
+	declared := func(n int) func(http.ResponseWriter, *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(n))
+			w.WriteHeader(200)
+		}
+	}
 	huge := reply(200, `{"pulse_info":{"count":1,"pulses":[]},"x":"`+strings.Repeat("a", MaxOTXBody)+`"}`)
 	cases := []struct {
 		name            string
@@ -150,6 +170,7 @@ func TestOnlineStatuses(t *testing.T) {
 		otxReqs, gnReqs int32
 		retryOTX        int
 		partial         bool
+		timeout         time.Duration // default 300 ms
 	}{
 		{name: "404", otx: reply(404, `{}`), gn: reply(404, gnNotObserved), ip: "31.0.9.9",
 			otxStatus: "not_found", gnStatus: "not_found", otxReqs: 1, gnReqs: 1},
@@ -159,8 +180,17 @@ func TestOnlineStatuses(t *testing.T) {
 			otxStatus: "error", otxE: "http_500", gnStatus: "error", gnE: "http_503", otxReqs: 2, gnReqs: 2, partial: true},
 		{name: "timeout", otx: slow, gn: slow, ip: "31.0.9.9",
 			otxStatus: "timeout", gnStatus: "timeout", otxReqs: 1, gnReqs: 1, partial: true},
+		// Chunked: the cap stops the read. 4 MiB over TLS under -race on
+		// two shared cores takes longer than 300 ms, hence the timeout.
 		{name: "oversized", otx: huge, gn: reply(200, `{"noise":true,"riot":false,"x":"`+strings.Repeat("b", MaxGreyNoiseBody)+`"}`), ip: "31.0.9.9",
+			otxStatus: "error", otxE: "body_too_large", gnStatus: "error", gnE: "body_too_large", otxReqs: 1, gnReqs: 1, partial: true,
+			timeout: 10 * time.Second},
+		// A declared Content-Length over the cap is refused before reading.
+		{name: "oversized declared", otx: declared(MaxOTXBody + 1), gn: declared(MaxGreyNoiseBody + 1), ip: "31.0.9.9",
 			otxStatus: "error", otxE: "body_too_large", gnStatus: "error", gnE: "body_too_large", otxReqs: 1, gnReqs: 1, partial: true},
+		// A body that stops after its headers: the client timeout ends it.
+		{name: "stalled body", otx: stall, gn: stall, ip: "31.0.9.9",
+			otxStatus: "timeout", gnStatus: "timeout", otxReqs: 1, gnReqs: 1, partial: true},
 		{name: "malformed", otx: reply(200, `{"pulse_info":`), gn: reply(200, `[1,2]`), ip: "31.0.9.9",
 			otxStatus: "error", otxE: "malformed_response", gnStatus: "error", gnE: "malformed_response", otxReqs: 1, gnReqs: 1, partial: true},
 		{name: "bad key", otx: reply(403, `{"detail":"Authentication required"}`), gn: reply(401, `{}`), ip: "31.0.9.9",
@@ -173,7 +203,11 @@ func TestOnlineStatuses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := &fakeService{otxReply: c.otx, gnReply: c.gn}
-			db := newOnline(t, f, Options{Timeout: 300 * time.Millisecond})
+			timeout := 300 * time.Millisecond
+			if c.timeout > 0 {
+				timeout = c.timeout
+			}
+			db := newOnline(t, f, Options{Timeout: timeout})
 			e := db.Enrich(context.Background(), netip.MustParseAddr(c.ip))
 			so, sg := source(e, "otx"), source(e, "greynoise")
 			if so.Status != c.otxStatus || str(so.Error) != c.otxE || sg.Status != c.gnStatus || str(sg.Error) != c.gnE {
@@ -309,5 +343,48 @@ func TestLRU(t *testing.T) {
 	}
 	if _, ok := c.get("c", exp); ok {
 		t.Error("c served at its expiry")
+	}
+}
+
+// TestOnlineBadCoordinates: coordinates off the globe from OTX are dropped,
+// not passed on as the address's location (found by FuzzOTXResponse).
+func TestOnlineBadCoordinates(t *testing.T) {
+	body := `{"reputation":0,"country_code":"NL","latitude":1000,"longitude":-500,"pulse_info":{"count":0,"pulses":[]}}`
+	f := &fakeService{otxReply: reply(200, body), gnReply: reply(404, gnNotObserved)}
+	db := newOnline(t, f, Options{})
+	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9"))
+	if deref(e.Geo.Country) != "NL" || e.Geo.Latitude != nil || e.Geo.Longitude != nil || hasField(e, "otx", "geo.location") {
+		t.Errorf("geo %+v", e.Geo)
+	}
+}
+
+// lateTransport answers only once the request's context is done, as a
+// response can when it races with the cancellation.
+type lateTransport struct{ calls atomic.Int32 }
+
+func (l *lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.calls.Add(1)
+	<-r.Context().Done()
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+}
+
+// TestOnlineLateAnswerIsTimeout: a response handed over after the deadline
+// is a timeout, not malformed_response (seen under -race on a loaded host,
+// where the test server's reply to a cancelled request won the race).
+func TestOnlineLateAnswerIsTimeout(t *testing.T) {
+	lt := &lateTransport{}
+	db, err := Open(Options{Online: true, OTXKey: otxKey, GreyNoiseKey: gnKey, Timeout: 50 * time.Millisecond,
+		HTTPClient: &http.Client{Transport: lt}, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9"))
+	for _, p := range []string{"otx", "greynoise"} {
+		if s := source(e, p); s.Status != "timeout" || s.Error != nil {
+			t.Errorf("%s: %s/%s, want timeout", p, s.Status, str(s.Error))
+		}
+	}
+	if lt.calls.Load() != 2 || !e.Partial {
+		t.Errorf("%d requests, partial %v", lt.calls.Load(), e.Partial)
 	}
 }

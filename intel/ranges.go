@@ -58,6 +58,14 @@ type rangeSet struct {
 
 // find returns the payload id of the innermost entry covering a, or -1.
 func (t *rangeSet) find(a netip.Addr) int32 {
+	id, _, _ := t.findRange(a)
+	return id
+}
+
+// findRange is find that also returns the covering range. One binary
+// search answers both: the last range starting at or before a covers a
+// when a is not past its end.
+func (t *rangeSet) findRange(a netip.Addr) (id int32, start, end netip.Addr) {
 	if a.Is4() {
 		x := key4(a)
 		lo, hi := 0, len(t.s4) // first index with start > x
@@ -70,9 +78,9 @@ func (t *rangeSet) find(a netip.Addr) int32 {
 			}
 		}
 		if i := lo - 1; i >= 0 && x <= t.e4[i] {
-			return t.id4[i]
+			return t.id4[i], addr4(t.s4[i]), addr4(t.e4[i])
 		}
-		return -1
+		return -1, netip.Addr{}, netip.Addr{}
 	}
 	x := key6(a)
 	lo, hi := 0, len(t.s6)
@@ -85,47 +93,9 @@ func (t *rangeSet) find(a netip.Addr) int32 {
 		}
 	}
 	if i := lo - 1; i >= 0 && !t.e6[i].less(x) {
-		return t.id6[i]
+		return t.id6[i], addr6(t.s6[i]), addr6(t.e6[i])
 	}
-	return -1
-}
-
-// findRange is find that also returns the covering range.
-func (t *rangeSet) findRange(a netip.Addr) (id int32, start, end netip.Addr) {
-	id = t.find(a)
-	if id < 0 {
-		return -1, netip.Addr{}, netip.Addr{}
-	}
-	if a.Is4() {
-		i := t.index4(key4(a))
-		return id, addr4(t.s4[i]), addr4(t.e4[i])
-	}
-	i := t.index6(key6(a))
-	return id, addr6(t.s6[i]), addr6(t.e6[i])
-}
-
-func (t *rangeSet) index4(x uint32) int {
-	i, found := slices.BinarySearch(t.s4, x)
-	if !found {
-		i--
-	}
-	return i
-}
-
-func (t *rangeSet) index6(x u128) int {
-	i, found := slices.BinarySearchFunc(t.s6, x, func(e, x u128) int {
-		switch {
-		case e.less(x):
-			return -1
-		case x.less(e):
-			return 1
-		}
-		return 0
-	})
-	if !found {
-		i--
-	}
-	return i
+	return -1, netip.Addr{}, netip.Addr{}
 }
 
 // chain returns id and the ids of the entries enclosing it, innermost first.

@@ -62,6 +62,16 @@ func TestBuildRangesRandom(t *testing.T) {
 				if got != want {
 					t.Fatalf("round %d: find(%v) = %d, want %d; spans %v", round, a, got, want, orig)
 				}
+				// The range findRange reports covers a, lies inside the
+				// entry's span, and answers the same id at both ends.
+				if id, s, e := set.findRange(a); id != got {
+					t.Fatalf("round %d: findRange(%v) id %d, find %d", round, a, id, got)
+				} else if id >= 0 {
+					sp := orig[id]
+					if a.Less(s) || e.Less(a) || s.Less(sp.start) || sp.end.Less(e) || set.find(s) != id || set.find(e) != id {
+						t.Fatalf("round %d: findRange(%v) = %d %v-%v, span %v-%v", round, a, id, s, e, sp.start, sp.end)
+					}
+				}
 				a = a.Next()
 			}
 		}
