@@ -7,12 +7,37 @@ GO       ?= go
 BIN      := bin/porthunter
 PKGS     := ./...
 
-.PHONY: all build test vet fmtcheck deps fuzz cover demo corpus interop help clean
+# Release builds. COMMIT is written into the binary with -X because release
+# builds use -buildvcs=false: a binary must not depend on whether it was
+# built from a checkout (vcs.* settings) or from a copy of the same files.
+# GOFLAGS is emptied and GOAMD64/GOARM64 pinned to their defaults so that
+# the builder's environment cannot change the bytes.
+COMMIT          ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DIST            ?= dist
+RELEASE_TARGETS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
+RELEASE_LDFLAGS := -s -w -buildid= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+SHA256SUM       := $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo 'shasum -a 256')
+
+.PHONY: all build test vet fmtcheck deps fuzz cover demo corpus interop release reproducible help clean
 
 all: fmtcheck vet deps test build ## everything CI checks, in order
 
 build: ## static binary in bin/porthunter
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
+
+release: ## static binaries for RELEASE_TARGETS in DIST (dist/), with DIST/SHA256SUMS
+	@mkdir -p $(DIST)
+	@rm -f $(DIST)/porthunter-* $(DIST)/SHA256SUMS
+	@for t in $(RELEASE_TARGETS); do \
+	  os=$${t%/*}; arch=$${t#*/}; ext=; if [ "$$os" = windows ]; then ext=.exe; fi; \
+	  out=$(DIST)/porthunter-$$os-$$arch$$ext; echo "build $$out"; \
+	  GOFLAGS= GOAMD64=v1 GOARM64=v8.0 CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch \
+	    $(GO) build -trimpath -buildvcs=false -ldflags "$(RELEASE_LDFLAGS)" -o $$out . || exit 1; \
+	done
+	@cd $(DIST) && $(SHA256SUM) porthunter-* > SHA256SUMS && cat SHA256SUMS
+
+reproducible: ## build the release twice, and once more from a copy at another path; fail unless identical
+	@VERSION='$(VERSION)' COMMIT='$(COMMIT)' GO='$(GO)' sh scripts/reproducible.sh
 
 test: ## unit, corpus and end-to-end tests with the race detector
 	$(GO) test -race -count=1 $(PKGS)

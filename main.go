@@ -24,6 +24,11 @@ import (
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
+// commit is the source revision, set by release builds (-ldflags "-X
+// main.commit=..."): they are built with -buildvcs=false so that the
+// binary does not depend on the checkout, which drops vcs.revision.
+var commit = ""
+
 // Exit statuses of the contract (§1).
 const (
 	exitOK    = 0
@@ -70,6 +75,10 @@ func commands() []command {
 		{"bench", "FILE", "size, packets, duration, packets/s, MB/s and peak memory of the analysis", true,
 			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 				return cmdBench(ctx, cfg, args, stdout, stderr)
+			}},
+		{"carve", "FILE --ip ADDR -o OUT.pcapng", "write every packet to and from ADDR into a new pcapng for Wireshark", true,
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+				return cmdCarve(ctx, cfg, args, stdout, stderr)
 			}},
 		{"version", "", "version, Go version and build settings", false,
 			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer) error {
@@ -169,6 +178,9 @@ func printUsage(w io.Writer) {
 
 func printVersion(w io.Writer) {
 	fmt.Fprintf(w, "porthunter %s\n", version)
+	if commit != "" {
+		fmt.Fprintf(w, "commit     %s\n", commit)
+	}
 	fmt.Fprintf(w, "go         %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {

@@ -273,10 +273,7 @@ func (s *Sandbox) check(f *os.File, rel, path string) (*File, error) {
 		f:        f,
 		maxBytes: s.maxBytes,
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		file.Dev = uint64(st.Dev)
-		file.Inode = uint64(st.Ino)
-	}
+	file.Dev, file.Inode = fileID(fi)
 	return file, nil
 }
 
