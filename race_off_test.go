@@ -1,0 +1,5 @@
+//go:build !race
+
+package main
+
+const raceOn, raceSlowdown = false, 1
