@@ -26,7 +26,7 @@ func testAnalyzer(t *testing.T, dir string) *analyzer {
 func TestCacheRepeatedCalls(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "big.pcap")
-	writeBigCapture(t, path, 300_000)
+	writeBigCapture(t, path, 100_000)
 	z := testAnalyzer(t, dir)
 	ctx := context.Background()
 	start := time.Now()
@@ -50,7 +50,7 @@ func TestCacheRepeatedCalls(t *testing.T) {
 	t.Logf("first read %v, cached %v", first, second)
 
 	// Same size, new content and modification time: read again.
-	writeBigCapture(t, path, 300_000)
+	writeBigCapture(t, path, 100_000)
 	later := time.Now().Add(2 * time.Second)
 	if err := os.Chtimes(path, later, later); err != nil {
 		t.Fatal(err)
