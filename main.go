@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -88,10 +89,16 @@ func commands() []command {
 				printVersion(stdout)
 				return nil
 			}},
-		{"help", "", "this text", false,
-			func(_ context.Context, _ policy.Config, _ []string, _ io.Reader, stdout, _ io.Writer) error {
-				printUsage(stdout)
-				return nil
+		{"help", "[TOOL]", "this text, or one tool's arguments", false,
+			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer) error {
+				switch len(args) {
+				case 0:
+					printUsage(stdout)
+					return nil
+				case 1:
+					return printToolHelp(stdout, args[0])
+				}
+				return usageErrorf("help takes at most one TOOL")
 			}},
 	}
 }
@@ -170,10 +177,52 @@ func printUsage(w io.Writer) {
 		{"PORT_HUNTER_INTEL_DIR", "offline intel files (ASN, country, blocklists, feeds)"},
 		{"PORT_HUNTER_ONLINE", "allow the online providers (default false: no network at all)"},
 		{"PORT_HUNTER_OTX_KEY, PORT_HUNTER_GREYNOISE_KEY", "API keys of the online providers"},
+		{"PORT_HUNTER_MAX_ANALYSES", "captures read at once (default 2)"},
+		{"PORT_HUNTER_CALL_TIMEOUT_S", "time limit of one tool call, seconds (default 300)"},
+		{"PORT_HUNTER_MEMORY_MB", "memory budget of the analyses, MiB (default 1024)"},
 	} {
 		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
 	}
+	var names []string
+	for _, t := range tools() {
+		names = append(names, t.name)
+	}
+	fmt.Fprintf(w, "\ntools (porthunter help TOOL for arguments): %s\n", strings.Join(names, ", "))
 	fmt.Fprintln(w, "\nexit status: 0 success (and stdin EOF), 2 bad usage, 1 fatal error")
+}
+
+// printToolHelp prints one tool's description and arguments from the tool
+// table, the same source tools/list is built from.
+func printToolHelp(w io.Writer, name string) error {
+	for _, t := range tools() {
+		if t.name != name {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %s\n\n%s\n\narguments:\n", t.name, t.title, t.description)
+		props := t.inputSchema()["properties"].(map[string]any)
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			p := props[k].(map[string]any)
+			typ := fmt.Sprint(p["type"])
+			if typ == "<nil>" {
+				typ = "any"
+			}
+			note := ""
+			if slices.Contains(t.required, k) {
+				note = " (required)"
+			} else if d, ok := p["default"]; ok {
+				note = fmt.Sprintf(" (default %v)", d)
+			}
+			desc, _ := p["description"].(string)
+			fmt.Fprintf(w, "  %-14s %-8s %s%s\n", k, typ, desc, note)
+		}
+		return nil
+	}
+	return usageErrorf("no tool %q; porthunter help lists them", name)
 }
 
 func printVersion(w io.Writer) {
