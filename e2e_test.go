@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -344,6 +345,84 @@ func TestCommandLine(t *testing.T) {
 		}
 		if code != 0 && (stderr.Len() == 0 || stdout.Len() != 0) {
 			t.Errorf("%v: a failure must explain itself on stderr only (stdout %q, stderr %q)", c.args, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// TestEvidenceAndSecrets: a session over every fixture with every tool
+// leaves the captures byte-identical (hash and mtime), writes no file, and
+// never prints the token or the API keys, not even in errors.
+func TestEvidenceAndSecrets(t *testing.T) {
+	bin := buildE2EBinary(t)
+	dir := t.TempDir()
+	src, _ := filepath.Glob("fixtures/*.pcap*")
+	type state struct {
+		sum   [32]byte
+		mtime time.Time
+	}
+	before := map[string]state{}
+	var names []string
+	for _, f := range src {
+		if strings.HasSuffix(f, ".json") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		e2eMust(t, err)
+		dst := filepath.Join(dir, filepath.Base(f))
+		e2eMust(t, os.WriteFile(dst, b, 0o444))
+		fi, _ := os.Stat(dst)
+		before[dst] = state{sha256.Sum256(b), fi.ModTime()}
+		names = append(names, filepath.Base(f))
+	}
+	const tok, otx, gn = "tok-Zq81-secret", "otx-key-Kq92-secret", "gn-key-Pw33-secret"
+	lines := []string{e2eInitLine}
+	id := 1
+	for _, n := range names {
+		for _, tl := range []string{"scan_overview", "list_suspects", "first_scan_event"} {
+			lines = append(lines, e2eToolCall(id, tl, map[string]any{"auth_token": tok, "path": n}))
+			id++
+		}
+		lines = append(lines, e2eToolCall(id, "scanner_detail", map[string]any{"auth_token": tok, "path": n, "ip": "203.0.113.66"}))
+		id++
+		lines = append(lines, e2eToolCall(id, "correlate", map[string]any{"auth_token": tok, "path": n, "ips": []string{"203.0.113.66", "8.8.8.8"}}))
+		id++
+	}
+	lines = append(lines,
+		e2eToolCall(id, "scan_overview", map[string]any{"auth_token": tok + "x", "path": names[0]}),
+		e2eToolCall(id+1, "enrich_ip", map[string]any{"auth_token": otx, "ip": "8.8.8.8"}),
+		e2eToolCall(id+2, "enrich_ip", map[string]any{"auth_token": tok, "ip": tok}))
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = []string{"PORT_HUNTER_ALLOWED_DIR=" + dir, "PORT_HUNTER_TOKEN=" + tok, "PORT_HUNTER_OTX_KEY=" + otx,
+		"PORT_HUNTER_GREYNOISE_KEY=" + gn, "PORT_HUNTER_ONLINE=false"}
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	if n := strings.Count(stdout.String(), "\n"); n != len(lines) {
+		t.Errorf("%d answers for %d requests", n, len(lines))
+	}
+	out := stdout.String() + stderr.String()
+	for _, secret := range []string{tok, otx, gn} {
+		// The last calls send the token where answers quote the input:
+		// it must come back redacted.
+		rest := out
+		if strings.Contains(rest, secret) {
+			i := strings.Index(rest, secret)
+			t.Errorf("secret %q printed: ...%s...", secret, rest[max(0, i-100):min(len(rest), i+100)])
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != len(before) {
+		t.Errorf("%d files in the allowed directory after the session, %d before", len(entries), len(before))
+	}
+	for path, st := range before {
+		b, err := os.ReadFile(path)
+		e2eMust(t, err)
+		fi, _ := os.Stat(path)
+		if sha256.Sum256(b) != st.sum || !fi.ModTime().Equal(st.mtime) {
+			t.Errorf("%s changed during the session", path)
 		}
 	}
 }

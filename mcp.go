@@ -365,6 +365,7 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 		defer func() { <-s.slots }()
 		defer cancel()
 		res := s.runTool(cctx, t, c, p.Arguments)
+		res = s.redactResult(res)
 		s.mu.Lock()
 		delete(s.inflight, key)
 		s.mu.Unlock()
@@ -432,6 +433,34 @@ func (s *server) invoke(ctx context.Context, t *tool, c *call, rawArgs json.RawM
 	return t.handler(ctx, s, c, args)
 }
 
+// minRedactLen is the shortest secret redacted from answers: replacing a
+// very short string everywhere would corrupt the JSON, and such a token
+// protects nothing anyway.
+const minRedactLen = 6
+
+// redact replaces every secret of the configuration (the token, the API
+// keys) in an encoded answer. Answers quote the caller's input in places
+// (an invalid address, a path), and a caller who pasted a secret there
+// must not see it echoed into a log or a model's context.
+func (s *server) redact(b []byte) []byte {
+	for _, sec := range []string{s.cfg.Token, s.cfg.OTXKey, s.cfg.GreyNoiseKey} {
+		if len(sec) < minRedactLen {
+			continue
+		}
+		q, _ := json.Marshal(sec) // the secret as it appears inside a JSON string
+		inner := q[1 : len(q)-1]
+		if bytes.Contains(b, inner) {
+			b = bytes.ReplaceAll(b, inner, []byte("[redacted]"))
+		}
+		// The text block holds the answer encoded once more.
+		qq, _ := json.Marshal(string(inner))
+		if inner2 := qq[1 : len(qq)-1]; bytes.Contains(b, inner2) {
+			b = bytes.ReplaceAll(b, inner2, []byte("[redacted]"))
+		}
+	}
+	return b
+}
+
 func toolResult(answer map[string]any, isError bool) map[string]any {
 	b, err := json.Marshal(answer)
 	if err != nil {
@@ -444,6 +473,22 @@ func toolResult(answer map[string]any, isError bool) map[string]any {
 		"structuredContent": json.RawMessage(b),
 		"isError":           isError,
 	}
+}
+
+// redactResult applies redact to a CallToolResult's text and structured
+// content.
+func (s *server) redactResult(res map[string]any) map[string]any {
+	sc, ok := res["structuredContent"].(json.RawMessage)
+	if !ok || len(sc) == 0 {
+		return res
+	}
+	clean := s.redact(sc)
+	if &clean[0] == &sc[0] && len(clean) == len(sc) {
+		return res
+	}
+	res["structuredContent"] = json.RawMessage(clean)
+	res["content"] = []any{map[string]any{"type": "text", "text": string(clean)}}
+	return res
 }
 
 // now is generated_at: UTC, RFC 3339, whole seconds, Z.
