@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"runtime"
 	"sync"
 
 	"porthunter/pcapng"
@@ -128,6 +129,11 @@ func (z *analyzer) analyze(ctx context.Context, path string, progress func(done,
 	if err != nil {
 		return nil, err
 	}
+	if z.cfg.MemoryBudgetBytes > 0 {
+		// The report names the configured budget, which this analysis
+		// shared (see scanConfig).
+		r.capture.Stats.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes
+	}
 	z.store(key, r)
 	return r, nil
 }
@@ -142,8 +148,14 @@ func (z *analyzer) readerLimits() pcapng.Limits {
 
 func (z *analyzer) scanConfig() scan.Config {
 	c := scan.DefaultConfig()
+	// One aggregating goroutine per CPU: the reading goroutine and the
+	// file hash share them, and the answers do not depend on the count.
+	c.Workers = runtime.GOMAXPROCS(0)
 	if z.cfg.MemoryBudgetBytes > 0 {
-		c.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes
+		// The budget is shared by all analyses (policy.Config): each of
+		// those that may run at once gets its part, so that they cannot
+		// together hold more.
+		c.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes / int64(max(z.cfg.MaxConcurrentAnalyses, 1))
 	}
 	return c
 }
@@ -254,6 +266,7 @@ func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits
 		return nil, fmt.Errorf("%w: %v", errMalformedCapture, err)
 	}
 	agg := scan.NewAggregator(sc)
+	defer agg.Close() // stops its workers if we return early
 	var (
 		p    pcapng.Packet
 		n    uint64

@@ -37,7 +37,14 @@ const (
 	exitUsage = 2
 )
 
+// gcPercent paces the garbage collector. An analysis's memory is mostly
+// pointer-free arrays, which the collector need not scan, so collecting
+// when the heap has grown by half (instead of doubled) costs little CPU
+// and lowers the peak resident memory by about a fifth.
+const gcPercent = 50
+
 func main() {
+	debug.SetGCPercent(gcPercent)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()

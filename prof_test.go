@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
 	"testing"
 
 	"porthunter/pcapng"
@@ -22,7 +23,9 @@ func TestProfileCapture(t *testing.T) {
 	}
 	defer f.Close()
 	fi, _ := f.Stat()
-	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	sc := scan.DefaultConfig()
+	sc.Workers = runtime.GOMAXPROCS(0)
+	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), sc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

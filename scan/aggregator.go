@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"porthunter/pcapng"
@@ -47,7 +48,7 @@ func (c class) stealth() bool {
 
 // Target state bits: what the capture showed after the first packet.
 const (
-	stAnswered     uint32 = 1 << iota // any packet back from the target (or an ICMP error about it)
+	stAnswered     uint16 = 1 << iota // any packet back from the target (or an ICMP error about it)
 	stSynAck                          // SYN/ACK (or a bare SYN: split handshake) from the target
 	stRST                             // RST from the target
 	stRSTWin                          // a RST from the target with a non-zero window (nmap -sW: open)
@@ -65,67 +66,55 @@ const (
 	stTTLExceeded                     // ICMP time exceeded about it: a traceroute hop probe
 )
 
-// targetKey identifies one target of one source by address IDs (a
-// 12-byte key hashes several times faster than two netip.Addr). For ICMP
-// requests port holds the request type.
-type targetKey struct {
-	src, dst int32 // indexes into Aggregator.addrs
-	port     uint16
-	proto    uint8
-}
-
-// target is the state of one (source, destination, protocol, port).
-type target struct {
-	dst      netip.Addr
-	firstTS  int64
-	ansTS    int64 // first answer
-	frame    uint64
-	ansFrame uint64
-	src      int32 // index into Aggregator.srcs
-	seq      uint32
-	pkts     uint32 // probe packets: the first and its retransmissions
-	state    uint32
-	port     uint16
-	sport    uint16
-	flags    uint16
-	ipid     uint16
-	proto    uint8
-	class    class
-	ttl      uint8
-}
-
-// source is the state of one sending address.
-type source struct {
-	addr        netip.Addr
-	pkts        uint64
-	firstTS     int64
-	lastTS      int64
-	backscatter uint64 // unsolicited SYN/ACK and RST sent (replies to nothing we saw)
-	fp          fpCounters
-}
-
-// Aggregator collects one capture. It is not safe for concurrent use;
-// Finish hands its state to an immutable Analysis.
+// Aggregator collects one capture. Add is called from one goroutine, in
+// file order; Finish hands the state to an immutable Analysis.
+//
+// Add numbers addresses and sources itself, in file order, so their
+// limits act exactly as on one goroutine, and counts each source's
+// packets. Targets, the bulk of the state and of the work, are split into
+// numShards shards by the unordered address pair of each packet (for an
+// ICMP error, the pair of the datagram it quotes): a probe, its answers
+// and the errors about it always meet in one shard. With Config.Workers
+// > 1 the shards run on worker goroutines, each owning a fixed set of
+// them and seeing their packets in file order, so the answers are the
+// same whatever the number of workers.
 type Aggregator struct {
-	cfg        Config
-	st         CaptureStats
-	prevTS     int64
-	havePrev   bool
-	prec       uint8
-	returned   bool
-	ids4       map[uint32]int32   // every IPv4 address seen, as source or destination
-	ids6       map[[16]byte]int32 // every IPv6 address (integer keys hash far faster than netip.Addr)
-	recent     [2]netip.Addr      // the last two addresses looked up, and their IDs:
-	recentID   [2]int32           // consecutive packets mostly share their endpoints
-	addrs      []netip.Addr       // by ID
-	srcOf      []int32            // by ID: index into srcs, -1 for an address that never sent
-	srcs       []source
-	tgtIdx     map[targetKey]int32
-	tgts       []target
-	maxAddrs   int
-	maxSources int
-	maxTargets int
+	cfg      Config
+	st       CaptureStats
+	prevTS   int64
+	havePrev bool
+	prec     uint8
+	ids4     idTable4  // IPv4 addresses, as big-endian uint32, → ID
+	ids6     idTable6  // IPv6 addresses → ID
+	addrs    []addrRec // by ID
+	sources  int64     // addresses that are sources
+	recent   [2]ipAddr // the last two addresses looked up, and their IDs:
+	recentID [2]int32  // consecutive packets often share an endpoint
+	lim      limits
+	shards   [numShards]*shard
+	pool     *workers // nil: the shards run on the caller's goroutine, a batch at a time:
+	cur      *batch   // the batch being filled
 }
+
+// addrRec is one address and, once it has sent, its state as a source.
+type addrRec struct {
+	hi, lo          uint64 // the address (ipAddr)
+	pkts            uint64 // packets sent
+	firstTS, lastTS int64
+	v6              bool
+	sends           bool // a source: it sent a packet while the source budget lasted
+}
+
+// limits are the counts the memory budget allows.
+type limits struct {
+	maxAddrs, maxSources int64
+	maxTargets           int64 // per shard
+}
+
+// numShards is how many independent parts the targets are split into: at
+// least the number of workers that can be used (more would not help: the
+// reading goroutine is the bottleneck beyond three or four).
+const numShards = 4
 
 // NewAggregator returns an empty aggregator for one capture.
 func NewAggregator(c Config) *Aggregator {
@@ -135,17 +124,26 @@ func NewAggregator(c Config) *Aggregator {
 	if c.IdleGapNS <= 0 {
 		c.IdleGapNS = DefaultIdleGapNS
 	}
+	// A target lives in exactly one shard; each shard may hold half as
+	// many again as its even share, for captures whose few busiest
+	// address pairs fall into one shard. All shards full hold 3/2 of the
+	// targets the budget counts, each at most 2/3 of bytesPerTarget (see
+	// there), so the budget holds.
 	srcBudget := c.MemoryBudgetBytes / 8 * sourceShare
-	return &Aggregator{
-		cfg:        c,
-		ids4:       make(map[uint32]int32),
-		ids6:       make(map[[16]byte]int32),
-		recentID:   [2]int32{-1, -1},
-		tgtIdx:     make(map[targetKey]int32),
-		maxAddrs:   int(max(srcBudget/2/bytesPerAddr, 1)),
-		maxSources: int(max(srcBudget/2/bytesPerSource, 1)),
-		maxTargets: int(max((c.MemoryBudgetBytes-srcBudget)/bytesPerTarget, 1)),
+	a := &Aggregator{cfg: c, recentID: [2]int32{-1, -1}, lim: limits{
+		maxAddrs:   max(srcBudget/2/bytesPerAddr, 1),
+		maxSources: max(srcBudget/2/bytesPerSource, 1),
+		maxTargets: max((c.MemoryBudgetBytes-srcBudget)/bytesPerTarget*3/2/numShards, 1),
+	}}
+	for i := range a.shards {
+		a.shards[i] = &shard{maxTargets: a.lim.maxTargets}
 	}
+	if w := min(c.Workers, numShards); w > 1 {
+		a.pool = startWorkers(a.shards[:], w)
+	} else {
+		a.cur = new(batch)
+	}
+	return a
 }
 
 // Add takes one decoded record, in file order. It keeps no reference to p.
@@ -159,15 +157,118 @@ func (a *Aggregator) Add(p *pcapng.Packet) {
 		a.st.DroppedPackets++
 		return
 	}
-	si := a.source(sid, p)
-	switch p.L4 {
-	case pcapng.L4TCP:
-		a.addTCP(p, sid, did, si)
-	case pcapng.L4UDP:
-		a.addUDP(p, sid, did, si)
-	case pcapng.L4ICMP, pcapng.L4ICMPv6:
-		a.addICMP(p, sid, did, si)
+	source := a.source(sid, p.Timestamp)
+	// An ICMP error goes to the shard of the datagram it quotes, if both
+	// its addresses are known (else no probe of theirs can exist).
+	x, y, qs, qd := sid, did, int32(-1), int32(-1)
+	if p.Quoted && isICMPError(p) {
+		qs, qd = a.lookupID(p.QSrc), a.lookupID(p.QDst)
+		if qs >= 0 && qd >= 0 {
+			x, y = qs, qd
+		}
 	}
+	k := shardOf(x, y)
+	var q *pkt
+	if a.pool != nil {
+		q = a.pool.next(k)
+	} else {
+		if a.cur.n == batchLen {
+			runBatch(a.shards[:], a.cur.pkts[:])
+			a.cur.n = 0
+		}
+		q = &a.cur.pkts[a.cur.n]
+		a.cur.n++
+	}
+	q.fill(p)
+	q.shard, q.sid, q.did, q.qsid, q.qdid = uint8(k), sid, did, qs, qd
+	if source {
+		q.bits |= pkSource
+	}
+}
+
+// Close stops the workers of an aggregator that will not be finished (a
+// cancelled read). Finish also stops them; Close after Finish does nothing.
+func (a *Aggregator) Close() {
+	if a.pool != nil {
+		a.pool.stop()
+		a.pool = nil
+	}
+	if a.cur != nil {
+		runBatch(a.shards[:], a.cur.pkts[:a.cur.n])
+		a.cur = nil
+	}
+}
+
+// addrID returns the ID of address x, creating it; -1 when the budget
+// is spent.
+func (a *Aggregator) addrID(x netip.Addr) int32 {
+	ip := ipOf(x)
+	if a.recentID[0] >= 0 && ip == a.recent[0] {
+		return a.recentID[0]
+	}
+	if a.recentID[1] >= 0 && ip == a.recent[1] {
+		return a.recentID[1]
+	}
+	id, ok := a.lookupIP(ip)
+	if !ok {
+		if int64(len(a.addrs)) >= a.lim.maxAddrs {
+			a.st.DroppedAddrs++
+			a.st.LimitHit = true
+			return -1
+		}
+		id = int32(len(a.addrs))
+		if ip.v6 {
+			a.ids6.put(ip.hi, ip.lo, id)
+		} else {
+			a.ids4.put(uint32(ip.lo), id)
+		}
+		a.addrs = append(a.addrs, addrRec{hi: ip.hi, lo: ip.lo, v6: ip.v6})
+	}
+	a.recent[1], a.recentID[1] = a.recent[0], a.recentID[0]
+	a.recent[0], a.recentID[0] = ip, id
+	return id
+}
+
+// lookupID returns the ID of address x, or -1 if it is unknown.
+func (a *Aggregator) lookupID(x netip.Addr) int32 {
+	if !x.IsValid() {
+		return -1
+	}
+	if id, ok := a.lookupIP(ipOf(x)); ok {
+		return id
+	}
+	return -1
+}
+
+func (a *Aggregator) lookupIP(ip ipAddr) (int32, bool) {
+	if ip.v6 {
+		return a.ids6.get(ip.hi, ip.lo)
+	}
+	return a.ids4.get(uint32(ip.lo))
+}
+
+// source counts a packet sent at ts by address sid, which becomes a
+// source; false when the budget is spent (the packet still answers
+// probes, it just opens no new ones).
+func (a *Aggregator) source(sid int32, ts int64) bool {
+	r := &a.addrs[sid]
+	if !r.sends {
+		if a.sources >= a.lim.maxSources {
+			a.st.DroppedSources++
+			a.st.LimitHit = true
+			return false
+		}
+		a.sources++
+		r.sends, r.firstTS, r.lastTS = true, ts, ts
+	}
+	r.pkts++
+	if ts < r.firstTS {
+		r.firstTS = ts
+	}
+	if ts > r.lastTS {
+		r.lastTS = ts
+	}
+	return true
 }
 
 // count updates the capture report.
@@ -225,114 +326,162 @@ func (a *Aggregator) count(p *pcapng.Packet) {
 	}
 }
 
-// addrID returns the ID of address x, creating it; -1 when the budget
-// is spent.
-func (a *Aggregator) addrID(x netip.Addr) int32 {
-	if a.recentID[0] >= 0 && x == a.recent[0] {
-		return a.recentID[0]
-	}
-	if a.recentID[1] >= 0 && x == a.recent[1] {
-		return a.recentID[1]
-	}
-	id, ok := a.lookupID(x)
-	if !ok {
-		if len(a.addrs) >= a.maxAddrs {
-			a.st.DroppedAddrs++
-			a.st.LimitHit = true
-			return -1
-		}
-		id = int32(len(a.addrs))
-		if x.Is4() {
-			a.ids4[be32(x.As4())] = id
-		} else {
-			a.ids6[x.As16()] = id
-		}
-		a.addrs = append(a.addrs, x)
-		a.srcOf = append(a.srcOf, -1)
-	}
-	a.recent[1], a.recentID[1] = a.recent[0], a.recentID[0]
-	a.recent[0], a.recentID[0] = x, id
-	return id
+// ipAddr is an address without the pointer a netip.Addr carries: IPv4 in
+// the low 32 bits of lo, IPv6 as two big-endian halves.
+type ipAddr struct {
+	hi, lo uint64
+	v6     bool
 }
 
-// lookupID returns the ID of a known address.
-func (a *Aggregator) lookupID(x netip.Addr) (int32, bool) {
+func ipOf(x netip.Addr) ipAddr {
 	if x.Is4() {
-		id, ok := a.ids4[be32(x.As4())]
-		return id, ok
+		return ipAddr{lo: uint64(be32(x.As4()))}
 	}
-	id, ok := a.ids6[x.As16()]
-	return id, ok
+	b := x.As16()
+	return ipAddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), true}
+}
+
+func (x ipAddr) addr() netip.Addr {
+	if !x.v6 {
+		return netip.AddrFrom4([4]byte{byte(x.lo >> 24), byte(x.lo >> 16), byte(x.lo >> 8), byte(x.lo)})
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], x.hi)
+	binary.BigEndian.PutUint64(b[8:], x.lo)
+	return netip.AddrFrom16(b)
+}
+
+// less orders addresses as netip.Addr.Compare does: IPv4 first, then by value.
+func (x ipAddr) less(y ipAddr) bool {
+	if x.v6 != y.v6 {
+		return y.v6
+	}
+	return x.hi < y.hi || x.hi == y.hi && x.lo < y.lo
 }
 
 func be32(b [4]byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
-// source returns the index of the source with address ID sid, creating
-// it; -1 when the budget is spent (the packet still answers probes, it
-// just opens no new ones).
-func (a *Aggregator) source(sid int32, p *pcapng.Packet) int32 {
-	i := a.srcOf[sid]
-	if i < 0 {
-		if len(a.srcs) >= a.maxSources {
-			a.st.DroppedSources++
-			a.st.LimitHit = true
-			return -1
+// shardOf picks the shard of the unordered address pair {x, y}. The hash
+// is fixed (not seeded) so the per-shard limits drop the same targets on
+// every run.
+func shardOf(x, y int32) int {
+	lo, hi := min(x, y), max(x, y)
+	return int(mix64(uint64(lo)<<32|uint64(hi)) >> (64 - shardBits))
+}
+
+// shardBits is log2(numShards).
+const shardBits = 2
+
+// isICMPError reports whether p is an ICMP message that addICMP treats as
+// an error (neither a request nor a reply it recognises).
+func isICMPError(p *pcapng.Packet) bool {
+	if p.L4 != pcapng.L4ICMP && p.L4 != pcapng.L4ICMPv6 {
+		return false
+	}
+	_, isReq, reply := icmpKind(p.L4 == pcapng.L4ICMPv6, p.ICMPType)
+	return !isReq && !reply
+}
+
+// pkt is what a shard needs of one packet: a pointer-free copy of some
+// fields of pcapng.Packet with its address IDs, so batches of them cross
+// goroutines without the collector scanning them and without keeping
+// packet bytes.
+type pkt struct {
+	ts                 int64
+	frame              uint64
+	sid, did           int32 // address IDs of source and destination
+	qsid, qdid         int32 // of the quoted datagram's (ICMP errors), or -1
+	seq, ack           uint32
+	sport, dport       uint16
+	flags              uint16 // TCP flags
+	window             uint16
+	ipid               uint16
+	qdport             uint16
+	bits               uint16 // pk* bits
+	l4                 pcapng.L4
+	ttl                uint8
+	icmpType, icmpCode uint8
+	qproto             uint8
+	shard              uint8
+}
+
+// pkt bits: tests made once on the reading goroutine.
+const (
+	pkSource      uint16 = 1 << iota // the sender is a source (within the source budget)
+	pkPayload                        // transport payload present
+	pkUnicast                        // the destination addresses one host
+	pkQuoted                         // an ICMP error with the quoted datagram's addresses
+	pkQHasPorts                      // the quote has its ports
+	pkSrcIsQDst                      // the error comes from the quoted destination itself
+	pkMSS1460Only                    // TCP options exactly one MSS of 1460 (nmap's SYN)
+	pkWinStyle                       // TCP options are ZMap's "windows" list
+	pkNoOpts                         // no TCP options
+)
+
+// fill copies what a shard needs of p into x, but for the IDs and
+// pkSource.
+func (x *pkt) fill(p *pcapng.Packet) {
+	x.ts, x.frame = p.Timestamp, p.Frame
+	x.seq, x.ack = p.Seq, p.Ack
+	x.sport, x.dport = p.SrcPort, p.DstPort
+	x.flags, x.window, x.ipid = p.TCPFlags, p.Window, uint16(p.IPID)
+	x.l4, x.ttl = p.L4, p.TTL
+	x.icmpType, x.icmpCode = p.ICMPType, p.ICMPCode
+	var b uint16
+	if p.PayloadLen > 0 {
+		b |= pkPayload
+	}
+	if unicast(p.Dst) {
+		b |= pkUnicast
+	}
+	if p.L4 == pcapng.L4TCP {
+		switch {
+		case p.OptCount == 0:
+			b |= pkNoOpts
+		case p.OptCount == 1 && p.OptKinds&0xff == 2 && p.MSS == 1460:
+			b |= pkMSS1460Only
+		case p.OptCount == 6 && p.OptKinds == zmapWindowsOpts:
+			b |= pkWinStyle
 		}
-		i = int32(len(a.srcs))
-		a.srcs = append(a.srcs, source{addr: p.Src, firstTS: p.Timestamp, lastTS: p.Timestamp})
-		a.srcOf[sid] = i
 	}
-	s := &a.srcs[i]
-	s.pkts++
-	if p.Timestamp < s.firstTS {
-		s.firstTS = p.Timestamp
+	if p.Quoted {
+		b |= pkQuoted
+		x.qproto, x.qdport = p.QProto, p.QDstPort
+		if p.QHasPorts {
+			b |= pkQHasPorts
+		}
+		if p.Src == p.QDst {
+			b |= pkSrcIsQDst
+		}
 	}
-	if p.Timestamp > s.lastTS {
-		s.lastTS = p.Timestamp
-	}
-	return i
+	x.bits = b
 }
 
-func (a *Aggregator) find(k targetKey) *target {
-	if i, ok := a.tgtIdx[k]; ok {
-		return &a.tgts[i]
-	}
-	return nil
+func (x *pkt) has(bit uint16) bool { return x.bits&bit != 0 }
+
+// unicast reports whether d addresses one host.
+func unicast(d netip.Addr) bool {
+	return !d.IsMulticast() && d != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !d.IsUnspecified()
 }
 
-// newTarget records the first packet of a target; nil when the budget is
-// spent or the source was dropped.
-func (a *Aggregator) newTarget(k targetKey, si int32, p *pcapng.Packet, c class) *target {
-	if si < 0 {
-		a.st.DroppedPackets++
-		return nil
+// icmpKind sorts an ICMP type: a request (req is its type), a reply (req
+// is the type of the request it answers), or neither.
+func icmpKind(v6 bool, typ uint8) (req uint8, isReq, reply bool) {
+	switch {
+	case !v6 && (typ == icmpEcho || typ == icmpTimestamp || typ == icmpMaskRequest), v6 && typ == icmp6EchoRequest:
+		return typ, true, false
+	case !v6 && typ == icmpEchoReply:
+		return icmpEcho, false, true
+	case !v6 && typ == icmpTimestampReply:
+		return icmpTimestamp, false, true
+	case !v6 && typ == icmpMaskReply:
+		return icmpMaskRequest, false, true
+	case v6 && typ == icmp6EchoReply:
+		return icmp6EchoRequest, false, true
 	}
-	if len(a.tgts) >= a.maxTargets {
-		a.st.DroppedTargets++
-		a.st.LimitHit = true
-		return nil
-	}
-	a.tgtIdx[k] = int32(len(a.tgts))
-	a.tgts = append(a.tgts, target{
-		dst: a.addrs[k.dst], firstTS: p.Timestamp, frame: p.Frame, src: si, seq: p.Seq, pkts: 1,
-		port: k.port, sport: p.SrcPort, flags: p.TCPFlags, ipid: uint16(p.IPID), proto: k.proto, class: c, ttl: p.TTL,
-	})
-	t := &a.tgts[len(a.tgts)-1]
-	if c != clsNone {
-		a.srcs[si].fp.add(p, c)
-	}
-	return t
-}
-
-// answer marks t answered by p.
-func (a *Aggregator) answer(t *target, p *pcapng.Packet, bit uint32) {
-	if t.state&stAnswered == 0 {
-		t.ansTS, t.ansFrame = p.Timestamp, p.Frame
-	}
-	t.state |= stAnswered | bit
-	a.returned = true
+	return 0, false, false
 }
 
 // tcpFlagMask keeps the flags that decide a class; ECE, CWR and NS only
@@ -342,7 +491,7 @@ const tcpFlagMask = pcapng.TCPFlagFIN | pcapng.TCPFlagSYN | pcapng.TCPFlagRST | 
 // tcpClass classifies the first TCP segment of a target; ok is false for
 // segments that never open one (RST, SYN/ACK: backscatter or the tail of
 // an unseen flow).
-func tcpClass(flags uint16, payload int) (c class, ok bool) {
+func tcpClass(flags uint16, payload bool) (c class, ok bool) {
 	const (
 		fin = pcapng.TCPFlagFIN
 		syn = pcapng.TCPFlagSYN
@@ -374,7 +523,7 @@ func tcpClass(flags uint16, payload int) (c class, ok bool) {
 		return clsNone, false // SYN/ACK
 	case f&syn != 0:
 		return clsOTHER, true // SYN+FIN+ACK and the like: no stack sends these
-	case payload > 0:
+	case payload:
 		return clsNone, true
 	case f == ack:
 		return clsACK, true
@@ -382,106 +531,6 @@ func tcpClass(flags uint16, payload int) (c class, ok bool) {
 		return clsMAIMON, true
 	}
 	return clsNone, true // PSH/URG with ACK and no payload: flow traffic
-}
-
-func (a *Aggregator) addTCP(p *pcapng.Packet, sid, did, si int32) {
-	if t := a.find(targetKey{did, sid, p.SrcPort, protoTCP}); t != nil {
-		a.tcpReply(t, p)
-		return
-	}
-	k := targetKey{sid, did, p.DstPort, protoTCP}
-	if t := a.find(k); t != nil {
-		tcpAgain(t, p)
-		return
-	}
-	c, ok := tcpClass(p.TCPFlags, p.PayloadLen)
-	if !ok {
-		if si >= 0 {
-			a.srcs[si].backscatter++
-		}
-		return
-	}
-	if t := a.newTarget(k, si, p, c); t != nil && p.PayloadLen > 0 {
-		t.state |= stData
-	}
-}
-
-// tcpReply handles a segment from a target back to its source.
-func (a *Aggregator) tcpReply(t *target, p *pcapng.Packet) {
-	f := p.TCPFlags
-	switch {
-	case f&pcapng.TCPFlagRST != 0:
-		bit := stRST
-		if p.Window > 0 {
-			bit |= stRSTWin
-		}
-		a.answer(t, p, bit)
-	case f&pcapng.TCPFlagSYN != 0:
-		a.answer(t, p, stSynAck)
-	case p.PayloadLen > 0:
-		if p.DstPort == t.sport {
-			a.answer(t, p, stData)
-		} else {
-			a.answer(t, p, stLaterData)
-		}
-	default:
-		a.answer(t, p, stAckReply)
-	}
-}
-
-// tcpAgain handles a later segment from a target's source.
-func tcpAgain(t *target, p *pcapng.Packet) {
-	f := p.TCPFlags & tcpFlagMask
-	switch {
-	case f&pcapng.TCPFlagRST != 0:
-		t.state |= stClientRST
-	case p.PayloadLen > 0:
-		if p.SrcPort == t.sport {
-			t.state |= stData
-		} else {
-			t.state |= stLaterData
-		}
-	case f&pcapng.TCPFlagACK == 0 || (t.class == clsACK || t.class == clsMAIMON) && f == t.flags&tcpFlagMask:
-		// The same probe again, or a new attempt after an answer.
-		switch {
-		case t.state&stAnswered == 0:
-			t.pkts++
-			if t.pkts > maxProbeTries && (t.class == clsACK || t.class == clsMAIMON) {
-				// A stream of bare ACKs is a flow seen from one side (a
-				// download whose data went another way), not a probe.
-				t.state |= stMidstream
-			}
-		case f&pcapng.TCPFlagSYN != 0:
-			t.state |= stReconnect
-		}
-	case t.state&stSynAck != 0 && p.SrcPort == t.sport:
-		t.state |= stClientAck
-	}
-}
-
-func (a *Aggregator) addUDP(p *pcapng.Packet, sid, did, si int32) {
-	if t := a.find(targetKey{did, sid, p.SrcPort, protoUDP}); t != nil {
-		a.answer(t, p, stUDPReply)
-		return
-	}
-	k := targetKey{sid, did, p.DstPort, protoUDP}
-	if t := a.find(k); t != nil {
-		if t.state&stAnswered == 0 {
-			t.pkts++
-		}
-		return
-	}
-	if !unicast(p.Dst) {
-		// Multicast and broadcast (mDNS, SSDP, DHCP, NetBIOS) are
-		// announcements, not probes of a host.
-		return
-	}
-	a.newTarget(k, si, p, clsUDP)
-}
-
-// unicast reports whether d addresses one host.
-func unicast(d netip.Addr) bool {
-	return !d.IsMulticast() && d != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !d.IsUnspecified()
 }
 
 // ICMP types the engine reads (RFC 792, RFC 950, RFC 4443).
@@ -502,92 +551,3 @@ const (
 	icmp6EchoReply    = 129
 	icmp6PortUnreach  = 4 // code of icmp6Unreachable
 )
-
-func (a *Aggregator) addICMP(p *pcapng.Packet, sid, did, si int32) {
-	v6 := p.L4 == pcapng.L4ICMPv6
-	proto := uint8(protoICMP)
-	if v6 {
-		proto = protoICMPv6
-	}
-	typ := p.ICMPType
-	req, isReq := uint8(0), false
-	reply := false
-	switch {
-	case !v6 && (typ == icmpEcho || typ == icmpTimestamp || typ == icmpMaskRequest), v6 && typ == icmp6EchoRequest:
-		req, isReq = typ, true
-	case !v6 && typ == icmpEchoReply:
-		req, reply = icmpEcho, true
-	case !v6 && typ == icmpTimestampReply:
-		req, reply = icmpTimestamp, true
-	case !v6 && typ == icmpMaskReply:
-		req, reply = icmpMaskRequest, true
-	case v6 && typ == icmp6EchoReply:
-		req, reply = icmp6EchoRequest, true
-	}
-	switch {
-	case isReq:
-		k := targetKey{sid, did, uint16(req), proto}
-		if t := a.find(k); t != nil {
-			if t.state&stAnswered == 0 {
-				t.pkts++
-			}
-			return
-		}
-		if unicast(p.Dst) {
-			a.newTarget(k, si, p, clsICMP)
-		}
-	case reply:
-		if t := a.find(targetKey{did, sid, uint16(req), proto}); t != nil {
-			a.answer(t, p, stICMPReply)
-		}
-	case p.Quoted:
-		a.icmpError(p, v6)
-	}
-}
-
-// icmpError attributes an ICMP error to the probe its quoted header names
-// (RFC 792: the original IP header and 64 bits of its payload).
-func (a *Aggregator) icmpError(p *pcapng.Packet, v6 bool) {
-	var port uint16
-	switch p.QProto {
-	case protoTCP, protoUDP:
-		if !p.QHasPorts {
-			return
-		}
-		port = p.QDstPort
-	case protoICMP:
-		port = icmpEcho // the quote's type is not decoded; echo is what sweeps send
-	case protoICMPv6:
-		port = icmp6EchoRequest
-	default:
-		return
-	}
-	qs, ok := a.lookupID(p.QSrc)
-	if !ok {
-		return
-	}
-	qd, ok := a.lookupID(p.QDst)
-	if !ok {
-		return
-	}
-	t := a.find(targetKey{qs, qd, port, p.QProto})
-	if t == nil {
-		return
-	}
-	unreach, exceeded, portUnreach := false, false, false
-	if v6 {
-		unreach, exceeded = p.ICMPType == icmp6Unreachable, p.ICMPType == icmp6TimeExceeded
-		portUnreach = unreach && p.ICMPCode == icmp6PortUnreach
-	} else {
-		unreach, exceeded = p.ICMPType == icmpUnreachable, p.ICMPType == icmpTimeExceeded
-		portUnreach = unreach && p.ICMPCode == icmpPortUnreach
-	}
-	switch {
-	case portUnreach && p.QProto == protoUDP && p.Src == p.QDst:
-		a.answer(t, p, stICMPClosed) // nmap: closed only when the target itself says so
-	case exceeded:
-		a.answer(t, p, stICMPFiltered|stTTLExceeded)
-	case unreach:
-		a.answer(t, p, stICMPFiltered)
-	}
-}

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"strconv"
 	"testing"
 
 	"porthunter/pcapng"
@@ -76,4 +77,24 @@ func BenchmarkAdd(b *testing.B) {
 		agg.Add(&ps[i%len(ps)])
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
+}
+
+// BenchmarkAnalyze measures Add and Finish over a generated capture of
+// every kind of traffic (mixedPackets), per packet, on one goroutine and
+// with two workers.
+func BenchmarkAnalyze(b *testing.B) {
+	ps := mixedPackets(1, 200_000)
+	for _, workers := range []int{1, 2} {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				agg := NewAggregator(Config{Workers: workers})
+				for i := range ps {
+					agg.Add(&ps[i])
+				}
+				agg.Finish()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/packet")
+		})
+	}
 }

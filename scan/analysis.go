@@ -3,9 +3,16 @@ package scan
 import (
 	"cmp"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 )
+
+// collectAfterTargets is the number of targets (about 18 MiB of them)
+// from which Finish has the garbage collector reclaim the aggregator's
+// tables before building the analysis.
+const collectAfterTargets = 1 << 18
 
 // Outcomes of a probe, from the responses in the capture (DETECTION.md §1).
 const (
@@ -97,18 +104,18 @@ func trwFailure(t *target) bool {
 
 // episode is one idle-gap-separated run of a source's probes.
 type episode struct {
-	first, last int   // indexes into srcResult.probes, inclusive
 	start, end  int64 // first and last probe timestamps
-	probes      int
-	peak        int // most probes within any 1-second window
-	successes   int // successful connections that began within [start, end]
+	first, last int32 // indexes into srcResult.probes, inclusive
+	probes      int32
+	peak        int32 // most probes within any 1-second window
+	successes   int32 // successful connections that began within [start, end]
 
 	// Counts over counted probes, as distinct (host, port) pairs.
-	maxPorts int // distinct ports on the busiest host
-	maxHosts int // distinct hosts on the busiest port
-	targets  int
-	stealth  int
-	counted  int
+	maxPorts int32 // distinct ports on the busiest host
+	maxHosts int32 // distinct hosts on the busiest port
+	targets  int32
+	stealth  int32
+	counted  int32
 }
 
 // rate is probes per second over the episode, ok false when the episode
@@ -123,18 +130,19 @@ func (e *episode) rate() (float64, bool) {
 
 // trwResult is the sequential hypothesis test over a source's first contacts.
 type trwResult struct {
+	AtNS     int64 // when the scanner decision was reached
+	AtFrame  uint64
+	Score    int32 // final failures minus successes
+	MaxScore int32 // highest running score
 	Ran      bool  // the capture had return traffic, so outcomes mean something
 	Scanner  bool  // failures minus successes reached +trwBound
 	Benign   bool  // reached -trwBound before ever reaching +trwBound
-	Score    int   // final failures minus successes
-	MaxScore int   // highest running score
-	AtNS     int64 // when the scanner decision was reached
-	AtFrame  uint64
 }
 
-// hp is one (host, port) pair; icmp keeps ICMP request types apart from ports.
+// hp is one (host, port) pair of a source: host is an address index;
+// icmp keeps ICMP request types apart from ports.
 type hp struct {
-	dst  netip.Addr
+	dst  int32
 	port uint16
 	icmp bool
 }
@@ -143,30 +151,30 @@ func hpOf(t *target) hp {
 	return hp{t.dst, t.port, t.class == clsICMP}
 }
 
-// srcResult is everything derived about one source.
+// srcResult is everything derived about one source. Its slices are parts
+// of arrays shared by all sources (one allocation each, not one per
+// source); what views need only for listed sources (open ports,
+// technique names) is derived from the probes when asked.
 type srcResult struct {
-	addr        netip.Addr
+	ai          int32 // address index (sources are in address order: ai grows with the index)
+	counted     int32 // probes that count toward the thresholds
 	pkts        uint64
 	firstTS     int64
 	lastTS      int64
 	backscatter uint64
-	probes      []target // real probes, by (first timestamp, frame)
-	succTS      []int64  // starts of successful connections, sorted
-	usedLater   []int    // ports found open and later used with data
-	episodes    []episode
-	trw         trwResult
-	classes     [numClasses]int
 	probePkts   uint64
-	connect     bool // SYN probes were connect() calls (handshake completed, no data)
-	window      bool // ACK probes drew RSTs with differing windows (nmap -sW)
-	techniques  []string
-	flagsSeen   []string
-	ports       int
-	hosts       int
-	openPorts   []int
-	out         [outUnfiltered + 1]int
-	answered    int
+	probes      []target  // real probes, by (first timestamp, frame)
+	succTS      []int64   // starts of successful connections, sorted
+	episodes    []episode // idle-gap-separated runs of probes
 	tool        *Tool
+	trw         trwResult
+	classes     [numClasses]int32
+	out         [outUnfiltered + 1]int32
+	answered    int32
+	ports       int32 // distinct ports probed (ICMP aside)
+	hosts       int32 // distinct hosts probed
+	connect     bool  // SYN probes were connect() calls (handshake completed, no data)
+	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
 }
 
 // Analysis is the frozen result of one capture. Its methods are safe for
@@ -175,27 +183,57 @@ type Analysis struct {
 	stats    CaptureStats
 	prec     uint8
 	idleGap  int64
-	sources  []*srcResult // by address
-	bySrc    map[netip.Addr]*srcResult
-	byHost   map[netip.Addr][]*srcResult // target host → sources that probed it, by address
-	hosts    []netip.Addr                // keys of byHost, sorted
-	known    map[netip.Addr]struct{}     // every address that appeared
-	defaults *verdicts                   // listing under DefaultThresholds, computed once
+	addrs    []ipAddr    // every address that appeared, sorted as netip.Addr.Compare sorts
+	srcOf    []int32     // by address index: index into sources, -1 for an address that sent nothing
+	sources  []srcResult // by address
+	hostOff  []int32     // by address index h: hostSrc[hostOff[h]:hostOff[h+1]] probed h
+	hostSrc  []int32     // source indexes, ascending (by address) within each host
+	hosts    []int32     // address indexes of the hosts probed, ascending
+	defaults *verdicts   // listing under DefaultThresholds, computed once
 	decoys   []DecoyGroup
 	decoyOf  map[netip.Addr][]netip.Addr // source → the other sources of its decoy groups
+}
+
+// addrAt is the address with index i.
+func (an *Analysis) addrAt(i int32) netip.Addr { return an.addrs[i].addr() }
+
+// indexOf returns the index of address x; false if it never appeared.
+func (an *Analysis) indexOf(x netip.Addr) (int32, bool) {
+	if !x.IsValid() || x.Zone() != "" {
+		return 0, false
+	}
+	k := ipOf(x)
+	i, ok := slices.BinarySearchFunc(an.addrs, k, func(e, k ipAddr) int {
+		switch {
+		case e.less(k):
+			return -1
+		case k.less(e):
+			return 1
+		}
+		return 0
+	})
+	return int32(i), ok
+}
+
+// source returns the result of address x as a source, or nil.
+func (an *Analysis) source(x netip.Addr) *srcResult {
+	i, ok := an.indexOf(x)
+	if !ok || an.srcOf[i] < 0 {
+		return nil
+	}
+	return &an.sources[an.srcOf[i]]
+}
+
+// probedBy returns the indexes of the sources that probed address index h.
+func (an *Analysis) probedBy(h int32) []int32 {
+	return an.hostSrc[an.hostOff[h]:an.hostOff[h+1]]
 }
 
 // Finish freezes the aggregator into an Analysis. The aggregator must not
 // be used afterwards.
 func (a *Aggregator) Finish() *Analysis {
-	an := &Analysis{
-		stats:   a.st,
-		prec:    a.prec,
-		idleGap: a.cfg.IdleGapNS,
-		bySrc:   make(map[netip.Addr]*srcResult, len(a.srcs)),
-		byHost:  make(map[netip.Addr][]*srcResult),
-		known:   make(map[netip.Addr]struct{}, len(a.addrs)),
-	}
+	a.Close()
+	an := &Analysis{stats: a.st, prec: a.prec, idleGap: a.cfg.IdleGapNS}
 	if an.stats.TotalPackets == 0 {
 		an.prec = 6
 	}
@@ -206,59 +244,41 @@ func (a *Aggregator) Finish() *Analysis {
 		st.FirstTS, st.LastTS = &first, &last
 		st.DurationS = float64(st.lastNS-st.firstNS) / 1e9
 	}
-	st.HasReturnTraffic = a.returned
-	st.NoReturnTraffic = !a.returned && len(a.tgts) > 0
-	st.Sources = len(a.srcs)
-	st.Targets = len(a.tgts)
+	returned := false
+	for _, s := range a.shards {
+		returned = returned || s.returned
+		st.DroppedTargets += s.drops.targets
+		st.DroppedPackets += s.drops.packets
+		st.Targets += s.tgts.n
+		s.tgtIdx = targetTable{} // lookups are over
+	}
+	st.LimitHit = st.LimitHit || st.DroppedTargets > 0
+	st.HasReturnTraffic = returned
+	st.NoReturnTraffic = !returned && st.Targets > 0
 	st.MemoryBudgetBytes = a.cfg.MemoryBudgetBytes
 
-	// Group targets by source (counting sort keeps it linear).
-	start := make([]int32, len(a.srcs)+1)
-	for i := range a.tgts {
-		start[a.tgts[i].src+1]++
+	a.ids4, a.ids6 = idTable4{}, idTable6{}
+	var remap []int32
+	an.addrs, remap = sortAddrs(a.addrs)
+	an.makeSources(a.addrs, remap, a.shards[:])
+	a.addrs = nil
+	st.Sources = len(an.sources)
+	workers := min(max(a.cfg.Workers, 1), numShards)
+	all, start := groupTargets(a.shards[:], remap, an.srcOf, len(an.sources), workers)
+	for i := range a.shards {
+		a.shards[i] = nil // the analysis holds copies
 	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
+	if len(all) >= collectAfterTargets {
+		// The aggregator's tables, most of the memory so far, are garbage
+		// now: collecting them before the analysis's arrays are made keeps
+		// the peak near the larger of the two rather than their sum. The
+		// live heap is mostly pointer-free arrays, so this costs
+		// milliseconds.
+		runtime.GC()
 	}
-	order := make([]int32, len(a.tgts))
-	fill := slices.Clone(start[:len(a.srcs)])
-	for i := range a.tgts {
-		s := a.tgts[i].src
-		order[fill[s]] = int32(i)
-		fill[s]++
-	}
-	for si := range a.srcs {
-		var tg []target
-		for _, ti := range order[start[si]:start[si+1]] {
-			tg = append(tg, a.tgts[ti])
-		}
-		r := a.buildSource(&a.srcs[si], tg)
-		an.sources = append(an.sources, r)
-		an.bySrc[r.addr] = r
-	}
-	slices.SortFunc(an.sources, func(x, y *srcResult) int { return x.addr.Compare(y.addr) })
-	for _, r := range an.sources {
-		var last netip.Addr
-		hosts := make(map[netip.Addr]bool)
-		for i := range r.probes {
-			d := r.probes[i].dst
-			if d == last || hosts[d] {
-				continue
-			}
-			hosts[d], last = true, d
-			an.byHost[d] = append(an.byHost[d], r)
-		}
-	}
-	for h := range an.byHost {
-		an.hosts = append(an.hosts, h)
-	}
-	slices.SortFunc(an.hosts, netip.Addr.Compare)
-	for _, x := range a.addrs {
-		an.known[x] = struct{}{}
-	}
-	// Release the aggregator's tables: the analysis holds copies.
-	a.ids4, a.ids6, a.addrs, a.srcOf, a.tgtIdx, a.srcs, a.tgts = nil, nil, nil, nil, nil, nil, nil
-	an.decoys = findDecoys(an.sources)
+	hostsOf := an.buildSources(all, start, returned, workers)
+	an.indexHosts(hostsOf)
+	an.decoys = findDecoys(an)
 	an.decoyOf = make(map[netip.Addr][]netip.Addr)
 	for _, g := range an.decoys {
 		for _, s := range g.Sources {
@@ -276,32 +296,261 @@ func (a *Aggregator) Finish() *Analysis {
 	return an
 }
 
-// buildSource derives a source's result from its targets.
-func (a *Aggregator) buildSource(s *source, tg []target) *srcResult {
-	r := &srcResult{addr: s.addr, pkts: s.pkts, firstTS: s.firstTS, lastTS: s.lastTS, backscatter: s.backscatter}
-	r.trw.Ran = a.returned
-	if len(tg) == 0 {
-		return r // only answered others: nothing to derive
+// sortAddrs sorts the addresses as netip.Addr.Compare does (IPv4 as
+// packed integers, address << 32 | ID; IPv6 as pairs, so no comparison
+// goes through netip) and returns where each ID went.
+func sortAddrs(recs []addrRec) (addrs []ipAddr, remap []int32) {
+	type id6 struct {
+		hi, lo uint64
+		id     int32
 	}
-	slices.SortFunc(tg, func(x, y target) int {
+	var v4 []uint64
+	var v6 []id6
+	for id := range recs {
+		r := &recs[id]
+		if r.v6 {
+			v6 = append(v6, id6{r.hi, r.lo, int32(id)})
+		} else {
+			v4 = append(v4, r.lo<<32|uint64(id))
+		}
+	}
+	slices.Sort(v4)
+	slices.SortFunc(v6, func(x, y id6) int {
+		if c := cmp.Compare(x.hi, y.hi); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.lo, y.lo)
+	})
+	remap = make([]int32, len(recs))
+	addrs = make([]ipAddr, 0, len(recs))
+	for _, k := range v4 {
+		remap[uint32(k)] = int32(len(addrs))
+		addrs = append(addrs, ipAddr{lo: k >> 32})
+	}
+	for _, k := range v6 {
+		remap[k.id] = int32(len(addrs))
+		addrs = append(addrs, ipAddr{k.hi, k.lo, true})
+	}
+	return addrs, remap
+}
+
+// makeSources makes the sources, in address order: every address that
+// sent a packet, with the backscatter the shards counted for it.
+func (an *Analysis) makeSources(recs []addrRec, remap []int32, shards []*shard) {
+	an.srcOf = make([]int32, len(an.addrs))
+	for i := range an.srcOf {
+		an.srcOf[i] = -1
+	}
+	for id := range recs {
+		if recs[id].sends {
+			an.srcOf[remap[id]] = 0
+		}
+	}
+	n := int32(0)
+	for i, v := range an.srcOf {
+		if v == 0 {
+			an.srcOf[i] = n
+			n++
+		}
+	}
+	an.sources = make([]srcResult, n)
+	for id := range recs {
+		x := &recs[id]
+		if !x.sends {
+			continue
+		}
+		ai := remap[id]
+		r := &an.sources[an.srcOf[ai]]
+		r.ai, r.pkts, r.firstTS, r.lastTS = ai, x.pkts, x.firstTS, x.lastTS
+	}
+	for _, s := range shards {
+		for id, n := range s.backscatter {
+			an.sources[an.srcOf[remap[id]]].backscatter += n
+		}
+		s.backscatter = nil
+	}
+}
+
+// groupTargets gathers every shard's targets by source (a counting sort),
+// each source's in file order, with address and source indexes of the
+// analysis: all[start[s]:start[s+1]] are source s's targets. Up to workers
+// goroutines share the copying, each writing the targets of a range of
+// sources.
+func groupTargets(shards []*shard, remap, srcOf []int32, nsrc, workers int) (all []target, start []int32) {
+	start = make([]int32, nsrc+1)
+	for _, s := range shards {
+		for j, c := range s.tgts.chunks {
+			for i := range c[:min(len(c), s.tgts.n-j*targetChunkLen)] {
+				start[srcOf[remap[c[i].src]]+1]++
+			}
+		}
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	all = make([]target, start[nsrc])
+	fill := slices.Clone(start[:nsrc])
+	bounds := splitSources(start, workers)
+	var wg sync.WaitGroup
+	for w := 0; w+1 < len(bounds); w++ {
+		lo, hi := int32(bounds[w]), int32(bounds[w+1])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mergeByFrame(shards, func(t *target) {
+				if g := srcOf[remap[t.src]]; g >= lo && g < hi {
+					x := &all[fill[g]]
+					*x = *t
+					x.src, x.dst = g, remap[t.dst]
+					fill[g]++
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	for _, s := range shards {
+		s.tgts = targetList{}
+	}
+	return all, start
+}
+
+// mergeByFrame calls f with every shard's targets (each shard's list is
+// in file order) merged by frame: in file order, the order the
+// fingerprint counters see a source's probes in, and mostly already their
+// time order.
+func mergeByFrame(shards []*shard, f func(t *target)) {
+	pos := make([]int32, len(shards))
+	head := make([]uint64, len(shards)) // frame of each list's next target
+	const done = ^uint64(0)
+	for si, s := range shards {
+		head[si] = done
+		if s.tgts.n > 0 {
+			head[si] = s.tgts.at(0).frame
+		}
+	}
+	for {
+		best := 0
+		for si := range head {
+			if head[si] < head[best] {
+				best = si
+			}
+		}
+		if head[best] == done {
+			return
+		}
+		s := shards[best]
+		f(s.tgts.at(pos[best]))
+		pos[best]++
+		head[best] = done
+		if int(pos[best]) < s.tgts.n {
+			head[best] = s.tgts.at(pos[best]).frame
+		}
+	}
+}
+
+// splitSources cuts the sources into up to workers ranges of about equal
+// numbers of targets: sources bounds[w] to bounds[w+1]-1 for worker w.
+func splitSources(start []int32, workers int) []int {
+	nsrc := len(start) - 1
+	bounds := []int{0}
+	per := int(start[nsrc])/workers + 1
+	for s := 0; s < nsrc && len(bounds) < workers; s++ {
+		if int(start[s+1]) >= per*len(bounds) {
+			bounds = append(bounds, s+1)
+		}
+	}
+	return append(bounds, nsrc)
+}
+
+// buildSources derives every source's result from its targets, on up to
+// workers goroutines over disjoint ranges of sources, and returns the
+// distinct hosts each source probed (for indexHosts).
+func (an *Analysis) buildSources(all []target, start []int32, returned bool, workers int) [][]int32 {
+	bounds := splitSources(start, workers)
+	hostsOf := make([][]int32, len(an.sources))
+	var wg sync.WaitGroup
+	for w := 0; w+1 < len(bounds); w++ {
+		lo, hi := bounds[w], bounds[w+1]
+		b := newSrcBuilder(an, returned, len(an.addrs))
+		run := func() {
+			defer wg.Done()
+			for si := lo; si < hi; si++ {
+				b.build(&an.sources[si], all[start[si]:start[si+1]:start[si+1]])
+				hostsOf[si] = b.hostList
+			}
+			b.fix(an.sources[lo:hi])
+		}
+		wg.Add(1)
+		if w+2 < len(bounds) {
+			go run()
+		} else {
+			run()
+		}
+	}
+	wg.Wait()
+	return hostsOf
+}
+
+// srcBuilder derives sources' results; one per goroutine of buildSources.
+type srcBuilder struct {
+	an       *Analysis
+	returned bool
+	stamp    uint32
+	portMark []uint32 // by port: stamp of the last source that probed it
+	hostMark []uint32 // by address index: likewise
+	hostList []int32  // the current source's distinct hosts, a part of hostPool
+	hostPool []int32
+	succ     []int64   // starts of successful connections, all sources in order
+	eps      []episode // episodes, likewise
+	spans    []span    // per source: its parts of succ and eps
+	c        counter
+}
+
+type span struct{ succ, eps int32 }
+
+func newSrcBuilder(an *Analysis, returned bool, addrs int) *srcBuilder {
+	return &srcBuilder{an: an, returned: returned, portMark: make([]uint32, 1<<16), hostMark: make([]uint32, addrs),
+		c: newCounter(addrs)}
+}
+
+// build derives r from seg, its targets in file order, and leaves r's
+// probes at the start of seg.
+func (b *srcBuilder) build(r *srcResult, seg []target) {
+	r.trw.Ran = b.returned
+	b.spans = append(b.spans, span{int32(len(b.succ)), int32(len(b.eps))})
+	b.hostList = nil
+	if len(seg) == 0 {
+		return // only answered others: nothing to derive
+	}
+	var fp fpCounters
+	for i := range seg {
+		if t := &seg[i]; t.proto == protoTCP && t.class != clsNone {
+			fp.add(t, b.an.addrs[t.dst])
+		}
+	}
+	byTime := func(x, y target) int {
 		if c := cmp.Compare(x.firstTS, y.firstTS); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.frame, y.frame)
-	})
+	}
+	if !slices.IsSortedFunc(seg, byTime) {
+		slices.SortFunc(seg, byTime)
+	}
 	// TRW over first contacts in time order (Jung et al. 2004), only when
 	// the capture carries answers: without them every contact would look
 	// failed. Bare ACK and FIN+ACK contacts are left out, being too easily
 	// midstream traffic.
-	openSeen := make(map[uint16]bool)
+	b.stamp++
 	halfOpen, connected := 0, 0
 	rstWin := [2]bool{}
-	ports := make(map[uint16]bool)
-	hosts := make(map[netip.Addr]bool)
-	for i := range tg {
-		t := &tg[i]
+	tcp, udp := false, false
+	hostStart := len(b.hostPool)
+	n := 0
+	for i := range seg {
+		t := &seg[i]
 		rl := roleOf(t)
-		if a.returned && rl != roleNone && t.class != clsACK && t.class != clsMAIMON {
+		if b.returned && rl != roleNone && t.class != clsACK && t.class != clsMAIMON {
 			if trwFailure(t) {
 				r.trw.Score++
 			} else {
@@ -318,28 +567,33 @@ func (a *Aggregator) buildSource(s *source, tg []target) *srcResult {
 		}
 		switch rl {
 		case roleSuccess:
-			r.succTS = append(r.succTS, t.firstTS)
+			b.succ = append(b.succ, t.firstTS) // in time order: sorted
 			continue
 		case roleNone:
 			continue
 		}
-		r.probes = append(r.probes, *t)
+		if n != i {
+			seg[n] = *t
+		}
+		t = &seg[n]
+		n++
 		r.classes[t.class]++
 		r.probePkts += uint64(t.pkts)
-		o := outcome(t)
-		r.out[o]++
+		r.out[outcome(t)]++
 		if t.state&stAnswered != 0 {
 			r.answered++
 		}
-		if t.class != clsICMP {
-			ports[t.port] = true
+		if counted(t) {
+			r.counted++
 		}
-		hosts[t.dst] = true
-		if o == outOpen && t.class != clsICMP {
-			openSeen[t.port] = true
-			if t.state&stLaterData != 0 {
-				r.usedLater = append(r.usedLater, int(t.port))
-			}
+		if t.class != clsICMP && b.portMark[t.port] != b.stamp {
+			b.portMark[t.port] = b.stamp
+			r.ports++
+		}
+		if b.hostMark[t.dst] != b.stamp {
+			b.hostMark[t.dst] = b.stamp
+			r.hosts++
+			b.hostPool = append(b.hostPool, t.dst)
 		}
 		if t.class == clsSYN && t.state&stSynAck != 0 {
 			if t.state&stClientAck != 0 {
@@ -351,26 +605,239 @@ func (a *Aggregator) buildSource(s *source, tg []target) *srcResult {
 		if t.class == clsACK && t.state&stRST != 0 {
 			rstWin[boolIdx(t.state&stRSTWin != 0)] = true
 		}
+		tcp = tcp || t.proto == protoTCP
+		udp = udp || t.proto == protoUDP
 	}
-	slices.Sort(r.succTS)
-	r.ports, r.hosts = len(ports), len(hosts)
-	for k := range openSeen {
-		r.openPorts = append(r.openPorts, int(k))
+	r.probes = seg[:n:n]
+	b.hostList = b.hostPool[hostStart:len(b.hostPool):len(b.hostPool)]
+	if tcp && udp {
+		markTwins(r.probes)
 	}
-	slices.Sort(r.openPorts)
-	slices.Sort(r.usedLater)
-	r.usedLater = slices.Compact(r.usedLater)
 	r.connect = connected > 0 && connected >= halfOpen
 	r.window = rstWin[0] && rstWin[1]
-	r.techniques = techniques(r)
-	for c := clsSYN; c < numClasses; c++ {
-		if r.classes[c] > 0 {
-			r.flagsSeen = append(r.flagsSeen, classNames[c])
+	succ := b.succ[b.spans[len(b.spans)-1].succ:]
+	b.episodes(r, succ)
+	r.tool = fp.tool()
+}
+
+// fix points each source's succTS and episodes into the srcBuilder's arrays,
+// now that they no longer grow.
+func (b *srcBuilder) fix(rs []srcResult) {
+	for i := range rs {
+		s := b.spans[i]
+		es, ee := len(b.succ), len(b.eps)
+		if i+1 < len(b.spans) {
+			es, ee = int(b.spans[i+1].succ), int(b.spans[i+1].eps)
+		}
+		if int(s.succ) < es {
+			rs[i].succTS = b.succ[s.succ:es:es]
+		}
+		if int(s.eps) < ee {
+			rs[i].episodes = b.eps[s.eps:ee:ee]
 		}
 	}
-	r.episodes = episodes(r, a.cfg.IdleGapNS)
-	r.tool = s.fp.tool(len(r.probes))
-	return r
+}
+
+// markTwins marks the TCP and UDP probes that share a (host, port): the
+// only probes of one source whose (host, port) pair is not unique (a
+// source probes a host's port once per protocol), so the counter tracks
+// pairs in a map for these alone.
+func markTwins(probes []target) {
+	tcp := make(map[uint64]int32)
+	for i := range probes {
+		if t := &probes[i]; t.proto == protoTCP {
+			tcp[uint64(t.dst)<<16|uint64(t.port)] = int32(i)
+		}
+	}
+	for i := range probes {
+		t := &probes[i]
+		if t.proto != protoUDP {
+			continue
+		}
+		if j, ok := tcp[uint64(t.dst)<<16|uint64(t.port)]; ok {
+			t.marks |= tmTwin
+			probes[j].marks |= tmTwin
+		}
+	}
+}
+
+// episodes splits r's probes at idle gaps longer than the idle gap and
+// counts each.
+func (b *srcBuilder) episodes(r *srcResult, succ []int64) {
+	gap := b.an.idleGap
+	for i := 0; i < len(r.probes); {
+		j := i
+		for j+1 < len(r.probes) && r.probes[j+1].firstTS-r.probes[j].firstTS <= gap {
+			j++
+		}
+		b.eps = append(b.eps, countEpisode(r.probes, succ, i, j, &b.c))
+		i = j + 1
+	}
+}
+
+// countEpisode computes the figures of probes[i..j].
+func countEpisode(probes []target, succ []int64, i, j int, c *counter) episode {
+	e := episode{first: int32(i), last: int32(j), start: probes[i].firstTS, end: probes[j].firstTS, probes: int32(j - i + 1)}
+	c.reset()
+	lo := i
+	for k := i; k <= j; k++ {
+		t := &probes[k]
+		for t.firstTS-probes[lo].firstTS >= 1e9 {
+			lo++
+		}
+		e.peak = max(e.peak, int32(k-lo+1))
+		c.add(t)
+	}
+	e.maxPorts, e.maxHosts, e.targets, e.stealth, e.counted = int32(c.maxPorts), int32(c.maxHosts), int32(c.pairs), int32(c.stealth), int32(c.n)
+	lo2, _ := slices.BinarySearch(succ, e.start)
+	hi2, _ := slices.BinarySearch(succ, e.end+1)
+	e.successes = int32(hi2 - lo2)
+	return e
+}
+
+// counter counts distinct (host, port) pairs of counted probes
+// incrementally, so the probe that crosses a threshold can be found.
+// Its per-host and per-port counts live in arrays indexed by address
+// index and port, valid for the current generation only, so a reset
+// costs nothing however many hosts the last episode touched.
+type counter struct {
+	gen      uint32
+	hostGen  []uint32 // by address index
+	hostN    []int32
+	portGen  []uint32 // by port; ICMP request types at 1<<16 + type
+	portN    []int32
+	twinSeen map[hp]uint32 // generation in which a twin probe's pair was counted
+	pairs    int
+	maxPorts int
+	maxHosts int
+	stealth  int
+	n        int
+}
+
+func newCounter(addrs int) counter {
+	return counter{hostGen: make([]uint32, addrs), hostN: make([]int32, addrs),
+		portGen: make([]uint32, 2<<16), portN: make([]int32, 2<<16), twinSeen: map[hp]uint32{}}
+}
+
+// reset starts counting a new set of probes.
+func (c *counter) reset() {
+	c.gen++
+	if c.gen == 0 { // wrapped: old generations would look current
+		clear(c.hostGen)
+		clear(c.portGen)
+		clear(c.twinSeen)
+		c.gen = 1
+	}
+	c.pairs, c.maxPorts, c.maxHosts, c.stealth, c.n = 0, 0, 0, 0, 0
+}
+
+func (c *counter) add(t *target) {
+	if !counted(t) {
+		return
+	}
+	c.n++
+	if t.class.stealth() {
+		c.stealth++ // stealth probes are TCP: one per (host, port) of a source
+	}
+	k := hpOf(t)
+	if t.marks&tmTwin != 0 {
+		if c.twinSeen[k] == c.gen {
+			return
+		}
+		c.twinSeen[k] = c.gen
+	}
+	c.pairs++
+	if !k.icmp {
+		if c.hostGen[k.dst] != c.gen {
+			c.hostGen[k.dst], c.hostN[k.dst] = c.gen, 0
+		}
+		c.hostN[k.dst]++
+		c.maxPorts = max(c.maxPorts, int(c.hostN[k.dst]))
+	}
+	pk := int(k.port)
+	if k.icmp {
+		pk += 1 << 16
+	}
+	if c.portGen[pk] != c.gen {
+		c.portGen[pk], c.portN[pk] = c.gen, 0
+	}
+	c.portN[pk]++
+	c.maxHosts = max(c.maxHosts, int(c.portN[pk]))
+}
+
+// meets reports whether the counts reach th, and names the rule.
+func (c *counter) meets(th Thresholds) (string, bool) {
+	switch {
+	case c.maxPorts >= th.MinPorts:
+		return "ports_on_host", true
+	case c.maxHosts >= th.MinHosts:
+		return "hosts_on_port", true
+	case c.pairs >= th.MinTargets:
+		return "targets", true
+	case c.stealth >= th.MinStealthTargets:
+		return "stealth_targets", true
+	}
+	return "", false
+}
+
+// indexHosts records, for every host, the sources that probed it, in
+// address order: hostsOf[s] are source s's distinct hosts.
+func (an *Analysis) indexHosts(hostsOf [][]int32) {
+	an.hostOff = make([]int32, len(an.addrs)+1)
+	for _, hs := range hostsOf {
+		for _, h := range hs {
+			an.hostOff[h+1]++
+		}
+	}
+	for h := range an.addrs {
+		if an.hostOff[h+1] > 0 {
+			an.hosts = append(an.hosts, int32(h))
+		}
+		an.hostOff[h+1] += an.hostOff[h]
+	}
+	an.hostSrc = make([]int32, an.hostOff[len(an.addrs)])
+	fill := slices.Clone(an.hostOff[:len(an.addrs)])
+	for s, hs := range hostsOf {
+		for _, h := range hs {
+			an.hostSrc[fill[h]] = int32(s)
+			fill[h]++
+		}
+	}
+}
+
+// openPorts are r's ports found open, sorted.
+func openPorts(r *srcResult) []int {
+	var out []int
+	for i := range r.probes {
+		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen {
+			out = append(out, int(t.port))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// usedLater are r's ports found open and later used with data, sorted.
+func usedLater(r *srcResult) []int {
+	var out []int
+	for i := range r.probes {
+		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen && t.state&stLaterData != 0 {
+			out = append(out, int(t.port))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// flagsSeen names the classes of r's probes.
+func flagsSeen(r *srcResult) []string {
+	var out []string
+	for c := clsSYN; c < numClasses; c++ {
+		if r.classes[c] > 0 {
+			out = append(out, classNames[c])
+		}
+	}
+	return out
 }
 
 func boolIdx(b bool) int {
@@ -408,102 +875,10 @@ func techniques(r *srcResult) []string {
 	return out
 }
 
-// episodes splits r's probes at idle gaps longer than gap and counts each.
-func episodes(r *srcResult, gap int64) []episode {
-	var eps []episode
-	for i := 0; i < len(r.probes); {
-		j := i
-		for j+1 < len(r.probes) && r.probes[j+1].firstTS-r.probes[j].firstTS <= gap {
-			j++
-		}
-		eps = append(eps, countEpisode(r, i, j))
-		i = j + 1
-	}
-	return eps
-}
-
-// countEpisode computes the figures of probes[i..j].
-func countEpisode(r *srcResult, i, j int) episode {
-	e := episode{first: i, last: j, start: r.probes[i].firstTS, end: r.probes[j].firstTS, probes: j - i + 1}
-	var c counter
-	c.init()
-	lo := i
-	for k := i; k <= j; k++ {
-		t := &r.probes[k]
-		for t.firstTS-r.probes[lo].firstTS >= 1e9 {
-			lo++
-		}
-		e.peak = max(e.peak, k-lo+1)
-		c.add(t)
-	}
-	e.maxPorts, e.maxHosts, e.targets, e.stealth, e.counted = c.maxPorts, c.maxHosts, len(c.pairs), c.stealth, c.n
-	lo2, _ := slices.BinarySearch(r.succTS, e.start)
-	hi2, _ := slices.BinarySearch(r.succTS, e.end+1)
-	e.successes = hi2 - lo2
-	return e
-}
-
-// counter counts distinct (host, port) pairs of counted probes
-// incrementally, so the probe that crosses a threshold can be found.
-type counter struct {
-	pairs    map[hp]bool
-	stealthP map[hp]bool
-	perHost  map[netip.Addr]int
-	perPort  map[hp]int // host field zero: the port (and whether ICMP)
-	maxPorts int
-	maxHosts int
-	stealth  int
-	n        int
-}
-
-func (c *counter) init() {
-	c.pairs = make(map[hp]bool)
-	c.stealthP = make(map[hp]bool)
-	c.perHost = make(map[netip.Addr]int)
-	c.perPort = make(map[hp]int)
-}
-
-func (c *counter) add(t *target) {
-	if !counted(t) {
-		return
-	}
-	c.n++
-	k := hpOf(t)
-	if t.class.stealth() && !c.stealthP[k] {
-		c.stealthP[k] = true
-		c.stealth++
-	}
-	if c.pairs[k] {
-		return
-	}
-	c.pairs[k] = true
-	if !k.icmp {
-		c.perHost[k.dst]++
-		c.maxPorts = max(c.maxPorts, c.perHost[k.dst])
-	}
-	pk := hp{port: k.port, icmp: k.icmp}
-	c.perPort[pk]++
-	c.maxHosts = max(c.maxHosts, c.perPort[pk])
-}
-
-// meets reports whether the counts reach th, and names the rule.
-func (c *counter) meets(th Thresholds) (string, bool) {
-	switch {
-	case c.maxPorts >= th.MinPorts:
-		return "ports_on_host", true
-	case c.maxHosts >= th.MinHosts:
-		return "hosts_on_port", true
-	case len(c.pairs) >= th.MinTargets:
-		return "targets", true
-	case c.stealth >= th.MinStealthTargets:
-		return "stealth_targets", true
-	}
-	return "", false
-}
-
 // meets reports whether episode e's counts reach th.
 func (e *episode) meets(th Thresholds) bool {
-	return e.maxPorts >= th.MinPorts || e.maxHosts >= th.MinHosts || e.targets >= th.MinTargets || e.stealth >= th.MinStealthTargets
+	return int(e.maxPorts) >= th.MinPorts || int(e.maxHosts) >= th.MinHosts || int(e.targets) >= th.MinTargets ||
+		int(e.stealth) >= th.MinStealthTargets
 }
 
 // shape labels a source by its distinct ports and hosts (DETECTION.md

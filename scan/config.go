@@ -11,19 +11,22 @@ const (
 	// sources cannot exhaust the host.
 	DefaultMemoryBudgetBytes = 512 << 20
 
-	// bytesPerTarget estimates one tracked target: the map entry (12-byte
-	// key, index, the map's own overhead) and the 88-byte record.
-	// TestMeasureTargetBytes measures about 115 bytes in steady state on
-	// 1M targets; the rest covers slice and map doubling and the copy
-	// Finish makes while the tables still exist.
+	// bytesPerTarget estimates one tracked target: its 72-byte record and
+	// its slot (16 bytes, 3/8 to 3/4 full) in its shard's table, then the
+	// record's copy Finish makes before the tables are collected: about
+	// 160 bytes at the peak. TestMeasureTargetBytes measures 110 bytes per
+	// target (with one address each) while reading and 75 after Finish, on
+	// 1M targets. The estimate was made for an earlier engine (115 bytes
+	// while reading, 185 after) and is kept so that the limits, and the
+	// answers when they are hit, stay as they were.
 	bytesPerTarget = 240
 
-	// bytesPerSource estimates one tracked source: its map entry and
-	// record with the fingerprint counters.
+	// bytesPerSource estimates one tracked source: its result in the
+	// analysis (about 240 bytes) and its part of the answers.
 	bytesPerSource = 320
 
-	// bytesPerAddr estimates one address table entry: the map entry and
-	// the address and source index kept by ID.
+	// bytesPerAddr estimates one address: its 48-byte record, its table
+	// slot and, after Finish, its sorted copy and indexes.
 	bytesPerAddr = 96
 
 	// sourceShare is the fraction of the budget (in 1/8) sources may use;
@@ -87,6 +90,10 @@ type Config struct {
 	// between two new probes starts a new episode. Zero or negative means
 	// the default (15 minutes).
 	IdleGapNS int64
+	// Workers is how many goroutines aggregate (at most 4, the number of
+	// shards); 0 or 1 aggregates on the goroutine that calls Add. The
+	// answers do not depend on it.
+	Workers int
 }
 
 // DefaultConfig is the configuration of the tools.

@@ -111,38 +111,39 @@ type TRWInfo struct {
 // sent nothing in the capture.
 func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 	ip = ip.Unmap()
-	r := an.bySrc[ip]
+	r := an.source(ip)
 	if r == nil || r.pkts == 0 {
 		return nil, false
 	}
-	d := &Detail{IP: ip, Reasons: []string{}, Techniques: nonNil(r.techniques), FlagsSeen: nonNil(r.flagsSeen),
+	used := usedLater(r)
+	d := &Detail{IP: ip, Reasons: []string{}, Techniques: nonNil(techniques(r)), FlagsSeen: nonNil(flagsSeen(r)),
 		FlagStats: map[string]int{}, Pkts: r.pkts, ProbePkts: r.probePkts, Probes: len(r.probes),
-		DistinctPorts: r.ports, DistinctHosts: r.hosts, FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
-		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{}, OpenPorts: nonNil(r.openPorts),
-		UsedPorts: nonNil(r.usedLater), FollowedByUse: len(r.usedLater) > 0, SuccessfulConnections: len(r.succTS),
+		DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts), FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
+		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{}, OpenPorts: nonNil(openPorts(r)),
+		UsedPorts: nonNil(used), FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
 		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
-		Outcomes: Outcomes{Open: r.out[outOpen], Closed: r.out[outClosed], Filtered: r.out[outFiltered],
-			Unfiltered: r.out[outUnfiltered], Unanswered: r.out[outUnanswered]},
+		Outcomes: Outcomes{Open: int(r.out[outOpen]), Closed: int(r.out[outClosed]), Filtered: int(r.out[outFiltered]),
+			Unfiltered: int(r.out[outUnfiltered]), Unanswered: int(r.out[outUnanswered])},
 	}
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
-			d.FlagStats[classNames[c]] = r.classes[c]
+			d.FlagStats[classNames[c]] = int(r.classes[c])
 		}
 	}
-	if v := an.defaults.by[ip]; v != nil {
-		d.Suspect, d.Confidence, d.Reasons = true, v.confidence, nonNil(v.reasons)
+	if v := an.defaults.of(an, r); v != nil {
+		d.Suspect, d.Confidence, d.Reasons = true, v.confidence, v.reasons.names()
 		k := v.kind
 		d.Kind = &k
 		det := an.time(v.detNS)
 		d.DetectedAt = &det
-		if v.group.IsValid() {
-			d.DistributedTarget = v.group.String()
+		if v.group >= 0 {
+			d.DistributedTarget = an.addrAt(v.group).String()
 		}
 	}
 	th := DefaultThresholds()
 	for ei := range r.episodes {
 		e := &r.episodes[ei]
-		ports, hosts := map[uint16]bool{}, map[netip.Addr]bool{}
+		ports, hosts := map[uint16]bool{}, map[int32]bool{}
 		for k := e.first; k <= e.last; k++ {
 			t := &r.probes[k]
 			hosts[t.dst] = true
@@ -150,7 +151,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 				ports[t.port] = true
 			}
 		}
-		info := EpisodeInfo{Start: an.time(e.start), End: an.time(e.end), Probes: e.probes, PeakPPS: float64(e.peak),
+		info := EpisodeInfo{Start: an.time(e.start), End: an.time(e.end), Probes: int(e.probes), PeakPPS: float64(e.peak),
 			DistinctPorts: len(ports), DistinctHosts: len(hosts), Qualifies: e.meets(th) && e.successes < e.counted}
 		if rate, ok := e.rate(); ok {
 			x := roundSig(rate)
@@ -160,7 +161,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		d.Episodes = append(d.Episodes, info)
 	}
 	an.detailTargets(d, r)
-	d.TRW = TRWInfo{Ran: r.trw.Ran, Decision: "pending", Score: r.trw.Score, MaxScore: r.trw.MaxScore}
+	d.TRW = TRWInfo{Ran: r.trw.Ran, Decision: "pending", Score: int(r.trw.Score), MaxScore: int(r.trw.MaxScore)}
 	switch {
 	case r.trw.Scanner:
 		d.TRW.Decision = "scanner"
@@ -179,7 +180,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		ports  []int
 		open   []int
 	}
-	hosts := map[netip.Addr]*agg{}
+	hosts := map[int32]*agg{}
 	ports := map[uint16]bool{}
 	var unanswered []int
 	var firstAns, firstOpen *target
@@ -209,11 +210,11 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 			firstOpen = t
 		}
 	}
-	var addrs []netip.Addr
+	var addrs []int32 // address indexes: sorted as the addresses
 	for a := range hosts {
 		addrs = append(addrs, a)
 	}
-	slices.SortFunc(addrs, netip.Addr.Compare)
+	slices.Sort(addrs)
 	d.TargetsTotal = len(addrs)
 	for i, a := range addrs {
 		if i == MaxDetailList {
@@ -225,7 +226,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		h.ports = slices.Compact(h.ports)
 		slices.Sort(h.open)
 		h.open = slices.Compact(h.open)
-		dt := DetailTarget{IP: a, Probes: h.probes, Ports: nonNil(h.ports), OpenPorts: nonNil(h.open)}
+		dt := DetailTarget{IP: an.addrAt(a), Probes: h.probes, Ports: nonNil(h.ports), OpenPorts: nonNil(h.open)}
 		if len(dt.Ports) > MaxDetailList {
 			dt.Ports, dt.PortsTruncated = dt.Ports[:MaxDetailList], true
 		}
@@ -261,7 +262,7 @@ func earlier(ts int64, frame uint64, ts2 int64, frame2 uint64) bool {
 }
 
 func (an *Analysis) event(r *srcResult, t *target, ts int64, frame uint64) *ProbeEvent {
-	e := &ProbeEvent{TS: an.time(ts), Frame: frame, Src: r.addr, Dst: t.dst, Port: t.port, Proto: protoName(t.proto),
+	e := &ProbeEvent{TS: an.time(ts), Frame: frame, Src: an.addrAt(r.ai), Dst: an.addrAt(t.dst), Port: t.port, Proto: protoName(t.proto),
 		Technique: technique(r, t), Outcome: outcomeName(outcome(t))}
 	if t.proto == protoTCP {
 		f := pcapng.FlagString(t.flags)

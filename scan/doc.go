@@ -22,4 +22,14 @@
 // its distinct targets within one idle-gap episode reach a threshold at a
 // minimum rate, or when the threshold is reached and a TRW sequential test
 // calls it a scanner however slow it is.
+//
+// Speed and memory: Add numbers addresses and counts sources itself;
+// targets live in a fixed number of shards chosen by each packet's
+// address pair, in open-addressing tables of pointer-free records (no Go
+// maps on the packet path, nothing for the collector to scan). With
+// Config.Workers > 1 the shards run on worker goroutines fed with
+// batches; each shard sees its packets in file order, so the answers are
+// byte-identical whatever the number of workers (TestParallelEqualsSequential).
+// Finish sorts instead of hashing wherever it can and shares its work
+// between the same number of goroutines.
 package scan

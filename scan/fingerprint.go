@@ -16,8 +16,9 @@ type Tool struct {
 }
 
 // fpCounters accumulates fingerprint evidence over a source's TCP probes
-// (the first packet of each target): fixed-size counters, so the hot path
-// allocates nothing.
+// (the first packet of each target, as its target recorded it), in file
+// order: Finish replays them per source, so the evidence does not depend
+// on how the targets were split between shards.
 type fpCounters struct {
 	n, syn, v4             uint32 // TCP probes, of which SYN, of which IPv4
 	win1024, win65535      uint32
@@ -60,12 +61,10 @@ func (f *fpCounters) pairSame() uint32 {
 // NOP, SACK-permitted, first option in the low byte (pcapng.Packet.OptKinds).
 const zmapWindowsOpts = 0x04_01_01_03_01_02
 
-func (f *fpCounters) add(p *pcapng.Packet, c class) {
-	if p.L4 != pcapng.L4TCP {
-		return
-	}
+// add counts probe t, whose destination is dst, in file order.
+func (f *fpCounters) add(t *target, dst ipAddr) {
 	f.n++
-	switch p.Window {
+	switch t.window {
 	case 1024:
 		f.win1024++
 	case 65535:
@@ -75,37 +74,37 @@ func (f *fpCounters) add(p *pcapng.Packet, c class) {
 	case 512:
 		f.win512++
 	}
-	if c == clsSYN {
+	if t.class == clsSYN {
 		f.syn++
-		if p.OptCount == 1 && p.OptKinds&0xff == 2 && p.MSS == 1460 {
+		if t.marks&tmMSS1460Only != 0 {
 			f.mss1460Only++
 		}
-		if p.OptCount == 6 && p.OptKinds == zmapWindowsOpts {
+		if t.marks&tmWinStyle != 0 {
 			f.winStyle++
 		}
 	}
-	if p.OptCount == 0 {
+	if t.marks&tmNoOpts != 0 {
 		f.noOpts++
 	}
 	switch {
-	case p.TTL > 128:
+	case t.ttl > 128:
 		f.ttl255++
-	case p.TTL >= 30 && p.TTL <= 59:
+	case t.ttl >= 30 && t.ttl <= 59:
 		f.ttlNmap++
 	}
-	if p.L3 == pcapng.L3IPv4 {
+	if !dst.v6 {
 		f.v4++
-		dst := be32(p.Dst.As4())
-		if uint16(p.IPID) == uint16(dst^uint32(p.DstPort)^p.Seq) {
+		d := uint32(dst.lo)
+		if t.ipid == uint16(d^uint32(t.port)^t.seq) {
 			f.masscanID++
 		}
-		if p.IPID == 54321 {
+		if t.ipid == 54321 {
 			f.zmapID++
 		}
-		if p.Seq == dst {
+		if t.seq == d {
 			f.miraiSeq++
 		}
-		u := p.Seq ^ dst ^ (uint32(p.DstPort)<<16 + uint32(p.SrcPort))
+		u := t.seq ^ d ^ (uint32(t.port)<<16 + uint32(t.sport))
 		if f.v4 == 1 {
 			f.uniVal = u
 		}
@@ -114,29 +113,29 @@ func (f *fpCounters) add(p *pcapng.Packet, c class) {
 		}
 	}
 	// nmap puts its encoded value in ack (seq 0) for ACK-flag probes.
-	key := p.Seq
-	if c == clsACK || c == clsMAIMON {
-		key = p.Ack
+	key := t.seq
+	if t.class == clsACK || t.class == clsMAIMON {
+		key = t.ack
 	}
-	if f.n > 1 && p.SrcPort == f.prevSport+1 {
+	if f.n > 1 && t.sport == f.prevSport+1 {
 		f.sportInc++
 	}
 	for i := range f.pairs {
 		s := &f.pairs[i]
 		if s.n == 0 {
-			*s = fpPair{sport: p.SrcPort, seq: key, n: 1}
+			*s = fpPair{sport: t.sport, seq: key, n: 1}
 			break
 		}
-		if s.sport == p.SrcPort && s.seq == key {
+		if s.sport == t.sport && s.seq == key {
 			s.n++
 			break
 		}
 	}
-	f.prevSport = p.SrcPort
-	if p.Ack != 0 && p.TCPFlags&pcapng.TCPFlagACK == 0 {
+	f.prevSport = t.sport
+	if t.ack != 0 && t.flags&pcapng.TCPFlagACK == 0 {
 		f.ackNoFlag++
 	}
-	if p.SrcPort >= 32768 && p.SrcPort <= 61000 {
+	if t.sport >= 32768 && t.sport <= 61000 {
 		f.zmapSport++
 	}
 }
@@ -152,7 +151,7 @@ func frac(what string, k, n uint32) string {
 }
 
 // tool names the most specific tool the counters fit, or nil.
-func (f *fpCounters) tool(int) *Tool {
+func (f *fpCounters) tool() *Tool {
 	if f.n < fingerprintMinProbes {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"math"
 	"net/netip"
 	"slices"
@@ -9,13 +10,41 @@ import (
 // verdict is why and how one source is listed under some thresholds.
 type verdict struct {
 	r          *srcResult
-	ep         int // the first qualifying episode
 	kind       string
-	reasons    []string
 	detNS      int64 // the probe that crossed the threshold
 	detFrame   uint64
-	group      netip.Addr // distributed: the target host jointly probed
 	confidence float64
+	ep         int32   // the first qualifying episode
+	group      int32   // distributed: address index of the host jointly probed; -1 otherwise
+	reasons    reasons // the rules met
+}
+
+// reasons is a set of the rules a listing met, as bits in the order the
+// answers name them.
+type reasons uint16
+
+const (
+	rsPortsOnHost reasons = 1 << iota
+	rsHostsOnPort
+	rsTargets
+	rsStealth
+	rsSingleTS
+	rsRate
+	rsTRW
+	rsDistributed
+)
+
+var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed"}
+
+// names lists the reasons in order; never nil.
+func (rs reasons) names() []string {
+	out := []string{}
+	for i, n := range reasonNames {
+		if rs&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // firstProbe is the first probe of the verdict's episode.
@@ -26,8 +55,13 @@ func (v *verdict) firstProbe() *target {
 // verdicts is the listing of a whole capture under one set of thresholds.
 type verdicts struct {
 	list   []*verdict // by source address
-	by     map[netip.Addr]*verdict
+	by     []*verdict // by source index; nil where not listed
 	groups []DistributedGroup
+}
+
+// of returns r's verdict, or nil.
+func (vs *verdicts) of(an *Analysis, r *srcResult) *verdict {
+	return vs.by[an.srcOf[r.ai]]
 }
 
 // judge applies th to every source (CONTRACT.md §3.2, DETECTION.md §6):
@@ -40,8 +74,10 @@ type verdicts struct {
 // then grouped as distributed scans.
 func (an *Analysis) judge(th Thresholds) *verdicts {
 	th = th.sane()
-	vs := &verdicts{by: make(map[netip.Addr]*verdict), groups: []DistributedGroup{}}
-	for _, r := range an.sources {
+	vs := &verdicts{by: make([]*verdict, len(an.sources)), groups: []DistributedGroup{}}
+	var c counter // made on first use: most calls list few sources
+	for i := range an.sources {
+		r := &an.sources[i]
 		for ei := range r.episodes {
 			e := &r.episodes[ei]
 			if !e.meets(th) || e.successes >= e.counted {
@@ -51,33 +87,35 @@ func (an *Analysis) judge(th Thresholds) *verdicts {
 			if ok && rate < th.MinRatePPS && !r.trw.Scanner {
 				continue
 			}
-			v := &verdict{r: r, ep: ei, kind: shape(r.ports, r.hosts)}
-			v.reasons, v.detNS, v.detFrame = explain(r, ei, th)
+			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(int(r.ports), int(r.hosts))}
+			if c.hostGen == nil {
+				c = newCounter(len(an.addrs))
+			}
+			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c)
 			if !ok {
-				v.reasons = append(v.reasons, "single_timestamp")
+				v.reasons |= rsSingleTS
 			} else if rate >= th.MinRatePPS {
-				v.reasons = append(v.reasons, "rate")
+				v.reasons |= rsRate
 			}
 			if r.trw.Scanner {
-				v.reasons = append(v.reasons, "trw")
+				v.reasons |= rsTRW
 			}
 			v.confidence = confidence(an, v, th)
 			vs.list = append(vs.list, v)
-			vs.by[r.addr] = v
+			vs.by[i] = v
 			break
 		}
 	}
 	an.distributed(vs, th)
-	slices.SortFunc(vs.list, func(x, y *verdict) int { return x.r.addr.Compare(y.r.addr) })
+	slices.SortFunc(vs.list, func(x, y *verdict) int { return cmp.Compare(x.r.ai, y.r.ai) })
 	return vs
 }
 
 // explain replays episode ei and returns the count rules it meets and the
 // probe at which the first of them was crossed.
-func explain(r *srcResult, ei int, th Thresholds) (reasons []string, ns int64, frame uint64) {
+func explain(r *srcResult, ei int, th Thresholds, c *counter) (rs reasons, ns int64, frame uint64) {
 	e := &r.episodes[ei]
-	var c counter
-	c.init()
+	c.reset()
 	crossed := false
 	for k := e.first; k <= e.last; k++ {
 		t := &r.probes[k]
@@ -87,18 +125,18 @@ func explain(r *srcResult, ei int, th Thresholds) (reasons []string, ns int64, f
 		}
 	}
 	if c.maxPorts >= th.MinPorts {
-		reasons = append(reasons, "ports_on_host")
+		rs |= rsPortsOnHost
 	}
 	if c.maxHosts >= th.MinHosts {
-		reasons = append(reasons, "hosts_on_port")
+		rs |= rsHostsOnPort
 	}
-	if len(c.pairs) >= th.MinTargets {
-		reasons = append(reasons, "targets")
+	if c.pairs >= th.MinTargets {
+		rs |= rsTargets
 	}
 	if c.stealth >= th.MinStealthTargets {
-		reasons = append(reasons, "stealth_targets")
+		rs |= rsStealth
 	}
-	return reasons, ns, frame
+	return rs, ns, frame
 }
 
 // confidence is a score in [0.05, 0.99] for a listed source: 0.5 for
@@ -108,13 +146,13 @@ func explain(r *srcResult, ei int, th Thresholds) (reasons []string, ns int64, f
 func confidence(an *Analysis, v *verdict, th Thresholds) float64 {
 	r, e := v.r, &v.r.episodes[v.ep]
 	c := 0.5
-	if e.maxPorts >= 2*th.MinPorts || e.maxHosts >= 2*th.MinHosts || e.targets >= 2*th.MinTargets {
+	if int(e.maxPorts) >= 2*th.MinPorts || int(e.maxHosts) >= 2*th.MinHosts || int(e.targets) >= 2*th.MinTargets {
 		c += 0.2
 	}
 	if r.trw.Scanner {
 		c += 0.2
 	}
-	if e.stealth >= th.MinStealthTargets {
+	if int(e.stealth) >= th.MinStealthTargets {
 		c += 0.1
 	}
 	if r.answered == 0 {
@@ -142,26 +180,28 @@ type DistributedGroup struct {
 // distributed scan stays under every per-source rate.
 func (an *Analysis) distributed(vs *verdicts, th Thresholds) {
 	for _, host := range an.hosts {
-		srcs := an.byHost[host]
+		srcs := an.probedBy(host)
 		if len(srcs) < DistributedMinSources {
 			continue
 		}
 		var members []*srcResult
 		var probes []*target
-		for _, r := range srcs {
-			if v := vs.by[r.addr]; v != nil && v.kind != "distributed" {
+		for _, si := range srcs {
+			r := &an.sources[si]
+			if v := vs.by[si]; v != nil && v.kind != "distributed" {
 				continue // listed on its own
 			}
-			n, mine := 0, 0
+			if len(r.succTS) >= int(r.counted) {
+				continue
+			}
+			mine := 0
 			for i := range r.probes {
-				if counted(&r.probes[i]) {
-					n++
-					if r.probes[i].dst == host {
-						mine++
-					}
+				if t := &r.probes[i]; t.dst == host && counted(t) {
+					mine++
+					break
 				}
 			}
-			if mine == 0 || len(r.succTS) >= n {
+			if mine == 0 {
 				continue
 			}
 			members = append(members, r)
@@ -194,28 +234,29 @@ func (an *Analysis) distributed(vs *verdicts, th Thresholds) {
 		if det == nil {
 			continue
 		}
-		g := DistributedGroup{Target: host, DistinctPorts: len(ports), Probes: len(probes),
+		g := DistributedGroup{Target: an.addrAt(host), DistinctPorts: len(ports), Probes: len(probes),
 			FirstSeen: an.time(probes[0].firstTS), DetectedAt: an.time(det.firstTS)}
 		for _, r := range members {
-			g.Sources = append(g.Sources, r.addr)
-			if vs.by[r.addr] != nil {
+			g.Sources = append(g.Sources, an.addrAt(r.ai))
+			si := an.srcOf[r.ai]
+			if vs.by[si] != nil {
 				continue
 			}
-			v := &verdict{r: r, ep: episodeOf(r, host), kind: "distributed", reasons: []string{"distributed"},
+			v := &verdict{r: r, ep: int32(episodeOf(r, host)), kind: "distributed", reasons: rsDistributed,
 				detNS: det.firstTS, detFrame: det.frame, group: host}
 			v.confidence = 0.4
 			if len(members) >= 2*DistributedMinSources {
 				v.confidence = 0.5
 			}
 			vs.list = append(vs.list, v)
-			vs.by[r.addr] = v
+			vs.by[si] = v
 		}
 		vs.groups = append(vs.groups, g)
 	}
 }
 
 // episodeOf is the index of r's first episode holding a probe of host.
-func episodeOf(r *srcResult, host netip.Addr) int {
+func episodeOf(r *srcResult, host int32) int {
 	for ei, e := range r.episodes {
 		for k := e.first; k <= e.last; k++ {
 			if r.probes[k].dst == host {

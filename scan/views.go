@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"math"
 	"net/netip"
 	"slices"
@@ -61,21 +62,21 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	r := v.r
 	e := &r.episodes[v.ep]
 	s := Suspect{
-		IP: r.addr, Kind: v.kind, DistinctPorts: r.ports, DistinctHosts: r.hosts,
-		FlagsSeen: nonNil(r.flagsSeen), Probes: len(r.probes),
+		IP: an.addrAt(r.ai), Kind: v.kind, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
+		FlagsSeen: nonNil(flagsSeen(r)), Probes: len(r.probes),
 		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Techniques: nonNil(r.techniques), OpenPorts: nonNil(r.openPorts), Tool: r.tool, Confidence: v.confidence,
-		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: r.out[outUnanswered],
-		Reasons: nonNil(v.reasons), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
+		Techniques: nonNil(techniques(r)), OpenPorts: nonNil(openPorts(r)), Tool: r.tool, Confidence: v.confidence,
+		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: int(r.out[outUnanswered]),
+		Reasons: v.reasons.names(), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
 	}
 	if rate, ok := e.rate(); ok {
 		x := roundSig(rate)
 		s.RatePPS = &x
 	}
-	if v.group.IsValid() {
-		s.DistributedTarget = v.group.String()
+	if v.group >= 0 {
+		s.DistributedTarget = an.addrAt(v.group).String()
 	}
-	s.DecoyPeers = an.decoyOf[r.addr]
+	s.DecoyPeers = an.decoyOf[s.IP]
 	return s
 }
 
@@ -115,7 +116,7 @@ func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 		return nil
 	}
 	t := best.firstProbe()
-	fe := &FirstEvent{TS: an.time(t.firstTS), Src: best.r.addr, Dst: t.dst, Port: t.port, Proto: protoName(t.proto),
+	fe := &FirstEvent{TS: an.time(t.firstTS), Src: an.addrAt(best.r.ai), Dst: an.addrAt(t.dst), Port: t.port, Proto: protoName(t.proto),
 		Frame: t.frame, Technique: technique(best.r, t), DetectedAt: an.time(best.detNS),
 		LatencyS: roundSig(float64(best.detNS-t.firstTS) / 1e9)}
 	if t.proto == protoTCP {
@@ -257,12 +258,12 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		case x.r.pkts != y.r.pkts:
 			return cmpInt64(int64(y.r.pkts), int64(x.r.pkts))
 		}
-		return x.r.addr.Compare(y.r.addr)
+		return cmp.Compare(x.r.ai, y.r.ai)
 	})
 	ov.ScannersTotal = len(order)
 	techs, shapes := map[string]bool{}, map[string]bool{}
 	for i, v := range order {
-		for _, t := range v.r.techniques {
+		for _, t := range techniques(v.r) {
 			techs[t] = true
 		}
 		shapes[v.kind] = true
@@ -273,7 +274,7 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 	ov.Decoys = []DecoyGroup{}
 	for _, g := range an.decoys {
 		for _, s := range g.Sources {
-			if vs.by[s] != nil {
+			if r := an.source(s); r != nil && vs.of(an, r) != nil {
 				ov.Decoys = append(ov.Decoys, g)
 				shapes["decoy"] = true
 				break
@@ -286,16 +287,21 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 	ov.SuspectedPatterns = append(sortedKeys(techs), sortedKeys(shapes)...)
 
 	// Targets, ports and timeline over every listed scanner's probes.
-	type hostAgg struct {
-		pkts     uint64
-		ports    map[uint16]bool
-		scanners int
+	hosts := an.overviewHosts(vs)
+	ov.TargetsTotal = len(hosts)
+	for _, h := range hosts[:min(topK, len(hosts))] {
+		ports := hostPorts(h.ports)
+		t := Target{IP: an.addrAt(h.ai), Pkts: h.pkts, DistinctPorts: h.distinct, Scanners: h.scanners, PortsHit: ports}
+		if len(ports) > MaxPortsHit {
+			t.PortsHit, t.PortsHitTruncated = ports[:MaxPortsHit], true
+		}
+		ov.Targets = append(ov.Targets, t)
 	}
-	hosts := map[netip.Addr]*hostAgg{}
-	portHits := map[uint16]int{}
+	var portHits [1 << 16]int
 	type win struct {
 		probes   int
-		scanners map[netip.Addr]bool
+		scanners int
+		last     int // the last source counted, + 1
 	}
 	wins := map[int64]*win{}
 	// Window length in ns, kept within int64 whatever the caller asks.
@@ -305,69 +311,37 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 	} else if f >= 1 {
 		wns = int64(f)
 	}
-	for _, v := range vs.list {
+	for vi, v := range vs.list {
 		r := v.r
+		var w *win
+		wi := int64(-1)
 		for i := range r.probes {
 			t := &r.probes[i]
-			h := hosts[t.dst]
-			if h == nil {
-				h = &hostAgg{ports: map[uint16]bool{}}
-				hosts[t.dst] = h
-			}
-			h.pkts += uint64(t.pkts)
 			if t.class != clsICMP {
-				h.ports[t.port] = true
 				portHits[t.port]++
 			}
 			idx := (t.firstTS - an.stats.firstNS) / wns
 			if t.firstTS < an.stats.firstNS {
 				idx = 0
 			}
-			w := wins[idx]
-			if w == nil {
-				w = &win{scanners: map[netip.Addr]bool{}}
-				wins[idx] = w
+			if idx != wi || w == nil { // a source's probes are in time order: mostly one window after another
+				w, wi = wins[idx], idx
+				if w == nil {
+					w = &win{}
+					wins[idx] = w
+				}
 			}
 			w.probes++
-			w.scanners[r.addr] = true
-		}
-	}
-	for _, v := range vs.list {
-		seen := map[netip.Addr]bool{}
-		for i := range v.r.probes {
-			d := v.r.probes[i].dst
-			if !seen[d] {
-				seen[d] = true
-				hosts[d].scanners++
+			if w.last != vi+1 {
+				w.last = vi + 1
+				w.scanners++
 			}
 		}
 	}
-	var tl []Target
-	for ip, h := range hosts {
-		ports := make([]int, 0, len(h.ports))
-		for p := range h.ports {
-			ports = append(ports, int(p))
-		}
-		slices.Sort(ports)
-		t := Target{IP: ip, Pkts: h.pkts, DistinctPorts: len(ports), Scanners: h.scanners, PortsHit: ports}
-		if len(ports) > MaxPortsHit {
-			t.PortsHit, t.PortsHitTruncated = ports[:MaxPortsHit], true
-		}
-		tl = append(tl, t)
-	}
-	slices.SortFunc(tl, func(x, y Target) int {
-		switch {
-		case x.Pkts != y.Pkts:
-			return cmpInt64(int64(y.Pkts), int64(x.Pkts))
-		case x.DistinctPorts != y.DistinctPorts:
-			return y.DistinctPorts - x.DistinctPorts
-		}
-		return x.IP.Compare(y.IP)
-	})
-	ov.TargetsTotal = len(tl)
-	ov.Targets = append(ov.Targets, tl[:min(topK, len(tl))]...)
 	for p, n := range portHits {
-		ov.PortDistribution = append(ov.PortDistribution, PortHits{Port: int(p), Hits: n})
+		if n > 0 {
+			ov.PortDistribution = append(ov.PortDistribution, PortHits{Port: p, Hits: n})
+		}
 	}
 	slices.SortFunc(ov.PortDistribution, func(x, y PortHits) int {
 		if x.Hits != y.Hits {
@@ -383,20 +357,106 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 	slices.Sort(idxs)
 	for _, k := range idxs {
 		w := wins[k]
-		ov.Timeline = append(ov.Timeline, Window{Start: an.time(an.stats.firstNS + k*wns), Probes: w.probes, Scanners: len(w.scanners)})
+		ov.Timeline = append(ov.Timeline, Window{Start: an.time(an.stats.firstNS + k*wns), Probes: w.probes, Scanners: w.scanners})
 	}
 	return ov
 }
 
+// overviewHost is one host the listed scanners probed.
+type overviewHost struct {
+	ai       int32
+	last     int32 // the last listed scanner counted, + 1
+	pkts     uint64
+	distinct int
+	scanners int
+	ports    []uint16 // with repeats, unsorted
+}
+
+// overviewHosts aggregates the listed scanners' probes by host and sorts
+// the hosts by probe packets, distinct ports and address.
+func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
+	slot := make([]int32, len(an.addrs)) // address index → index into hosts + 1
+	var hosts []overviewHost
+	nports := 0
+	for vi, v := range vs.list {
+		for i := range v.r.probes {
+			t := &v.r.probes[i]
+			j := slot[t.dst] - 1
+			if j < 0 {
+				j = int32(len(hosts))
+				slot[t.dst] = j + 1
+				hosts = append(hosts, overviewHost{ai: t.dst})
+			}
+			h := &hosts[j]
+			h.pkts += uint64(t.pkts)
+			if t.class != clsICMP {
+				h.distinct++ // ports with repeats, for now
+				nports++
+			}
+			if h.last != int32(vi+1) {
+				h.last = int32(vi + 1)
+				h.scanners++
+			}
+		}
+	}
+	// Every host's ports in one array, then the distinct ones counted with
+	// a mark per port holding the last host that set it.
+	pool := make([]uint16, nports)
+	off := 0
+	for i := range hosts {
+		h := &hosts[i]
+		h.ports, off = pool[off:off:off+h.distinct], off+h.distinct
+	}
+	for _, v := range vs.list {
+		for i := range v.r.probes {
+			if t := &v.r.probes[i]; t.class != clsICMP {
+				h := &hosts[slot[t.dst]-1]
+				h.ports = append(h.ports, t.port)
+			}
+		}
+	}
+	seen := make([]int32, 1<<16)
+	for i := range hosts {
+		h := &hosts[i]
+		h.distinct = 0
+		for _, p := range h.ports {
+			if seen[p] != int32(i+1) {
+				seen[p] = int32(i + 1)
+				h.distinct++
+			}
+		}
+	}
+	slices.SortFunc(hosts, func(x, y overviewHost) int {
+		switch {
+		case x.pkts != y.pkts:
+			return cmpInt64(int64(y.pkts), int64(x.pkts))
+		case x.distinct != y.distinct:
+			return y.distinct - x.distinct
+		}
+		return cmp.Compare(x.ai, y.ai)
+	})
+	return hosts
+}
+
+// hostPorts returns the distinct ports of ps, sorted.
+func hostPorts(ps []uint16) []int {
+	out := make([]int, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, int(p))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (an *Analysis) summary(v *verdict) ScannerSummary {
 	r := v.r
-	s := ScannerSummary{IP: r.addr, Pkts: r.pkts, DistinctPorts: r.ports, DistinctHosts: r.hosts,
+	s := ScannerSummary{IP: an.addrAt(r.ai), Pkts: r.pkts, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
 		FlagStats: map[string]int{}, Probes: len(r.probes), ProbePkts: r.probePkts,
 		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Kind: v.kind, Techniques: nonNil(r.techniques), OpenPorts: nonNil(r.openPorts), Tool: r.tool}
+		Kind: v.kind, Techniques: nonNil(techniques(r)), OpenPorts: nonNil(openPorts(r)), Tool: r.tool}
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
-			s.FlagStats[classNames[c]] = r.classes[c]
+			s.FlagStats[classNames[c]] = int(r.classes[c])
 		}
 	}
 	if rate, ok := r.episodes[v.ep].rate(); ok {
@@ -445,27 +505,27 @@ func (a *Activity) IsSuspect() bool { return a != nil && a.Suspect }
 // the address never appears in the capture.
 func (an *Analysis) Activity(ip netip.Addr) *Activity {
 	ip = ip.Unmap()
-	r := an.bySrc[ip]
-	srcs := an.byHost[ip]
-	if _, known := an.known[ip]; !known {
+	ai, known := an.indexOf(ip)
+	if !known {
 		return nil
 	}
+	r := an.source(ip)
 	act := &Activity{IP: ip, Techniques: []string{}}
-	for _, s := range srcs {
-		if an.defaults.by[s.addr] != nil {
+	for _, s := range an.probedBy(ai) {
+		if an.defaults.by[s] != nil {
 			act.ProbedBy++
 		}
 	}
 	if r == nil {
 		return act
 	}
-	act.PktsSent, act.Probes, act.Techniques = r.pkts, len(r.probes), nonNil(r.techniques)
+	act.PktsSent, act.Probes, act.Techniques = r.pkts, len(r.probes), nonNil(techniques(r))
 	first, last := an.time(r.firstTS), an.time(r.lastTS)
 	if len(r.probes) > 0 {
 		first, last = an.time(r.probes[0].firstTS), an.time(r.probes[len(r.probes)-1].firstTS)
 	}
 	act.FirstSeen, act.LastSeen = &first, &last
-	if v := an.defaults.by[ip]; v != nil {
+	if v := an.defaults.of(an, r); v != nil {
 		act.Suspect = true
 		k := v.kind
 		act.Kind = &k

@@ -1,0 +1,143 @@
+package scan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"porthunter/pcapng"
+)
+
+// dumpAll renders every answer an analysis gives as JSON: the capture
+// statistics, overviews, suspects and first events under several
+// thresholds, the detail of every source and the activity of every known
+// address. Two analyses answer identically exactly when their dumps are
+// equal.
+func dumpAll(t testing.TB, an *Analysis) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	put := func(name string, v any) {
+		buf.WriteString(name)
+		buf.WriteByte(' ')
+		if err := enc.Encode(v); err != nil {
+			t.Fatalf("encode %s: %v", name, err)
+		}
+	}
+	put("capture", an.Capture())
+	ths := []Thresholds{
+		DefaultThresholds(),
+		{MinPorts: 3, MinHosts: 3, MinTargets: 5, MinStealthTargets: 1, MinRatePPS: 0.5},
+		{MinPorts: 100, MinHosts: 50, MinTargets: 200, MinStealthTargets: 20, MinRatePPS: 50},
+	}
+	for _, th := range ths {
+		put("overview", an.Overview(th, 60, 1<<20))
+		put("overview10", an.Overview(th, 10, 5))
+		put("suspects", an.Suspects(th))
+		put("first", an.FirstEvent(th))
+	}
+	for _, a := range an.addrs {
+		x := a.addr()
+		if d, ok := an.Detail(x); ok {
+			put("detail", d)
+		}
+		put("activity", an.Activity(x))
+	}
+	return buf.Bytes()
+}
+
+// TestParallelEqualsSequential checks that the answers do not depend on
+// the number of workers: every fixture, and generated captures that
+// exercise every rule (with and without a memory budget small enough to
+// drop state), give byte-identical JSON for every view and address.
+func TestParallelEqualsSequential(t *testing.T) {
+	type capture struct {
+		name string
+		ps   []pcapng.Packet
+		cfg  Config
+	}
+	var caps []capture
+	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.pcap*"))
+	lab, _ := filepath.Glob(filepath.Join(fixtureDir, "lab", "*.pcap*"))
+	for _, f := range append(files, lab...) {
+		if strings.HasSuffix(f, ".json") {
+			continue
+		}
+		caps = append(caps, capture{filepath.Base(f), decodeFile(t, f), DefaultConfig()})
+	}
+	if len(caps) == 0 {
+		t.Fatal("no fixtures")
+	}
+	n := 40000 // several chunks of targets per shard
+	if testing.Short() {
+		n = 5000
+	}
+	for seed := uint64(1); seed <= 2; seed++ {
+		ps := mixedPackets(seed, n)
+		caps = append(caps, capture{"mixed", ps, DefaultConfig()},
+			capture{"mixed-budget", ps, Config{MemoryBudgetBytes: 100000}})
+	}
+	for _, c := range caps {
+		t.Run(c.name, func(t *testing.T) {
+			var want []byte
+			for _, workers := range []int{0, 2, 3, 4} {
+				cfg := c.cfg
+				cfg.Workers = workers
+				agg := NewAggregator(cfg)
+				for i := range c.ps {
+					agg.Add(&c.ps[i])
+				}
+				got := dumpAll(t, agg.Finish())
+				if want == nil {
+					want = got
+					continue
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("answers with %d workers differ from one: %s", workers, firstDiff(got, want))
+				}
+			}
+		})
+	}
+}
+
+// decodeFile reads and decodes every record of a capture.
+func decodeFile(t *testing.T, path string) []pcapng.Packet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := pcapng.NewReader(f)
+	if err != nil {
+		t.Fatalf("NewReader(%s): %v", path, err)
+	}
+	var ps []pcapng.Packet
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return ps
+		}
+		if err != nil {
+			t.Fatalf("Next(%s): %v", path, err)
+		}
+		ps = append(ps, pcapng.Packet{})
+		pcapng.Decode(rec, &ps[len(ps)-1])
+	}
+}
+
+// firstDiff shows where two dumps part.
+func firstDiff(a, b []byte) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	lo := max(i-200, 0)
+	return "at byte " + strconv.Itoa(i) + ":\n" + string(a[lo:min(i+200, len(a))]) + "\nwant\n" + string(b[lo:min(i+200, len(b))])
+}

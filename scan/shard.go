@@ -1,0 +1,335 @@
+package scan
+
+import "porthunter/pcapng"
+
+// targetKey identifies one target of one source by address IDs. For ICMP
+// requests port holds the request type.
+type targetKey struct {
+	src, dst int32 // address IDs
+	port     uint16
+	proto    uint8
+}
+
+// target is the state of one (source, destination, protocol, port): 72
+// bytes without pointers, so millions of them cost the collector nothing.
+type target struct {
+	firstTS  int64
+	ansTS    int64 // first answer
+	frame    uint64
+	ansFrame uint64
+	dst      int32 // address ID; an address index after Finish
+	src      int32 // the source's address ID; a source index after Finish
+	seq      uint32
+	pkts     uint32 // probe packets: the first and its retransmissions
+	ack      uint32 // the first packet's acknowledgment field (fingerprints)
+	state    uint16
+	port     uint16
+	sport    uint16
+	flags    uint16
+	ipid     uint16
+	window   uint16 // the first packet's window (fingerprints)
+	proto    uint8
+	class    class
+	ttl      uint8
+	marks    uint8 // tm* bits
+}
+
+// Bits of target.marks: the TCP option summary of the first packet (for
+// the fingerprint, replayed at Finish) and, once a source's probes are
+// known, whether a probe shares its (host, port) with a probe of the
+// other transport.
+const (
+	tmMSS1460Only uint8 = 1 << iota
+	tmWinStyle
+	tmNoOpts
+	tmTwin
+)
+
+// shard is one part of the targets (see Aggregator): those of the address
+// pairs whose packets it sees.
+type shard struct {
+	maxTargets  int64
+	tgtIdx      targetTable
+	tgts        targetList
+	owns        []uint64         // bit per address ID: the source of a target here
+	backscatter map[int32]uint64 // by address ID: unsolicited SYN/ACK and RST sent
+	returned    bool
+	drops       drops
+}
+
+// drops counts what a shard's limit kept out.
+type drops struct {
+	targets, packets uint64
+}
+
+// add takes one packet of the shard's address pairs, in file order.
+func (s *shard) add(x *pkt) {
+	switch x.l4 {
+	case pcapng.L4TCP:
+		s.addTCP(x)
+	case pcapng.L4UDP:
+		s.addUDP(x)
+	case pcapng.L4ICMP, pcapng.L4ICMPv6:
+		s.addICMP(x)
+	}
+}
+
+func (s *shard) owner(id int32) bool {
+	w := int(id / 64)
+	return w < len(s.owns) && s.owns[w]&(1<<(id%64)) != 0
+}
+
+func (s *shard) setOwner(id int32) {
+	w := int(id / 64)
+	if w >= len(s.owns) {
+		s.owns = append(s.owns, make([]uint64, w+1-len(s.owns))...)
+	}
+	s.owns[w] |= 1 << (id % 64)
+}
+
+// find returns the target of k, or nil. An address that is the source of
+// no target needs no lookup: most probes go to hosts that never sent
+// anything, and the table lookup is the costliest step of a packet (its
+// slot is rarely in any cache).
+func (s *shard) find(k targetKey) *target {
+	if !s.owner(k.src) {
+		return nil
+	}
+	if i, ok := s.tgtIdx.get(k); ok {
+		return s.tgts.at(i)
+	}
+	return nil
+}
+
+// newTarget records the first packet of a target; nil when the budget is
+// spent or the source was dropped.
+func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
+	if !x.has(pkSource) {
+		s.drops.packets++
+		return nil
+	}
+	if int64(s.tgts.n) >= s.maxTargets {
+		s.drops.targets++
+		return nil
+	}
+	s.tgtIdx.put(k, int32(s.tgts.n))
+	s.setOwner(k.src)
+	var marks uint8
+	if x.has(pkMSS1460Only) {
+		marks |= tmMSS1460Only
+	}
+	if x.has(pkWinStyle) {
+		marks |= tmWinStyle
+	}
+	if x.has(pkNoOpts) {
+		marks |= tmNoOpts
+	}
+	t := s.tgts.push()
+	*t = target{
+		firstTS: x.ts, frame: x.frame, dst: k.dst, src: k.src, seq: x.seq, pkts: 1, ack: x.ack,
+		port: k.port, sport: x.sport, flags: x.flags, ipid: x.ipid, window: x.window,
+		proto: k.proto, class: c, ttl: x.ttl, marks: marks,
+	}
+	return t
+}
+
+// targetChunkLen is how many targets one allocation holds (288 KiB):
+// the list grows by a chunk at a time instead of copying every target
+// into an array twice the size.
+const targetChunkLen = 1 << 12
+
+// targetList is a growable list of targets in chunks.
+type targetList struct {
+	chunks []*[targetChunkLen]target
+	n      int
+}
+
+func (l *targetList) at(i int32) *target {
+	return &l.chunks[i/targetChunkLen][i%targetChunkLen]
+}
+
+// push appends a zero target and returns it.
+func (l *targetList) push() *target {
+	if l.n == len(l.chunks)*targetChunkLen {
+		l.chunks = append(l.chunks, new([targetChunkLen]target))
+	}
+	l.n++
+	return l.at(int32(l.n - 1))
+}
+
+// answer marks t answered by x.
+func (s *shard) answer(t *target, x *pkt, bit uint16) {
+	if t.state&stAnswered == 0 {
+		t.ansTS, t.ansFrame = x.ts, x.frame
+	}
+	t.state |= stAnswered | bit
+	s.returned = true
+}
+
+func (s *shard) addTCP(x *pkt) {
+	if t := s.find(targetKey{x.did, x.sid, x.sport, protoTCP}); t != nil {
+		s.tcpReply(t, x)
+		return
+	}
+	k := targetKey{x.sid, x.did, x.dport, protoTCP}
+	if t := s.find(k); t != nil {
+		tcpAgain(t, x)
+		return
+	}
+	c, ok := tcpClass(x.flags, x.has(pkPayload))
+	if !ok {
+		if x.has(pkSource) {
+			if s.backscatter == nil {
+				s.backscatter = make(map[int32]uint64)
+			}
+			s.backscatter[x.sid]++
+		}
+		return
+	}
+	if t := s.newTarget(k, x, c); t != nil && x.has(pkPayload) {
+		t.state |= stData
+	}
+}
+
+// tcpReply handles a segment from a target back to its source.
+func (s *shard) tcpReply(t *target, x *pkt) {
+	f := x.flags
+	switch {
+	case f&pcapng.TCPFlagRST != 0:
+		bit := stRST
+		if x.window > 0 {
+			bit |= stRSTWin
+		}
+		s.answer(t, x, bit)
+	case f&pcapng.TCPFlagSYN != 0:
+		s.answer(t, x, stSynAck)
+	case x.has(pkPayload):
+		if x.dport == t.sport {
+			s.answer(t, x, stData)
+		} else {
+			s.answer(t, x, stLaterData)
+		}
+	default:
+		s.answer(t, x, stAckReply)
+	}
+}
+
+// tcpAgain handles a later segment from a target's source.
+func tcpAgain(t *target, x *pkt) {
+	f := x.flags & tcpFlagMask
+	switch {
+	case f&pcapng.TCPFlagRST != 0:
+		t.state |= stClientRST
+	case x.has(pkPayload):
+		if x.sport == t.sport {
+			t.state |= stData
+		} else {
+			t.state |= stLaterData
+		}
+	case f&pcapng.TCPFlagACK == 0 || (t.class == clsACK || t.class == clsMAIMON) && f == t.flags&tcpFlagMask:
+		// The same probe again, or a new attempt after an answer.
+		switch {
+		case t.state&stAnswered == 0:
+			t.pkts++
+			if t.pkts > maxProbeTries && (t.class == clsACK || t.class == clsMAIMON) {
+				// A stream of bare ACKs is a flow seen from one side (a
+				// download whose data went another way), not a probe.
+				t.state |= stMidstream
+			}
+		case f&pcapng.TCPFlagSYN != 0:
+			t.state |= stReconnect
+		}
+	case t.state&stSynAck != 0 && x.sport == t.sport:
+		t.state |= stClientAck
+	}
+}
+
+func (s *shard) addUDP(x *pkt) {
+	if t := s.find(targetKey{x.did, x.sid, x.sport, protoUDP}); t != nil {
+		s.answer(t, x, stUDPReply)
+		return
+	}
+	k := targetKey{x.sid, x.did, x.dport, protoUDP}
+	if t := s.find(k); t != nil {
+		if t.state&stAnswered == 0 {
+			t.pkts++
+		}
+		return
+	}
+	if !x.has(pkUnicast) {
+		// Multicast and broadcast (mDNS, SSDP, DHCP, NetBIOS) are
+		// announcements, not probes of a host.
+		return
+	}
+	s.newTarget(k, x, clsUDP)
+}
+
+func (s *shard) addICMP(x *pkt) {
+	v6 := x.l4 == pcapng.L4ICMPv6
+	proto := uint8(protoICMP)
+	if v6 {
+		proto = protoICMPv6
+	}
+	req, isReq, reply := icmpKind(v6, x.icmpType)
+	switch {
+	case isReq:
+		k := targetKey{x.sid, x.did, uint16(req), proto}
+		if t := s.find(k); t != nil {
+			if t.state&stAnswered == 0 {
+				t.pkts++
+			}
+			return
+		}
+		if x.has(pkUnicast) {
+			s.newTarget(k, x, clsICMP)
+		}
+	case reply:
+		if t := s.find(targetKey{x.did, x.sid, uint16(req), proto}); t != nil {
+			s.answer(t, x, stICMPReply)
+		}
+	case x.has(pkQuoted):
+		s.icmpError(x, v6)
+	}
+}
+
+// icmpError attributes an ICMP error to the probe its quoted header names
+// (RFC 792: the original IP header and 64 bits of its payload).
+func (s *shard) icmpError(x *pkt, v6 bool) {
+	var port uint16
+	switch x.qproto {
+	case protoTCP, protoUDP:
+		if !x.has(pkQHasPorts) {
+			return
+		}
+		port = x.qdport
+	case protoICMP:
+		port = icmpEcho // the quote's type is not decoded; echo is what sweeps send
+	case protoICMPv6:
+		port = icmp6EchoRequest
+	default:
+		return
+	}
+	if x.qsid < 0 || x.qdid < 0 {
+		return
+	}
+	t := s.find(targetKey{x.qsid, x.qdid, port, x.qproto})
+	if t == nil {
+		return
+	}
+	unreach, exceeded, portUnreach := false, false, false
+	if v6 {
+		unreach, exceeded = x.icmpType == icmp6Unreachable, x.icmpType == icmp6TimeExceeded
+		portUnreach = unreach && x.icmpCode == icmp6PortUnreach
+	} else {
+		unreach, exceeded = x.icmpType == icmpUnreachable, x.icmpType == icmpTimeExceeded
+		portUnreach = unreach && x.icmpCode == icmpPortUnreach
+	}
+	switch {
+	case portUnreach && x.qproto == protoUDP && x.has(pkSrcIsQDst):
+		s.answer(t, x, stICMPClosed) // nmap: closed only when the target itself says so
+	case exceeded:
+		s.answer(t, x, stICMPFiltered|stTTLExceeded)
+	case unreach:
+		s.answer(t, x, stICMPFiltered)
+	}
+}

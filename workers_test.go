@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"porthunter/pcapng"
+	"porthunter/scan"
+)
+
+// TestReadCaptureWorkers reads every fixture through readCapture on one
+// goroutine and with 2 and 4 aggregating workers, and checks that the
+// tools' answers (capture report, overview, suspects, first event, and the
+// detail of every suspect) are byte-identical. scan's
+// TestParallelEqualsSequential covers every address and generated traffic.
+func TestReadCaptureWorkers(t *testing.T) {
+	files, _ := filepath.Glob("fixtures/*.pcap*")
+	lab, _ := filepath.Glob("fixtures/lab/*.pcap*")
+	files = append(files, lab...)
+	if len(files) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for _, path := range files {
+		if strings.HasSuffix(path, ".json") {
+			continue
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			var want []byte
+			for _, workers := range []int{1, 2, 4} {
+				got := readAnswers(t, path, workers)
+				if want == nil {
+					want = got
+				} else if !bytes.Equal(got, want) {
+					t.Errorf("answers with %d workers differ from one:\n%s\nwant\n%s", workers, got, want)
+				}
+			}
+		})
+	}
+}
+
+// readAnswers reads path with the given number of workers and renders the
+// answers of the capture tools as JSON.
+func readAnswers(t *testing.T, path string, workers int) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scan.DefaultConfig()
+	sc.Workers = workers
+	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), sc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := scan.DefaultThresholds()
+	sus := suspectsView(res, th)
+	out := map[string]any{
+		"overview": overviewView(res, path, 60, 50),
+		"suspects": sus,
+		"first":    res.an.FirstEvent(th),
+	}
+	var details []any
+	for _, s := range sus {
+		d, _ := res.an.Detail(s.IP)
+		details = append(details, d)
+	}
+	out["details"] = details
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
