@@ -53,7 +53,7 @@ const (
 	stRST                             // RST from the target
 	stRSTWin                          // a RST from the target with a non-zero window (nmap -sW: open)
 	stAckReply                        // a reply without SYN, RST or payload (an ordinary ACK or FIN)
-	stData                            // payload on the first connection, either way
+	stData                            // client payload on the first connection (a server banner alone is stAckReply)
 	stLaterData                       // payload on a later connection (another source port)
 	stClientAck                       // the source completed the handshake
 	stClientRST                       // the source reset

@@ -90,10 +90,17 @@ func roleOf(t *target) role {
 
 // counted reports whether probe t counts toward the thresholds: answered
 // UDP is client traffic (DNS, NTP, QUIC), not scanning (DETECTION.md
-// §6.11), and a probe that expired in transit (ICMP time exceeded) is a
-// traceroute hop, whose port only numbers the hop.
+// §6.11); an answered echo request is what a monitoring host sends all
+// day, so a sweep is counted by the addresses that did not answer (as
+// Zeek counts failed attempts only); and a probe that expired in transit
+// (ICMP time exceeded) is a traceroute hop, whose port only numbers the
+// hop.
 func counted(t *target) bool {
-	return !(t.class == clsUDP && t.state&stUDPReply != 0) && t.state&stTTLExceeded == 0
+	switch {
+	case t.class == clsUDP && t.state&stUDPReply != 0, t.class == clsICMP && t.state&stICMPReply != 0:
+		return false
+	}
+	return t.state&stTTLExceeded == 0
 }
 
 // trwFailure reports whether a first contact failed in the TRW sense:

@@ -205,7 +205,11 @@ func (s *shard) tcpReply(t *target, x *pkt) {
 		s.answer(t, x, stSynAck)
 	case x.has(pkPayload):
 		if x.dport == t.sport {
-			s.answer(t, x, stData)
+			// A banner (SSH, SMTP, FTP) is the server speaking first: it
+			// shows the port open, but only the client's own payload
+			// makes the connection a use rather than a connect-scan
+			// probe (nmap -sT reads the banner and resets).
+			s.answer(t, x, stAckReply)
 		} else {
 			s.answer(t, x, stLaterData)
 		}
