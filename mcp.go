@@ -416,7 +416,7 @@ func (s *server) runTool(ctx context.Context, t *tool, c *call, rawArgs json.Raw
 
 func (s *server) invoke(ctx context.Context, t *tool, c *call, rawArgs json.RawMessage) (map[string]any, error) {
 	args := toolArgs{}
-	if rawArgs != nil && string(rawArgs) != "null" {
+	if len(rawArgs) > 0 && string(rawArgs) != "null" {
 		if rawArgs[0] != '{' || json.Unmarshal(rawArgs, &args) != nil {
 			return nil, invalidArg("arguments must be an object")
 		}

@@ -24,7 +24,7 @@ type testSession struct {
 	done  chan error
 }
 
-func testConfig(t *testing.T, dir string, env map[string]string) policy.Config {
+func testConfig(t testing.TB, dir string, env map[string]string) policy.Config {
 	t.Helper()
 	m := map[string]string{"PORT_HUNTER_ALLOWED_DIR": dir, "PORT_HUNTER_TOKEN": "tok"}
 	for k, v := range env {
