@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	"porthunter/pcapng"
@@ -49,6 +51,9 @@ type captureReport struct {
 	Interfaces []interfaceReport `json:"interfaces"`
 	Truncated  *truncationReport `json:"truncated"`
 	Stats      scan.CaptureStats `json:"stats"`
+	// Files lists the files of a capture set read as one capture, in the
+	// order read; absent for one file. SHA256 is then empty.
+	Files []captureFileReport `json:"files,omitempty"`
 }
 
 type interfaceReport struct {
@@ -255,45 +260,117 @@ func (a *asyncHash) sum() string {
 // readCapture reads one capture to its end (or to the first error after at
 // least one record), feeding every record to a scan aggregator.
 func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*analysisResult, error) {
-	hasher := newAsyncHash()
-	cr := &countingReader{r: r, hash: hasher}
-	rd, err := pcapng.NewReaderLimits(cr, lim)
-	if err != nil {
-		hasher.sum()
-		if errors.Is(err, pcapng.ErrNotCapture) {
-			return nil, fmt.Errorf("%w: %v", policy.ErrUnsupportedFileType, err)
-		}
-		return nil, fmt.Errorf("%w: %v", errMalformedCapture, err)
+	return readCaptures(ctx, []captureInput{{r: r, size: size}}, lim, sc, progress)
+}
+
+// captureInput is one file of a capture set, read from its first byte.
+type captureInput struct {
+	name    string
+	r       io.Reader
+	size    int64
+	firstTS scan.Time // first record's timestamp (sortCaptureInputs), for the report
+}
+
+// captureFileReport describes one file of a capture set read as one
+// capture ("files" in the capture report, only when there are several).
+type captureFileReport struct {
+	Name       string    `json:"name"`
+	SizeBytes  int64     `json:"size_bytes"`
+	SHA256     string    `json:"sha256"`
+	Format     string    `json:"format"`
+	FirstTS    scan.Time `json:"first_ts"`
+	Frames     uint64    `json:"frames"`
+	FirstFrame uint64    `json:"first_frame"`
+}
+
+// readCaptures reads the files of a capture set, in the order given, as
+// one capture: every record goes to one aggregator, and frames are
+// numbered on across files (the first record of the second file is frame
+// 1 + the records of the first), as `mergecap -a` concatenation numbers
+// them. Reading stops at the first error after at least one record: the
+// report says where, and later files are not read (a rotated set is only
+// cut short in its last file; if a middle file is damaged, what follows
+// it would be counted under frame numbers that depend on where it broke).
+// A file that is not a capture at all fails the whole set.
+func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*analysisResult, error) {
+	var total int64
+	for _, c := range in {
+		total += c.size
 	}
 	agg := scan.NewAggregator(sc)
 	defer agg.Close() // stops its workers if we return early
 	var (
-		p    pcapng.Packet
-		n    uint64
-		stop error
+		p        pcapng.Packet
+		n        uint64 // records read so far, over all files
+		before   int64  // bytes of the files already read, for progress
+		stop     error
+		stopOff  int64
+		rep      captureReport
+		files    []captureFileReport
+		sections int
 	)
-	for {
-		rec, err := rd.Next()
+	for i, c := range in {
+		hasher := newAsyncHash()
+		cr := &countingReader{r: c.r, hash: hasher}
+		rd, err := pcapng.NewReaderLimits(cr, lim)
 		if err != nil {
-			if err != io.EOF {
-				stop = err
+			hasher.sum()
+			err = fileErr(len(in), c.name, err)
+			if errors.Is(err, pcapng.ErrNotCapture) {
+				return nil, fmt.Errorf("%w: %v", policy.ErrUnsupportedFileType, err)
 			}
+			return nil, fmt.Errorf("%w: %v", errMalformedCapture, err)
+		}
+		first := n
+		for {
+			rec, err := rd.Next()
+			if err != nil {
+				if err != io.EOF {
+					stop = fileErr(len(in), c.name, err)
+				}
+				break
+			}
+			pcapng.Decode(rec, &p)
+			p.Frame += first
+			agg.Add(&p)
+			n++
+			if n%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					hasher.sum()
+					return nil, err
+				}
+				if progress != nil {
+					progress(before+cr.n, total)
+				}
+			}
+		}
+		sum := hasher.sum()
+		before += c.size
+		info := rd.Info()
+		if i == 0 {
+			rep.Format, rep.Compressed, rep.Version, rep.SHA256 = info.Format, info.Compressed, info.Version, sum
+		}
+		rep.SizeBytes += c.size
+		for _, itf := range info.Interfaces {
+			ir := interfaceReport{ID: len(rep.Interfaces), Section: sections + itf.Section, LinkType: uint16(itf.LinkType),
+				Link: linkName(itf.LinkType), SnapLen: itf.SnapLen, Precision: itf.TSResolDigits, Name: itf.Name}
+			if itf.HasDrops {
+				d := itf.Drops
+				ir.Drops = &d
+			}
+			rep.Interfaces = append(rep.Interfaces, ir)
+		}
+		sections += info.Sections
+		if stop != nil {
+			sum = "" // the hash of a partly read file would mislead
+			stopOff = rd.Offset()
+		}
+		files = append(files, captureFileReport{Name: c.name, SizeBytes: c.size, SHA256: sum, Format: info.Format,
+			FirstTS: c.firstTS, Frames: n - first, FirstFrame: first + 1})
+		if stop != nil {
 			break
 		}
-		pcapng.Decode(rec, &p)
-		agg.Add(&p)
-		n++
-		if n%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				hasher.sum()
-				return nil, err
-			}
-			if progress != nil {
-				progress(cr.n, size)
-			}
-		}
 	}
-	sum := hasher.sum()
 	if stop != nil && n == 0 {
 		return nil, fmt.Errorf("%w: %v", errMalformedCapture, stop)
 	}
@@ -301,30 +378,75 @@ func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits
 		return nil, err
 	}
 	an := agg.Finish()
-	info := rd.Info()
-	rep := captureReport{
-		Format:     info.Format,
-		Compressed: info.Compressed,
-		Version:    info.Version,
-		SizeBytes:  size,
-		SHA256:     sum,
-		Sections:   info.Sections,
-		Stats:      an.Capture(),
-	}
+	rep.Sections = sections
+	rep.Stats = an.Capture()
 	if stop != nil {
-		rep.SHA256 = "" // the hash of a partly read file would mislead
-		rep.Truncated = &truncationReport{AfterFrame: n, Offset: rd.Offset(), Reason: stop.Error()}
+		rep.SHA256 = files[0].SHA256
+		rep.Truncated = &truncationReport{AfterFrame: n, Offset: stopOff, Reason: stop.Error()}
 	}
-	for i, itf := range info.Interfaces {
-		ir := interfaceReport{ID: i, Section: itf.Section, LinkType: uint16(itf.LinkType), Link: linkName(itf.LinkType),
-			SnapLen: itf.SnapLen, Precision: itf.TSResolDigits, Name: itf.Name}
-		if itf.HasDrops {
-			d := itf.Drops
-			ir.Drops = &d
-		}
-		rep.Interfaces = append(rep.Interfaces, ir)
+	if len(in) > 1 {
+		// The whole set has no single hash: each file's is in files.
+		rep.SHA256 = ""
+		rep.Files = files
 	}
 	return &analysisResult{an: an, capture: rep}, nil
+}
+
+// fileErr names the file an error came from when a set has several.
+func fileErr(nfiles int, name string, err error) error {
+	if nfiles < 2 {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// firstRecordTS is the timestamp of a capture's first record, with its
+// precision; ok is false for a capture without records. Only the headers
+// and the first record are read.
+func firstRecordTS(r io.Reader, lim pcapng.Limits) (t scan.Time, ok bool, err error) {
+	rd, err := pcapng.NewReaderLimits(r, lim)
+	if err != nil {
+		if errors.Is(err, pcapng.ErrNotCapture) {
+			return t, false, fmt.Errorf("%w: %v", policy.ErrUnsupportedFileType, err)
+		}
+		return t, false, fmt.Errorf("%w: %v", errMalformedCapture, err)
+	}
+	defer rd.Close()
+	rec, err := rd.Next()
+	if err == io.EOF {
+		return t, false, nil
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("%w: %v", errMalformedCapture, err)
+	}
+	return scan.Time{NS: rec.Timestamp, Digits: rec.Precision}, true, nil
+}
+
+// sortCaptureInputs orders a capture set by the first record of each file
+// (files without records last, ties by the order given), the order a
+// rotated capture was written in whatever names the files have.
+func sortCaptureInputs(in []captureInput, has []bool) {
+	idx := make([]int, len(in))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case has[a] != has[b]:
+			if has[a] {
+				return -1
+			}
+			return 1
+		case !has[a]:
+			return 0
+		}
+		return cmp.Compare(in[a].firstTS.NS, in[b].firstTS.NS)
+	})
+	out := make([]captureInput, len(in))
+	for i, j := range idx {
+		out[i] = in[j]
+	}
+	copy(in, out)
 }
 
 // linkName names the link types the decoder understands.

@@ -47,6 +47,60 @@ func openCLI(ctx context.Context, cfg policy.Config, file string, stderr io.Writ
 	return z.analyze(ctx, filepath.Base(abs), progress)
 }
 
+// openCLIFiles analyzes the files of a rotated capture set as one
+// capture: ordered by their first packet, read one after the other into
+// one analysis, frames numbered on across files (see readCaptures). Each
+// file is opened through a sandbox rooted at its own directory, so the
+// checks of openCLI apply to every file.
+func openCLIFiles(ctx context.Context, cfg policy.Config, names []string, stderr io.Writer) (*analysisResult, error) {
+	z := newAnalyzer(cfg, nil)
+	lim := z.readerLimits()
+	in := make([]captureInput, len(names))
+	has := make([]bool, len(names))
+	opened := make([]*policy.File, len(names))
+	for i, name := range names {
+		abs, err := filepath.Abs(name)
+		if err != nil {
+			return nil, err
+		}
+		sb, err := policy.NewSandbox(filepath.Dir(abs), cliMaxBytes)
+		if err != nil {
+			return nil, err
+		}
+		f, err := sb.Open(filepath.Base(abs))
+		sb.Close() // the open file stays readable
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		opened[i] = f
+		ts, ok, err := firstRecordTS(f.Reader(), lim)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		in[i] = captureInput{name: name, r: f.Reader(), size: f.Size, firstTS: ts}
+		has[i] = ok
+	}
+	var progress func(done, total int64)
+	if isTerminal(stderr) {
+		progress = func(done, total int64) {
+			if total > 0 {
+				fmt.Fprintf(stderr, "\rreading %d files: %3d%%", len(names), done*100/total)
+			}
+		}
+		defer fmt.Fprint(stderr, "\r\033[K")
+	}
+	sortCaptureInputs(in, has)
+	res, err := readCaptures(ctx, in, lim, z.scanConfig(), progress)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MemoryBudgetBytes > 0 {
+		res.capture.Stats.MemoryBudgetBytes = cfg.MemoryBudgetBytes
+	}
+	return res, nil
+}
+
 // isTerminal reports whether w is a character device (a terminal).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -57,8 +111,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// cmdAnalyze is `porthunter analyze FILE [--json] [flags]`.
-func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, stderr io.Writer) error {
+// cmdAnalyze is `porthunter analyze FILE... [--json] [flags]`. Several
+// files are one rotated capture set, analysed as one capture (openCLIFiles).
+func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fl := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	asJSON := fl.Bool("json", false, "print the tools' JSON answers instead of tables")
@@ -69,7 +124,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	fl.IntVar(&th.MinHosts, "min-hosts", th.MinHosts, "distinct hosts on one port that make a scan")
 	fl.Float64Var(&th.MinRatePPS, "min-rate", th.MinRatePPS, "minimum probes per second of a scan episode")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: porthunter analyze FILE [--json] [--window S] [--top K] [--min-ports N] [--min-hosts N] [--min-rate R]")
+		fmt.Fprintln(stderr, "usage: porthunter analyze FILE... [--json] [--window S] [--top K] [--min-ports N] [--min-hosts N] [--min-rate R]")
 		fl.PrintDefaults()
 	}
 	// Let flags follow the file name too: `analyze x.pcap --json`.
@@ -85,19 +140,25 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 			rest = rest[1:]
 		}
 	}
-	if len(files) != 1 {
+	if len(files) == 0 {
 		fl.Usage()
-		return usageErrorf("analyze takes exactly one FILE")
+		return usageErrorf("analyze takes at least one FILE")
 	}
 	if *window <= 0 || *topK < 1 || th.MinPorts < 1 || th.MinHosts < 1 || th.MinRatePPS < 0 {
 		return usageErrorf("analyze: --window, --top, --min-ports and --min-hosts must be positive, --min-rate not negative")
 	}
-	res, err := openCLI(ctx, cfg, files[0], stderr)
+	var res *analysisResult
+	var err error
+	if len(files) == 1 {
+		res, err = openCLI(ctx, cfg, files[0], stderr)
+	} else {
+		res, err = openCLIFiles(ctx, cfg, files, stderr)
+	}
 	if err != nil {
 		return err
 	}
 	answer := map[string]any{
-		"overview":    overviewView(res, files[0], *window, *topK),
+		"overview":    overviewView(res, strings.Join(files, ","), *window, *topK),
 		"suspects":    suspectsView(res, th),
 		"first_event": res.an.FirstEvent(th),
 	}
@@ -106,6 +167,9 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		enc.SetIndent("", "  ")
 		return enc.Encode(answer)
 	}
+	// The terminal report adds each listed suspect's scanner_detail
+	// answer (at most --top of them); --json keeps the three answers.
+	answer["details"] = suspectDetails(res, answer["suspects"].([]scan.Suspect), *topK)
 	var generic map[string]any
 	b, err := json.Marshal(answer)
 	if err != nil {
@@ -114,19 +178,62 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if err := json.Unmarshal(b, &generic); err != nil {
 		return err
 	}
-	renderReport(stdout, generic)
+	renderReport(stdout, generic, newStyle(stdout, getenv))
 	return nil
 }
+
+// style colours the terminal report: bold headings and suspect addresses
+// in red, only when stdout is a terminal and NO_COLOR is unset or empty
+// (https://no-color.org), so files, pipes and tests get plain text.
+type style struct{ on bool }
+
+// ANSI SGR sequences of the report.
+const (
+	sgrBold  = "\033[1m"
+	sgrRed   = "\033[31m"
+	sgrPlain = "\033[39m" // default colour: as long as sgrRed, see suspectsHeader
+	sgrReset = "\033[0m"
+)
+
+func newStyle(w io.Writer, getenv func(string) string) style {
+	return style{on: isTerminal(w) && (getenv == nil || getenv("NO_COLOR") == "")}
+}
+
+func (s style) wrap(sgr, text string) string {
+	if !s.on {
+		return text
+	}
+	return sgr + text + sgrReset
+}
+
+func (s style) heading(text string) string { return s.wrap(sgrBold, text) }
+func (s style) suspect(text string) string { return s.wrap(sgrRed, text) }
+
+// ipHeader is the IP column's heading. tabwriter counts escape sequences
+// as width, so when addresses are red the heading carries an invisible
+// sequence of the same length, and the columns stay aligned.
+func (s style) ipHeader() string { return s.wrap(sgrPlain, "IP") }
 
 // renderReport prints the answers as aligned tables. It reads the same
 // JSON the tools return (by contract key), so the terminal report and the
 // MCP answers cannot disagree.
-func renderReport(w io.Writer, a map[string]any) {
+func renderReport(w io.Writer, a map[string]any, st style) {
 	ov, _ := a["overview"].(map[string]any)
 	cap, _ := ov["capture"].(map[string]any)
 	fmt.Fprintf(w, "capture   %s\n", str(ov["file"]))
 	fmt.Fprintf(w, "format    %s %s%s, %s packets over %s s\n", str(cap["format"]), str(cap["version"]),
 		map[bool]string{true: " (gzip)", false: ""}[cap["compressed"] == true], num(ov["total_pkts"]), num(ov["interval_s"]))
+	if fs, ok := cap["files"].([]any); ok {
+		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+		for _, f := range fs {
+			m, _ := f.(map[string]any)
+			first, _ := m["first_frame"].(float64)
+			n, _ := m["frames"].(float64)
+			fmt.Fprintf(tw, "file\t%s\t%s\tfirst packet %s\tframes %s-%s\n", str(m["name"]), str(m["format"]), str(m["first_ts"]),
+				num(first), num(first+n-1))
+		}
+		tw.Flush()
+	}
 	if tr, ok := cap["truncated"].(map[string]any); ok {
 		fmt.Fprintf(w, "TRUNCATED after frame %s: %s\n", num(tr["after_frame"]), str(tr["reason"]))
 	}
@@ -136,23 +243,26 @@ func renderReport(w io.Writer, a map[string]any) {
 	fmt.Fprintf(w, "patterns  %s\n\n", list(ov["suspected_patterns"]))
 
 	sus, _ := a["suspects"].([]any)
-	fmt.Fprintf(w, "SUSPECTS (%d)\n", len(sus))
+	fmt.Fprintln(w, st.heading(fmt.Sprintf("SUSPECTS (%d)", len(sus))))
 	if len(sus) > 0 {
 		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  IP\tKIND\tPORTS\tHOSTS\tPROBES\tRATE/S\tFLAGS\tOPEN\tTOOL\tFIRST SEEN")
+		fmt.Fprintln(tw, "  "+st.ipHeader()+"\tKIND\tPORTS\tHOSTS\tPROBES\tRATE/S\tFLAGS\tOPEN\tTOOL\tFIRST SEEN")
 		for _, s := range sus {
 			m, _ := s.(map[string]any)
 			tool := "-"
 			if t, ok := m["tool"].(map[string]any); ok {
 				tool = fmt.Sprintf("%s (%s)", str(t["name"]), num(t["confidence"]))
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", str(m["ip"]), str(m["kind"]), num(m["distinct_ports"]),
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.suspect(str(m["ip"])), str(m["kind"]), num(m["distinct_ports"]),
 				num(m["distinct_hosts"]), num(m["probes"]), num(m["rate_pps"]), list(m["flags_seen"]), list(m["open_ports"]), tool, str(m["first_seen"]))
 		}
 		tw.Flush()
 	}
+	for _, d := range listOf(a["details"]) {
+		renderDetail(w, d, st)
+	}
 	fmt.Fprintln(w)
-	fmt.Fprint(w, "FIRST SCAN EVENT\n")
+	fmt.Fprintln(w, st.heading("FIRST SCAN EVENT"))
 	if fe, ok := a["first_event"].(map[string]any); ok {
 		fmt.Fprintf(w, "  %s  %s -> %s port %s  %s %s  (frame %s, %s)\n", str(fe["ts"]), str(fe["src"]), str(fe["dst"]), num(fe["port"]),
 			str(fe["proto"]), str(fe["flags"]), num(fe["frame"]), str(fe["technique"]))
@@ -160,7 +270,7 @@ func renderReport(w io.Writer, a map[string]any) {
 		fmt.Fprintln(w, "  none")
 	}
 	if tl, ok := ov["targets"].([]any); ok && len(tl) > 0 {
-		fmt.Fprintf(w, "\nTARGETS (%d)\n", len(tl))
+		fmt.Fprintf(w, "\n%s\n", st.heading(fmt.Sprintf("TARGETS (%d)", len(tl))))
 		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  IP\tPACKETS\tPORTS HIT")
 		for _, t := range tl {
@@ -169,6 +279,79 @@ func renderReport(w io.Writer, a map[string]any) {
 		}
 		tw.Flush()
 	}
+}
+
+// maxDetailPorts is how many open ports a detail block lists.
+const maxDetailPorts = 20
+
+// suspectDetails is scanner_detail's answer for the first topK suspects.
+func suspectDetails(res *analysisResult, sus []scan.Suspect, topK int) []*scan.Detail {
+	var ds []*scan.Detail
+	for i, s := range sus {
+		if i == topK {
+			break
+		}
+		if d, ok := res.an.Detail(s.IP); ok {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// renderDetail prints one suspect's scanner_detail answer as a compact
+// block of labelled lines.
+func renderDetail(w io.Writer, v any, st style) {
+	d, _ := v.(map[string]any)
+	fmt.Fprintf(w, "\n%s %s\n", st.heading("SCANNER"), st.suspect(str(d["ip"])))
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	for _, e := range listOf(d["episodes"]) {
+		m, _ := e.(map[string]any)
+		fmt.Fprintf(tw, "  episode\t%s .. %s  %s probes  %s/s\n", str(m["start"]), str(m["end"]), num(m["probes"]), num(m["rate_pps"]))
+	}
+	o, _ := d["outcomes"].(map[string]any)
+	fmt.Fprintf(tw, "  outcomes\topen %s  closed %s  filtered %s  unfiltered %s  unanswered %s\n", num(o["open"]), num(o["closed"]),
+		num(o["filtered"]), num(o["unfiltered"]), num(o["unanswered"]))
+	fmt.Fprintf(tw, "  open ports\t%s\n", shortList(d["open_ports"], maxDetailPorts))
+	fmt.Fprintf(tw, "  first probe\t%s\n", event(d["first_probe"]))
+	fmt.Fprintf(tw, "  first answer\t%s\n", event(d["first_answer"]))
+	fmt.Fprintf(tw, "  first open\t%s\n", event(d["first_open"]))
+	use := "no"
+	if d["followed_by_use"] == true {
+		use = "yes, ports " + list(d["used_ports"])
+	}
+	fmt.Fprintf(tw, "  followed by use\t%s\n", use)
+	tool := "-"
+	if t, ok := d["tool"].(map[string]any); ok {
+		tool = fmt.Sprintf("%s (%s)", str(t["name"]), num(t["confidence"]))
+		var ev []string
+		for _, e := range listOf(t["evidence"]) {
+			ev = append(ev, str(e))
+		}
+		if len(ev) > 0 {
+			tool += ": " + strings.Join(ev, "; ")
+		}
+	}
+	fmt.Fprintf(tw, "  tool\t%s\n", tool)
+	tw.Flush()
+}
+
+// event is one probe event on one line, or "-".
+func event(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return "-"
+	}
+	flags := ""
+	if f, ok := m["flags"].(string); ok {
+		flags = " " + f
+	}
+	return fmt.Sprintf("%s  %s -> %s port %s  %s%s  %s  (frame %s, %s)", str(m["ts"]), str(m["src"]), str(m["dst"]), num(m["port"]),
+		str(m["proto"]), flags, str(m["outcome"]), num(m["frame"]), str(m["technique"]))
+}
+
+func listOf(v any) []any {
+	xs, _ := v.([]any)
+	return xs
 }
 
 func str(v any) string {

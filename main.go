@@ -64,32 +64,32 @@ func usageErrorf(format string, args ...any) error {
 type command struct {
 	name, args, summary string
 	needsConfig         bool
-	run                 func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+	run                 func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error
 }
 
 func commands() []command {
 	return []command{
 		{"serve", "", "MCP server on stdin/stdout until stdin closes (the default)", true,
-			func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+			func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve takes no arguments")
 				}
 				return serve(ctx, cfg, stdin, stdout, stderr)
 			}},
-		{"analyze", "FILE [--json] [flags]", "overview, suspects and first scan event of a capture, as tables or JSON", true,
-			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-				return cmdAnalyze(ctx, cfg, args, stdout, stderr)
+		{"analyze", "FILE... [--json] [flags]", "overview, suspects and first scan event of a capture (several files: one rotated set), as tables or JSON", true,
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+				return cmdAnalyze(ctx, cfg, args, stdout, stderr, getenv)
 			}},
 		{"bench", "FILE", "size, packets, duration, packets/s, MB/s and peak memory of the analysis", true,
-			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
 				return cmdBench(ctx, cfg, args, stdout, stderr)
 			}},
 		{"carve", "FILE --ip ADDR -o OUT.pcapng", "write every packet to and from ADDR into a new pcapng for Wireshark", true,
-			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
 				return cmdCarve(ctx, cfg, args, stdout, stderr)
 			}},
 		{"version", "", "version, Go version and build settings", false,
-			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer) error {
+			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer, _ func(string) string) error {
 				if len(args) != 0 {
 					return usageErrorf("version takes no arguments")
 				}
@@ -97,7 +97,7 @@ func commands() []command {
 				return nil
 			}},
 		{"help", "[TOOL]", "this text, or one tool's arguments", false,
-			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer) error {
+			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer, _ func(string) string) error {
 				switch len(args) {
 				case 0:
 					printUsage(stdout)
@@ -144,7 +144,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitFatal
 		}
 	}
-	err := cmd.run(ctx, cfg, args, stdin, stdout, stderr)
+	err := cmd.run(ctx, cfg, args, stdin, stdout, stderr, getenv)
 	var ue *usageError
 	switch {
 	case err == nil:

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"porthunter/pcapng"
+)
+
+// writePcap writes recs as a classic little-endian pcap with the first
+// record's link type, in microseconds or nanoseconds as it resolves.
+func writePcap(t *testing.T, path string, recs []pcapng.Record) {
+	t.Helper()
+	var b bytes.Buffer
+	magic, unit := uint32(0xa1b2c3d4), int64(1000)
+	if recs[0].Precision > 6 {
+		magic, unit = 0xa1b23c4d, 1
+	}
+	le := binary.LittleEndian
+	hdr := make([]byte, 24)
+	le.PutUint32(hdr[0:], magic)
+	le.PutUint16(hdr[4:], 2)
+	le.PutUint16(hdr[6:], 4)
+	le.PutUint32(hdr[16:], 262144)
+	le.PutUint32(hdr[20:], uint32(recs[0].LinkType))
+	b.Write(hdr)
+	for _, r := range recs {
+		rh := make([]byte, 16)
+		le.PutUint32(rh[0:], uint32(r.Timestamp/1e9))
+		le.PutUint32(rh[4:], uint32(r.Timestamp%1e9/unit))
+		le.PutUint32(rh[8:], uint32(len(r.Data)))
+		le.PutUint32(rh[12:], uint32(r.OrigLen))
+		b.Write(rh)
+		b.Write(r.Data)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readAllRecords reads every record of a capture, copying the data.
+func readAllRecords(t *testing.T, path string) []pcapng.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := pcapng.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []pcapng.Record
+	for {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := *rec
+		r.Data = append([]byte(nil), rec.Data...)
+		out = append(out, r)
+	}
+}
+
+func analyzeJSON(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), append([]string{"analyze", "--json"}, args...), strings.NewReader(""), &out, &errb,
+		func(string) string { return "" }); code != 0 {
+		t.Fatalf("analyze %v: exit %d: %s", args, code, errb.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestAnalyzeRotatedSet splits demo.pcapng into two pcap files at frame
+// 1300, names them on the command line in reverse order, and expects the
+// analysis of the one capture: same suspects and first event (frames
+// numbered on across files), same packet count.
+func TestAnalyzeRotatedSet(t *testing.T) {
+	recs := readAllRecords(t, "fixtures/demo.pcapng")
+	const split = 1300
+	if len(recs) <= split {
+		t.Fatalf("demo.pcapng has %d records", len(recs))
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "part-b.pcap"), filepath.Join(dir, "part-a.pcap") // names sort against time order
+	writePcap(t, a, recs[:split-1])
+	writePcap(t, b, recs[split-1:])
+
+	whole := analyzeJSON(t, "fixtures/demo.pcapng")
+	set := analyzeJSON(t, b, a)
+	for _, k := range []string{"suspects", "first_event"} {
+		if !reflect.DeepEqual(whole[k], set[k]) {
+			w, _ := json.Marshal(whole[k])
+			s, _ := json.Marshal(set[k])
+			t.Errorf("%s differs:\nwhole %s\nset   %s", k, w, s)
+		}
+	}
+	ow, ovs := whole["overview"].(map[string]any), set["overview"].(map[string]any)
+	if ow["total_pkts"] != ovs["total_pkts"] || !reflect.DeepEqual(ow["scanners"], ovs["scanners"]) {
+		t.Errorf("overview differs: %v/%v packets", ow["total_pkts"], ovs["total_pkts"])
+	}
+	capr := ovs["capture"].(map[string]any)
+	files, _ := capr["files"].([]any)
+	if len(files) != 2 {
+		t.Fatalf("capture.files = %v", capr["files"])
+	}
+	f0, f1 := files[0].(map[string]any), files[1].(map[string]any)
+	if f0["name"] != a || f1["name"] != b || f1["first_frame"] != float64(split) || f0["frames"] != float64(split-1) {
+		t.Errorf("files = %v", files)
+	}
+	if capr["sha256"] != "" || f0["sha256"] == "" || f0["format"] != "pcap" {
+		t.Errorf("capture = %v", capr)
+	}
+	if _, ok := whole["overview"].(map[string]any)["capture"].(map[string]any)["files"]; ok {
+		t.Error("one file: capture.files present")
+	}
+}
+
+// TestAnalyzeNoColourOffTerminal: a report written to a buffer (not a
+// terminal) has no escape sequences, whatever NO_COLOR says; a style that
+// is on colours headings and addresses, and NO_COLOR turns it off.
+func TestAnalyzeNoColourOffTerminal(t *testing.T) {
+	for _, env := range []string{"", "1"} {
+		var out bytes.Buffer
+		code := run(context.Background(), []string{"analyze", "fixtures/stealth.pcap"}, strings.NewReader(""), &out, io.Discard,
+			func(k string) string {
+				if k == "NO_COLOR" {
+					return env
+				}
+				return ""
+			})
+		if code != 0 || strings.Contains(out.String(), "\033") || !strings.Contains(out.String(), "SUSPECTS (2)") {
+			t.Errorf("NO_COLOR=%q: exit %d, output %q", env, code, out.String())
+		}
+	}
+	on := style{on: true}
+	if got := on.suspect("198.51.100.7"); got != "\033[31m198.51.100.7\033[0m" {
+		t.Errorf("suspect = %q", got)
+	}
+	if len(on.ipHeader())-len("IP") != len(on.suspect("x"))-len("x") {
+		t.Error("IP heading and red addresses differ in escape length: columns would shift")
+	}
+	if (style{}).heading("SUSPECTS") != "SUSPECTS" {
+		t.Error("style off still decorates")
+	}
+}
+
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden/analyze-*.txt from the current output")
+
+// TestAnalyzeGolden compares the terminal report of each fixture with
+// testdata/golden/analyze-<fixture>.txt (rewrite: go test -run
+// TestAnalyzeGolden -update-golden .).
+func TestAnalyzeGolden(t *testing.T) {
+	for _, fx := range []string{"demo.pcapng", "stealth.pcap", "udp_scan.pcap", "horizontal.pcap", "ipv6_scan.pcapng",
+		"connect_scan.pcap", "distributed.pcap", "slow_below_threshold.pcap"} {
+		t.Run(fx, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), []string{"analyze", "fixtures/" + fx}, strings.NewReader(""), &out, &errb,
+				func(string) string { return "" }); code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			golden := filepath.Join("testdata", "golden", "analyze-"+fx+".txt")
+			if *updateGolden {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (create with -update-golden)", err)
+			}
+			if got := out.String(); got != string(want) {
+				t.Errorf("report differs from %s (rewrite with -update-golden):\n--- got\n%s\n--- want\n%s", golden, got, want)
+			}
+		})
+	}
+}
