@@ -127,18 +127,9 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		fmt.Fprintln(stderr, "usage: porthunter analyze FILE... [--json] [--window S] [--top K] [--min-ports N] [--min-hosts N] [--min-rate R]")
 		fl.PrintDefaults()
 	}
-	// Let flags follow the file name too: `analyze x.pcap --json`.
-	var files []string
-	rest := args
-	for len(rest) > 0 {
-		if err := fl.Parse(rest); err != nil {
-			return usageErrorf("%v", err)
-		}
-		rest = fl.Args()
-		if len(rest) > 0 {
-			files = append(files, rest[0])
-			rest = rest[1:]
-		}
+	files, err := parseInterleaved(fl, args)
+	if err != nil {
+		return err
 	}
 	if len(files) == 0 {
 		fl.Usage()
@@ -148,7 +139,6 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		return usageErrorf("analyze: --window, --top, --min-ports and --min-hosts must be positive, --min-rate not negative")
 	}
 	var res *analysisResult
-	var err error
 	if len(files) == 1 {
 		res, err = openCLI(ctx, cfg, files[0], stderr)
 	} else {
@@ -429,4 +419,22 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 	fmt.Fprintf(stdout, "peak_rss   %.1f MiB\n", float64(peakRSSBytes())/(1<<20))
 	fmt.Fprintf(stdout, "cpus       %d (GOMAXPROCS %d)\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	return nil
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// file names (`analyze x.pcap --json`) and returns the file names.
+func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	rest := args
+	for len(rest) > 0 {
+		if err := fl.Parse(rest); err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		rest = fl.Args()
+		if len(rest) > 0 {
+			files = append(files, rest[0])
+			rest = rest[1:]
+		}
+	}
+	return files, nil
 }

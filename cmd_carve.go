@@ -67,18 +67,9 @@ func cmdCarve(ctx context.Context, _ policy.Config, args []string, _, stderr io.
 		fmt.Fprintln(stderr, "usage: porthunter carve FILE --ip ADDR -o OUT.pcapng")
 		fl.PrintDefaults()
 	}
-	// Let flags follow the file name too: `carve x.pcap --ip A -o y`.
-	var files []string
-	rest := args
-	for len(rest) > 0 {
-		if err := fl.Parse(rest); err != nil {
-			return usageErrorf("%v", err)
-		}
-		rest = fl.Args()
-		if len(rest) > 0 {
-			files = append(files, rest[0])
-			rest = rest[1:]
-		}
+	files, err := parseInterleaved(fl, args)
+	if err != nil {
+		return err
 	}
 	if len(files) != 1 {
 		fl.Usage()
