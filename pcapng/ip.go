@@ -208,18 +208,24 @@ func (ip IPv6) Payload() []byte {
 	return ip[IPv6Len:end]
 }
 
+// ipHeaderError records why an IP header could not be read and leaves L3
+// at L3None.
+func ipHeaderError(p *Packet, err error) {
+	p.L3 = L3None
+	if errors.Is(err, ErrHeaderTruncated) {
+		p.Anomalies |= AnomalyIPTruncated
+	} else {
+		p.Anomalies |= AnomalyBadIPHeader
+	}
+}
+
 // ipDecode4 fills the IPv4 fields and hands the payload to the transport
 // decoder. A header that is cut or inconsistent leaves L3 at L3None, so
 // that the scan engine never sees zero addresses.
 func ipDecode4(p *Packet, b []byte) {
 	ip, err := ParseIPv4(b)
 	if err != nil {
-		p.L3 = L3None
-		if errors.Is(err, ErrHeaderTruncated) {
-			p.Anomalies |= AnomalyIPTruncated
-		} else {
-			p.Anomalies |= AnomalyBadIPHeader
-		}
+		ipHeaderError(p, err)
 		return
 	}
 	p.L3 = L3IPv4
@@ -247,12 +253,7 @@ func ipDecode4(p *Packet, b []byte) {
 func ipDecode6(p *Packet, b []byte) {
 	ip, err := ParseIPv6(b)
 	if err != nil {
-		p.L3 = L3None
-		if errors.Is(err, ErrHeaderTruncated) {
-			p.Anomalies |= AnomalyIPTruncated
-		} else {
-			p.Anomalies |= AnomalyBadIPHeader
-		}
+		ipHeaderError(p, err)
 		return
 	}
 	p.L3 = L3IPv6
