@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -433,32 +434,56 @@ func (s *server) invoke(ctx context.Context, t *tool, c *call, rawArgs json.RawM
 	return t.handler(ctx, s, c, args)
 }
 
-// minRedactLen is the shortest secret redacted from answers: replacing a
-// very short string everywhere would corrupt the JSON, and such a token
-// protects nothing anyway.
+// minRedactLen is the shortest secret redacted from answers: such a short
+// token protects nothing, and its text would turn up in ordinary values.
 const minRedactLen = 6
 
 // redact replaces every secret of the configuration (the token, the API
-// keys) in an encoded answer. Answers quote the caller's input in places
-// (an invalid address, a path), and a caller who pasted a secret there
-// must not see it echoed into a log or a model's context.
+// keys) inside the string values of an encoded answer. Answers quote the
+// caller's input in places (an invalid address, a path), and a caller who
+// pasted a secret there must not see it echoed into a log or a model's
+// context. Only string values are rewritten, never keys or numbers, so the
+// answer keeps its shape whatever the secret looks like.
 func (s *server) redact(b []byte) []byte {
+	var secrets []string
 	for _, sec := range []string{s.cfg.Token, s.cfg.OTXKey, s.cfg.GreyNoiseKey} {
-		if len(sec) < minRedactLen {
-			continue
-		}
-		q, _ := json.Marshal(sec) // the secret as it appears inside a JSON string
-		inner := q[1 : len(q)-1]
-		if bytes.Contains(b, inner) {
-			b = bytes.ReplaceAll(b, inner, []byte("[redacted]"))
-		}
-		// The text block holds the answer encoded once more.
-		qq, _ := json.Marshal(string(inner))
-		if inner2 := qq[1 : len(qq)-1]; bytes.Contains(b, inner2) {
-			b = bytes.ReplaceAll(b, inner2, []byte("[redacted]"))
+		if len(sec) >= minRedactLen && bytes.Contains(b, []byte(sec)) {
+			secrets = append(secrets, sec)
 		}
 	}
-	return b
+	if len(secrets) == 0 {
+		return b // the common case: no decoding at all
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return b
+	}
+	var walk func(any) any
+	walk = func(x any) any {
+		switch x := x.(type) {
+		case string:
+			for _, sec := range secrets {
+				x = strings.ReplaceAll(x, sec, "[redacted]")
+			}
+			return x
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case map[string]any:
+			for k := range x {
+				x[k] = walk(x[k])
+			}
+		}
+		return x
+	}
+	out, err := json.Marshal(walk(v))
+	if err != nil {
+		return b
+	}
+	return out
 }
 
 func toolResult(answer map[string]any, isError bool) map[string]any {

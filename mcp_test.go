@@ -490,3 +490,18 @@ func TestCallTimeout(t *testing.T) {
 	}
 	s.close()
 }
+
+// TestRedactKeepsShape: a token that is also a key or a common word of
+// the answers never breaks them; only string values holding it change.
+func TestRedactKeepsShape(t *testing.T) {
+	s := startSession(t, testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_TOKEN": "suspects"}))
+	sc, isErr := toolCall(t, s, 1, "list_suspects", map[string]any{"auth_token": "suspects", "path": "demo.pcapng"})
+	if isErr || sc["ok"] != true || sc["suspects"] == nil {
+		t.Fatalf("answer broken by redaction: %v", sc)
+	}
+	sc, _ = toolCall(t, s, 2, "enrich_ip", map[string]any{"auth_token": "suspects", "ip": "suspects!"})
+	if d, _ := sc["detail"].(string); sc["error"] != "invalid_ip" || strings.Contains(d, "suspects") || !strings.Contains(d, "[redacted]") {
+		t.Errorf("detail %q: want the quoted token redacted", d)
+	}
+	s.close()
+}
