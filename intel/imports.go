@@ -205,15 +205,8 @@ type gnTable struct {
 func loadGreyNoiseImport(lr *lineReader, st *loadStats) (*gnTable, error) {
 	t := &gnTable{byIP: make(map[netip.Addr]gnRecord)}
 	for {
-		line, ok := lr.next()
+		line, ok := lr.nextRow(st)
 		if !ok {
-			break
-		}
-		if len(line) == 0 || isComment(line) {
-			continue
-		}
-		if st.entries >= MaxRowsPerFile {
-			st.truncated = true
 			break
 		}
 		var j struct {

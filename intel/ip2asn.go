@@ -18,15 +18,8 @@ func loadIP2ASN(lr *lineReader, st *loadStats) (*asnTable, error) {
 	var spans []span
 	var in interner[asnFact]
 	for {
-		line, ok := lr.next()
+		line, ok := lr.nextRow(st)
 		if !ok {
-			break
-		}
-		if len(line) == 0 || isComment(line) {
-			continue
-		}
-		if st.entries >= MaxRowsPerFile {
-			st.truncated = true
 			break
 		}
 		start, end, fact, good := parseIP2ASNLine(line)

@@ -46,15 +46,8 @@ func loadRIR(lr *lineReader, st *loadStats) (*rirTable, time.Time, error) {
 	var asOf time.Time
 	var fields [][]byte
 	for {
-		line, ok := lr.next()
+		line, ok := lr.nextRow(st)
 		if !ok {
-			break
-		}
-		if len(line) == 0 || isComment(line) {
-			continue
-		}
-		if st.entries >= MaxRowsPerFile {
-			st.truncated = true
 			break
 		}
 		fields = splitPipes(line, fields[:0])

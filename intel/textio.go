@@ -120,6 +120,26 @@ func (l *lineReader) next() ([]byte, bool) {
 	}
 }
 
+// nextRow returns the next data line of a row-per-line file, skipping
+// blank lines and comments; it stops (marking st truncated) once the file
+// has given MaxRowsPerFile entries.
+func (l *lineReader) nextRow(st *loadStats) ([]byte, bool) {
+	for {
+		line, ok := l.next()
+		if !ok {
+			return nil, false
+		}
+		if len(line) == 0 || isComment(line) {
+			continue
+		}
+		if st.entries >= MaxRowsPerFile {
+			st.truncated = true
+			return nil, false
+		}
+		return line, true
+	}
+}
+
 func (l *lineReader) skipRest() bool {
 	for {
 		_, err := l.r.ReadSlice('\n')
