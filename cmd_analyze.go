@@ -244,7 +244,7 @@ func renderReport(w io.Writer, a map[string]any, st style) {
 				tool = fmt.Sprintf("%s (%s)", str(t["name"]), num(t["confidence"]))
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.suspect(str(m["ip"])), str(m["kind"]), num(m["distinct_ports"]),
-				num(m["distinct_hosts"]), num(m["probes"]), num(m["rate_pps"]), list(m["flags_seen"]), list(m["open_ports"]), tool, str(m["first_seen"]))
+				num(m["distinct_hosts"]), num(m["probes"]), num(m["rate_pps"]), list(m["flags_seen"]), shortList(m["open_ports"], maxTableOpenPorts), tool, str(m["first_seen"]))
 		}
 		tw.Flush()
 	}
@@ -273,6 +273,12 @@ func renderReport(w io.Writer, a map[string]any, st style) {
 
 // maxDetailPorts is how many open ports a detail block lists.
 const maxDetailPorts = 20
+
+// maxTableOpenPorts is how many open ports a row of the suspects table
+// lists: the column is as wide as its widest cell, so one scanner that
+// found hundreds open would push every row off the screen. The detail
+// block and scanner_detail give more.
+const maxTableOpenPorts = 8
 
 // suspectDetails is scanner_detail's answer for the first topK suspects.
 func suspectDetails(res *analysisResult, sus []scan.Suspect, topK int) []*scan.Detail {

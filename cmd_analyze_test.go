@@ -196,3 +196,29 @@ func TestAnalyzeGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestSuspectsTableCapsOpenPorts: a scanner that found many ports open
+// must not widen the suspects table for every row.
+func TestSuspectsTableCapsOpenPorts(t *testing.T) {
+	var open []any
+	for p := 1; p <= 300; p++ {
+		open = append(open, float64(p))
+	}
+	rep := map[string]any{
+		"overview": map[string]any{"suspected_patterns": []any{"syn_scan"}},
+		"suspects": []any{map[string]any{"ip": "192.0.2.7", "kind": "vertical", "distinct_ports": float64(300),
+			"distinct_hosts": float64(1), "probes": float64(300), "rate_pps": float64(10), "flags_seen": []any{"SYN"},
+			"open_ports": open, "first_seen": "2024-01-01T00:00:00.000000Z"}},
+	}
+	var b strings.Builder
+	renderReport(&b, rep, style{})
+	out := b.String()
+	if !strings.Contains(out, "1,2,3,4,5,6,7,8,... (300)") {
+		t.Fatalf("open ports not capped at %d:\n%s", maxTableOpenPorts, out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if len(line) > 200 {
+			t.Fatalf("line of %d bytes: %q", len(line), line)
+		}
+	}
+}
