@@ -39,6 +39,10 @@ const (
 	minDecompressed    = 1 << 30
 )
 
+// errFileChanged says a capture was modified while it was read; the
+// answer stops where the file stopped matching what was opened.
+var errFileChanged = errors.New("capture changed while read")
+
 // captureReport is the "capture" object of the answers: what was read and
 // what could not be, so that "no scan found" is a qualified answer.
 type captureReport struct {
@@ -311,7 +315,11 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	)
 	for i, c := range in {
 		hasher := newAsyncHash()
-		cr := &countingReader{r: c.r, hash: hasher}
+		// Only the bytes the file had when it was opened are read: a
+		// capture still being written (tcpdump -w) is analysed as the
+		// snapshot its size, hash and cache key describe, and cannot grow
+		// past the file limit while it is read.
+		cr := &countingReader{r: io.LimitReader(c.r, c.size), hash: hasher}
 		rd, err := pcapng.NewReaderLimits(cr, lim)
 		if err != nil {
 			hasher.sum()
@@ -343,6 +351,12 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 					progress(before+cr.n, total)
 				}
 			}
+		}
+		if stop == nil && cr.n < c.size {
+			// A clean end before the size the file had when opened: it
+			// shrank while it was read, and what it held is unknown.
+			stop = fileErr(len(in), c.name, fmt.Errorf("%w: the file shrank while it was read (%d of %d bytes)",
+				errFileChanged, cr.n, c.size))
 		}
 		sum := hasher.sum()
 		before += c.size

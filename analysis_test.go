@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"porthunter/pcapng"
 	"porthunter/policy"
+	"porthunter/scan"
 )
 
 func testAnalyzer(t *testing.T, dir string) *analyzer {
@@ -105,5 +112,50 @@ func TestCancelStopsReading(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the analysis did not stop")
+	}
+}
+
+// TestFileChangedWhileRead: a capture is read as the size it had when it
+// was opened. Bytes appended while it is read (tcpdump still writing)
+// are not read, so the answer, the size and the hash describe one
+// snapshot; a file that ends early (it shrank) is reported truncated
+// where it ended, even when the cut falls between two records.
+func TestFileChangedWhileRead(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("fixtures", "horizontal.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	whole, err := readCapture(ctx, bytes.NewReader(data), int64(len(data)), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := whole.an.Capture().TotalPackets
+	sum := sha256.Sum256(data)
+
+	grown := append(append([]byte(nil), data...), data[24:]...) // every record once more
+	g, err := readCapture(ctx, bytes.NewReader(grown), int64(len(data)), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := g.an.Capture().TotalPackets; n != frames || g.capture.Truncated != nil {
+		t.Errorf("grown file: %d frames (want %d), truncated %+v", n, frames, g.capture.Truncated)
+	}
+	if g.capture.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("grown file: hash %s is not the hash of the bytes opened", g.capture.SHA256)
+	}
+
+	// Cut after the third record, on a record boundary.
+	cut := 24
+	for range 3 {
+		cut += 16 + int(binary.LittleEndian.Uint32(data[cut+8:]))
+	}
+	s, err := readCapture(ctx, bytes.NewReader(data[:cut]), int64(len(data)), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := s.capture.Truncated
+	if tr == nil || tr.AfterFrame != 3 || !strings.Contains(tr.Reason, "shrank") || s.capture.SHA256 != "" {
+		t.Errorf("shrunk file: truncated %+v, hash %q; want after frame 3, shrank, no hash", tr, s.capture.SHA256)
 	}
 }
