@@ -84,8 +84,21 @@ func (r *Reader) openPCAP() error {
 	return nil
 }
 
-// nextPCAP reads one record header and its data.
+// nextPCAP reads one record header and its data. When the whole record is
+// already buffered (all but about one record per buffer refill) it is
+// taken with one Peek and one Discard; otherwise, or when its length
+// needs checking against a limit, the careful path below reads it.
 func (r *Reader) nextPCAP() error {
+	if have := r.br.Buffered(); have >= r.pcapRecLen {
+		b, _ := r.br.Peek(have) // no read: have bytes are buffered
+		capLen := r.u32(b[pcapRecCapLen:])
+		if n := uint64(r.pcapRecLen) + uint64(capLen); uint64(capLen) <= uint64(r.lim.MaxCapLen) && n <= uint64(have) {
+			r.pcapRecord(b, b[r.pcapRecLen:n], capLen)
+			_, _ = r.br.Discard(int(n))
+			r.off += int64(n)
+			return nil
+		}
+	}
 	start := r.off
 	var hdr [pcapRecLenModified]byte
 	b, err := r.peek(r.pcapRecLen, "pcap record header")
@@ -105,7 +118,13 @@ func (r *Reader) nextPCAP() error {
 	if err != nil {
 		return err
 	}
-	sec := int64(r.u32(hdr[:]))
+	r.pcapRecord(hdr[:], data, capLen)
+	return nil
+}
+
+// pcapRecord makes the current record from a record header and its data.
+func (r *Reader) pcapRecord(hdr, data []byte, capLen uint32) {
+	sec := int64(r.u32(hdr))
 	frac := int64(r.u32(hdr[pcapRecFrac:]))
 	// A fraction of 1e9 or more is invalid but kept as written (tshark
 	// does the same); both terms fit an int64 (2^32 s is year 2106).
@@ -122,5 +141,4 @@ func (r *Reader) nextPCAP() error {
 	r.rec.OrigLen = int(r.u32(hdr[pcapRecOrigLen:]))
 	r.rec.Data = data
 	r.info.Interfaces[0].Packets++
-	return nil
 }
