@@ -25,12 +25,12 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 const (
@@ -587,7 +587,7 @@ func TestHostileInterfaces(t *testing.T) {
 	// behind sum to about 5x the final table; 6x leaves room for size
 	// classes. Proportional to the limit, not to the input.
 	ifaceAlloc := func(total, perSection int) uint64 {
-		return uint64(6*total*int(unsafe.Sizeof(InterfaceInfo{})) + 6*perSection*int(unsafe.Sizeof(ngIface{})))
+		return uint64(6*total*int(reflect.TypeFor[InterfaceInfo]().Size()) + 6*perSection*int(reflect.TypeFor[ngIface]().Size()))
 	}
 	ids := func(perSection int) func(t *testing.T, res *hostileResult) {
 		return func(t *testing.T, res *hostileResult) {
