@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -303,6 +305,8 @@ func TestToolArguments(t *testing.T) {
 		{"scan_overview", map[string]any{"auth_token": "tok", "path": 7}, "invalid_argument"},
 		{"list_suspects", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "min_port": 3}, "invalid_argument"},
 		{"list_suspects", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "min_rate_pps": -1}, "invalid_argument"},
+		{"list_suspects", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "limit": 0}, "invalid_argument"},
+		{"list_suspects", map[string]any{"auth_token": "tok", "path": "demo.pcapng", "limit": "5"}, "invalid_argument"},
 		{"correlate", map[string]any{"auth_token": "tok", "ips": "8.8.8.8"}, "invalid_argument"},
 		{"correlate", map[string]any{"auth_token": "tok", "ips": []any{"8.8.8.8", 3}}, "invalid_argument"},
 		{"enrich_ip", map[string]any{"auth_token": 5, "ip": "8.8.8.8"}, "unauthorized"},
@@ -504,4 +508,56 @@ func TestRedactKeepsShape(t *testing.T) {
 		t.Errorf("detail %q: want the quoted token redacted", d)
 	}
 	s.close()
+}
+
+// TestSuspectsLimit: list_suspects cut to limit keeps the sources with the
+// most probes, in address order, and says how many there were.
+func TestSuspectsLimit(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("fixtures/distributed.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "d.pcap"), data, 0o644))
+	s := startSession(t, testConfig(t, dir, nil))
+	defer s.close()
+	all, _ := toolCall(t, s, 1, "list_suspects", map[string]any{"auth_token": "tok", "path": "d.pcap"})
+	full, _ := all["suspects"].([]any)
+	if len(full) < 3 || all["truncated"] != nil || all["total"] != nil {
+		t.Fatalf("uncut answer: %d suspects, truncated %v, total %v", len(full), all["truncated"], all["total"])
+	}
+	// The expected pair, computed here: most probes, ties to the lower
+	// address, then back in the list's order.
+	type row struct {
+		i      int
+		probes float64
+		ip     netip.Addr
+	}
+	var rows []row
+	for i, x := range full {
+		m := x.(map[string]any)
+		rows = append(rows, row{i, m["probes"].(float64), netip.MustParseAddr(m["ip"].(string))})
+	}
+	sort.SliceStable(rows, func(a, b int) bool {
+		if rows[a].probes != rows[b].probes {
+			return rows[a].probes > rows[b].probes
+		}
+		return rows[a].ip.Less(rows[b].ip)
+	})
+	keep := []int{rows[0].i, rows[1].i}
+	sort.Ints(keep)
+	cut, _ := toolCall(t, s, 2, "list_suspects", map[string]any{"auth_token": "tok", "path": "d.pcap", "limit": 2})
+	got, _ := cut["suspects"].([]any)
+	if len(got) != 2 || cut["truncated"] != true || cut["total"] != float64(len(full)) {
+		t.Fatalf("limit 2: %d suspects, truncated %v, total %v (of %d)", len(got), cut["truncated"], cut["total"], len(full))
+	}
+	for i, k := range keep {
+		if w, g := full[k].(map[string]any)["ip"], got[i].(map[string]any)["ip"]; w != g {
+			t.Errorf("suspect %d: %v, want %v", i, g, w)
+		}
+	}
+	same, _ := toolCall(t, s, 3, "list_suspects", map[string]any{"auth_token": "tok", "path": "d.pcap", "limit": len(full)})
+	if l, _ := same["suspects"].([]any); len(l) != len(full) || same["truncated"] != nil {
+		t.Errorf("limit = count: %d suspects, truncated %v", len(l), same["truncated"])
+	}
 }

@@ -159,13 +159,19 @@ type tool struct {
 
 // Limits of tool arguments.
 const (
-	maxTopK       = 1000            // rows per list in one answer
-	maxWindowS    = 366 * 24 * 3600 // a timeline window longer than a year says nothing
-	minWindowS    = 1e-3            // a millisecond; finer windows would only inflate the timeline
-	maxThreshold  = 1 << 20         // min_ports / min_hosts above any real count
-	maxRatePPS    = 1e9             // packets per second no link carries
-	maxPathBytes  = 4096            // PATH_MAX
-	maxIPArgBytes = 256             // an address with a zone fits easily
+	maxTopK      = 1000            // rows per list in one answer
+	maxWindowS   = 366 * 24 * 3600 // a timeline window longer than a year says nothing
+	minWindowS   = 1e-3            // a millisecond; finer windows would only inflate the timeline
+	maxThreshold = 1 << 20         // min_ports / min_hosts above any real count
+	// list_suspects answers at most limit sources: a capture of thousands
+	// of slow scanners would otherwise give megabytes no MCP host accepts
+	// as one tool result. The default keeps every list a real capture
+	// gives whole.
+	defSuspectLimit = 1000
+	maxSuspectLimit = 1 << 20
+	maxRatePPS      = 1e9  // packets per second no link carries
+	maxPathBytes    = 4096 // PATH_MAX
+	maxIPArgBytes   = 256  // an address with a zone fits easily
 )
 
 func pathProp(desc string) map[string]any {
@@ -252,6 +258,8 @@ func tools() []*tool {
 				"min_ports":    map[string]any{"type": "integer", "minimum": 1, "maximum": maxThreshold, "default": 10, "description": "distinct ports on one host"},
 				"min_rate_pps": map[string]any{"type": "number", "minimum": 0, "maximum": maxRatePPS, "default": 5.0, "description": "distinct probes per second of the scan episode"},
 				"min_hosts":    map[string]any{"type": "integer", "minimum": 1, "maximum": maxThreshold, "default": 10, "description": "distinct hosts on one port"},
+				"limit": map[string]any{"type": "integer", "minimum": 1, "maximum": maxSuspectLimit, "default": defSuspectLimit,
+					"description": "most sources listed; when more qualify, those with the most probes are kept (still in address order) and total and truncated say so"},
 			},
 			required: []string{"path"},
 			output:   map[string]any{"suspects": arr("one entry per listed source")},

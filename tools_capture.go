@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
+	"slices"
 
 	"porthunter/intel"
 	"porthunter/scan"
@@ -68,11 +70,41 @@ func handleSuspects(ctx context.Context, s *server, c *call, a toolArgs) (map[st
 	if th.MinRatePPS, err = a.number("min_rate_pps", th.MinRatePPS, 0, maxRatePPS, false); err != nil {
 		return nil, err
 	}
+	limit, err := a.integer("limit", defSuspectLimit, 1, maxSuspectLimit)
+	if err != nil {
+		return nil, err
+	}
 	_, res, err := s.analyzePath(ctx, c, a)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"suspects": suspectsView(res, th)}, nil
+	all := suspectsView(res, th)
+	if len(all) <= limit {
+		return map[string]any{"suspects": all}, nil
+	}
+	return map[string]any{"suspects": mostActive(all, limit), "total": len(all), "truncated": true}, nil
+}
+
+// mostActive keeps the limit suspects with the most probes (ties: the
+// lower address), in the order of the list.
+func mostActive(all []scan.Suspect, limit int) []scan.Suspect {
+	idx := make([]int, len(all))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(x, y int) int {
+		if c := cmp.Compare(all[y].Probes, all[x].Probes); c != 0 {
+			return c
+		}
+		return all[x].IP.Compare(all[y].IP)
+	})
+	idx = idx[:limit]
+	slices.Sort(idx)
+	out := make([]scan.Suspect, limit)
+	for i, j := range idx {
+		out[i] = all[j]
+	}
+	return out
 }
 
 func handleFirstEvent(ctx context.Context, s *server, c *call, a toolArgs) (map[string]any, error) {
