@@ -216,3 +216,45 @@ func TestStdoutClosed(t *testing.T) {
 		t.Fatal("server hung after its stdout was closed")
 	}
 }
+
+// TestStdinClosedMidRequest: stdin ends in the middle of a request (a
+// client killed while writing) and while a call is still running. The
+// requests read whole are answered, including the running call, the cut
+// one gets a parse error, and the server exits 0.
+func TestStdinClosedMidRequest(t *testing.T) {
+	bin := buildE2EBinary(t)
+	dir := t.TempDir()
+	writeBigCapture(t, dir+"/big.pcap", 300_000)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PORT_HUNTER_ALLOWED_DIR=" + dir, "PORT_HUNTER_TOKEN=t"}
+	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_suspects","arguments":{"auth_token":"t","path":"big.pcap"}}}` + "\n" +
+		`{"jsonrpc":"2.0","id":2,"method":"ping"}` + "\n" +
+		`{"jsonrpc":"2.0","id":3,"meth`)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	got := map[string]int{} // id (JSON text, "none" for none) → error code (0: result)
+	for _, l := range strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["jsonrpc"] != "2.0" {
+			t.Fatalf("not a JSON-RPC line: %.200q", l)
+		}
+		id := "none"
+		if v, ok := m["id"]; ok {
+			id = fmt.Sprint(v)
+		}
+		got[id] = errCode(m)
+		if id == "1" {
+			r, _ := m["result"].(map[string]any)
+			if r == nil || r["isError"] != false {
+				t.Errorf("the call running at EOF: %.300s", l)
+			}
+		}
+	}
+	want := map[string]int{"1": 0, "2": 0, "none": -32700}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("answers %v, want %v", got, want)
+	}
+}
