@@ -36,12 +36,14 @@ type Detail struct {
 	PortsTotal       int            `json:"ports_total"`
 	PortsTruncated   bool           `json:"ports_truncated"`
 
-	Outcomes        Outcomes    `json:"outcomes"`
-	OpenPorts       []int       `json:"open_ports"`
-	UnansweredPorts []int       `json:"unanswered_ports"` // capped like Ports
-	FirstProbe      *ProbeEvent `json:"first_probe"`
-	FirstAnswer     *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
-	FirstOpen       *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
+	Outcomes  Outcomes `json:"outcomes"`
+	OpenPorts []int    `json:"open_ports"` // capped like Ports; outcomes.open counts them all
+	// OpenPortsTruncated: open_ports was cut at MaxDetailList.
+	OpenPortsTruncated bool        `json:"open_ports_truncated,omitempty"`
+	UnansweredPorts    []int       `json:"unanswered_ports"` // capped like Ports
+	FirstProbe         *ProbeEvent `json:"first_probe"`
+	FirstAnswer        *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
+	FirstOpen          *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
 
 	// FollowedByUse is true when the source later exchanged data with a
 	// port it had found open (scan followed by use); UsedPorts lists them.
@@ -72,7 +74,9 @@ type DetailTarget struct {
 	Probes         int        `json:"probes"`
 	Ports          []int      `json:"ports"`
 	PortsTruncated bool       `json:"ports_truncated"`
-	OpenPorts      []int      `json:"open_ports"`
+	OpenPorts      []int      `json:"open_ports"` // capped like Ports
+	// OpenPortsTruncated: open_ports was cut at MaxDetailList.
+	OpenPortsTruncated bool `json:"open_ports_truncated,omitempty"`
 }
 
 // Outcomes counts a source's probes by what came back.
@@ -119,7 +123,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 	d := &Detail{IP: ip, Reasons: []string{}, Techniques: nonNil(techniques(r)), FlagsSeen: nonNil(flagsSeen(r)),
 		FlagStats: map[string]int{}, Pkts: r.pkts, ProbePkts: r.probePkts, Probes: len(r.probes),
 		DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts), FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
-		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{}, OpenPorts: nonNil(openPorts(r)),
+		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
 		UsedPorts: nonNil(used), FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
 		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
 		Outcomes: Outcomes{Open: int(r.out[outOpen]), Closed: int(r.out[outClosed]), Filtered: int(r.out[outFiltered]),
@@ -226,10 +230,9 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		h.ports = slices.Compact(h.ports)
 		slices.Sort(h.open)
 		h.open = slices.Compact(h.open)
-		dt := DetailTarget{IP: an.addrAt(a), Probes: h.probes, Ports: nonNil(h.ports), OpenPorts: nonNil(h.open)}
-		if len(dt.Ports) > MaxDetailList {
-			dt.Ports, dt.PortsTruncated = dt.Ports[:MaxDetailList], true
-		}
+		dt := DetailTarget{IP: an.addrAt(a), Probes: h.probes}
+		dt.Ports, dt.PortsTruncated = capList(h.ports, MaxDetailList)
+		dt.OpenPorts, dt.OpenPortsTruncated = capList(h.open, MaxDetailList)
 		d.Targets = append(d.Targets, dt)
 	}
 	all := make([]int, 0, len(ports))
@@ -242,6 +245,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		all, d.PortsTruncated = all[:MaxDetailList], true
 	}
 	d.Ports = all
+	d.OpenPorts, d.OpenPortsTruncated = capList(openPorts(r), MaxDetailList)
 	slices.Sort(unanswered)
 	unanswered = slices.Compact(unanswered)
 	d.UnansweredPorts = nonNil(unanswered[:min(len(unanswered), MaxDetailList)])

@@ -25,9 +25,12 @@ type Suspect struct {
 	FirstSeen  Time     `json:"first_seen"`
 	LastSeen   Time     `json:"last_seen"`
 	Techniques []string `json:"techniques"`
-	OpenPorts  []int    `json:"open_ports"`
-	Tool       *Tool    `json:"tool"`
-	Confidence float64  `json:"confidence"`
+	OpenPorts  []int    `json:"open_ports"` // at most MaxPortsHit
+	// OpenPortsTruncated: more ports answered open than open_ports lists
+	// (a host that answers every port, a tarpit); scanner_detail counts them.
+	OpenPortsTruncated bool    `json:"open_ports_truncated,omitempty"`
+	Tool               *Tool   `json:"tool"`
+	Confidence         float64 `json:"confidence"`
 
 	PeakPPS         float64  `json:"peak_pps"` // most probes within one second of the episode
 	Episodes        int      `json:"episodes"`
@@ -65,10 +68,11 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 		IP: an.addrAt(r.ai), Kind: v.kind, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
 		FlagsSeen: nonNil(flagsSeen(r)), Probes: len(r.probes),
 		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Techniques: nonNil(techniques(r)), OpenPorts: nonNil(openPorts(r)), Tool: r.tool, Confidence: v.confidence,
+		Techniques: nonNil(techniques(r)), Tool: r.tool, Confidence: v.confidence,
 		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: int(r.out[outUnanswered]),
 		Reasons: v.reasons.names(), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
 	}
+	s.OpenPorts, s.OpenPortsTruncated = capList(openPorts(r), MaxPortsHit)
 	if rate, ok := e.rate(); ok {
 		x := roundSig(rate)
 		s.RatePPS = &x
@@ -204,9 +208,11 @@ type ScannerSummary struct {
 	LastSeen      Time           `json:"last_seen"`
 	Kind          string         `json:"kind"`
 	Techniques    []string       `json:"techniques"`
-	OpenPorts     []int          `json:"open_ports"`
-	Tool          *Tool          `json:"tool"`
-	RatePPS       *float64       `json:"rate_pps"`
+	OpenPorts     []int          `json:"open_ports"` // at most MaxPortsHit
+	// OpenPortsTruncated: as in Suspect.
+	OpenPortsTruncated bool     `json:"open_ports_truncated,omitempty"`
+	Tool               *Tool    `json:"tool"`
+	RatePPS            *float64 `json:"rate_pps"`
 }
 
 // Target is one host the scanners probed.
@@ -453,7 +459,8 @@ func (an *Analysis) summary(v *verdict) ScannerSummary {
 	s := ScannerSummary{IP: an.addrAt(r.ai), Pkts: r.pkts, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
 		FlagStats: map[string]int{}, Probes: len(r.probes), ProbePkts: r.probePkts,
 		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Kind: v.kind, Techniques: nonNil(techniques(r)), OpenPorts: nonNil(openPorts(r)), Tool: r.tool}
+		Kind: v.kind, Techniques: nonNil(techniques(r)), Tool: r.tool}
+	s.OpenPorts, s.OpenPortsTruncated = capList(openPorts(r), MaxPortsHit)
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
 			s.FlagStats[classNames[c]] = int(r.classes[c])
@@ -536,4 +543,12 @@ func (an *Analysis) Activity(ip netip.Addr) *Activity {
 // String names the outcome for reports.
 func outcomeName(o uint8) string {
 	return [...]string{"unanswered", "open", "closed", "filtered", "unfiltered"}[o]
+}
+
+// capList returns at most max of xs (never nil) and whether it cut.
+func capList(xs []int, max int) ([]int, bool) {
+	if len(xs) > max {
+		return xs[:max], true
+	}
+	return nonNil(xs), false
 }
