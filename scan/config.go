@@ -42,6 +42,11 @@ const (
 	// the totals are always given beside the capped list.
 	MaxDetailList = 1024
 
+	// MaxTimelineWindows caps the overview's timeline: a millisecond
+	// window over a day of scanning would list millions (megabytes no
+	// MCP host takes as one answer). 10000 windows are a chart's worth.
+	MaxTimelineWindows = 10000
+
 	// DefaultIdleGapNS ends a source's scan episode after 15 minutes
 	// without a new probe (bro-simple-scan scan_timeout, DETECTION.md §6.4).
 	DefaultIdleGapNS = 15 * 60 * 1_000_000_000

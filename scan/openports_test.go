@@ -41,3 +41,25 @@ func TestOpenPortsCapped(t *testing.T) {
 		t.Errorf("detail target: %s", fmt.Sprint(len(d.Targets)))
 	}
 }
+
+// TestTimelineCapped: a window far shorter than the scan lists the first
+// MaxTimelineWindows windows and says how many had probes.
+func TestTimelineCapped(t *testing.T) {
+	const n = MaxTimelineWindows + 500
+	sb := newBuilder(DefaultConfig())
+	for i := range n {
+		sb.tcp(t0+int64(i)*1_000_000, "203.0.113.66", 45000, "10.0.0.5", uint16(i%65535+1), fS, 0)
+	}
+	an := sb.agg.Finish()
+	ov := an.Overview(DefaultThresholds(), 0.001, 20) // one probe per window
+	if len(ov.Timeline) != MaxTimelineWindows || !ov.TimelineTruncated || ov.TimelineWindows != n {
+		t.Fatalf("timeline of %d windows, truncated %v, windows %d; want %d, true, %d",
+			len(ov.Timeline), ov.TimelineTruncated, ov.TimelineWindows, MaxTimelineWindows, n)
+	}
+	if ov.Timeline[0].Probes != 1 || ov.Timeline[MaxTimelineWindows-1].Start.NS != t0+int64(MaxTimelineWindows-1)*1_000_000 {
+		t.Errorf("first window %+v, last %+v", ov.Timeline[0], ov.Timeline[MaxTimelineWindows-1])
+	}
+	if ov = an.Overview(DefaultThresholds(), 60, 20); ov.TimelineTruncated || ov.TimelineWindows != 0 {
+		t.Errorf("60 s windows: truncated %v", ov.TimelineTruncated)
+	}
+}

@@ -186,7 +186,12 @@ type Overview struct {
 	PortDistribution  []PortHits       `json:"port_distribution"`
 	SuspectedPatterns []string         `json:"suspected_patterns"`
 	Timeline          []Window         `json:"timeline"`
-	Capture           any              `json:"capture"`
+	// TimelineTruncated: more windows had probes than MaxTimelineWindows
+	// (a window far shorter than the capture); the first ones are listed
+	// and TimelineWindows counts them all.
+	TimelineTruncated bool `json:"timeline_truncated,omitempty"`
+	TimelineWindows   int  `json:"timeline_windows,omitempty"`
+	Capture           any  `json:"capture"`
 
 	ScannersTotal int                `json:"scanners_total"` // before the top_k cut
 	TargetsTotal  int                `json:"targets_total"`
@@ -361,6 +366,10 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		idxs = append(idxs, k)
 	}
 	slices.Sort(idxs)
+	if len(idxs) > MaxTimelineWindows {
+		ov.TimelineTruncated, ov.TimelineWindows = true, len(idxs)
+		idxs = idxs[:MaxTimelineWindows]
+	}
 	for _, k := range idxs {
 		w := wins[k]
 		ov.Timeline = append(ov.Timeline, Window{Start: an.time(an.stats.firstNS + k*wns), Probes: w.probes, Scanners: w.scanners})
