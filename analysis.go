@@ -39,10 +39,6 @@ const (
 	minDecompressed    = 1 << 30
 )
 
-// errFileChanged says a capture was modified while it was read; the
-// answer stops where the file stopped matching what was opened.
-var errFileChanged = errors.New("capture changed while read")
-
 // captureReport is the "capture" object of the answers: what was read and
 // what could not be, so that "no scan found" is a qualified answer.
 type captureReport struct {
@@ -355,8 +351,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		if stop == nil && cr.n < c.size {
 			// A clean end before the size the file had when opened: it
 			// shrank while it was read, and what it held is unknown.
-			stop = fileErr(len(in), c.name, fmt.Errorf("%w: the file shrank while it was read (%d of %d bytes)",
-				errFileChanged, cr.n, c.size))
+			stop = fileErr(len(in), c.name, fmt.Errorf("the file shrank while it was read (%d of %d bytes)", cr.n, c.size))
 		}
 		sum := hasher.sum()
 		before += c.size

@@ -86,25 +86,13 @@ func handleSuspects(ctx context.Context, s *server, c *call, a toolArgs) (map[st
 }
 
 // mostActive keeps the limit suspects with the most probes (ties: the
-// lower address), in the order of the list.
+// lower address), in the order of the list, which is by address.
 func mostActive(all []scan.Suspect, limit int) []scan.Suspect {
-	idx := make([]int, len(all))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(x, y int) int {
-		if c := cmp.Compare(all[y].Probes, all[x].Probes); c != 0 {
-			return c
-		}
-		return all[x].IP.Compare(all[y].IP)
-	})
-	idx = idx[:limit]
-	slices.Sort(idx)
-	out := make([]scan.Suspect, limit)
-	for i, j := range idx {
-		out[i] = all[j]
-	}
-	return out
+	keep := slices.Clone(all)
+	slices.SortStableFunc(keep, func(x, y scan.Suspect) int { return cmp.Compare(y.Probes, x.Probes) })
+	keep = keep[:limit]
+	slices.SortFunc(keep, func(x, y scan.Suspect) int { return x.IP.Compare(y.IP) })
+	return keep
 }
 
 func handleFirstEvent(ctx context.Context, s *server, c *call, a toolArgs) (map[string]any, error) {

@@ -241,14 +241,11 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 	}
 	slices.Sort(all)
 	d.PortsTotal = len(all)
-	if len(all) > MaxDetailList {
-		all, d.PortsTruncated = all[:MaxDetailList], true
-	}
-	d.Ports = all
+	d.Ports, d.PortsTruncated = capList(all, MaxDetailList)
 	d.OpenPorts, d.OpenPortsTruncated = capList(openPorts(r), MaxDetailList)
 	slices.Sort(unanswered)
 	unanswered = slices.Compact(unanswered)
-	d.UnansweredPorts = nonNil(unanswered[:min(len(unanswered), MaxDetailList)])
+	d.UnansweredPorts, _ = capList(unanswered, MaxDetailList)
 	if len(r.probes) > 0 {
 		t := &r.probes[0]
 		d.FirstProbe = an.event(r, t, t.firstTS, t.frame)

@@ -301,11 +301,8 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 	hosts := an.overviewHosts(vs)
 	ov.TargetsTotal = len(hosts)
 	for _, h := range hosts[:min(topK, len(hosts))] {
-		ports := hostPorts(h.ports)
-		t := Target{IP: an.addrAt(h.ai), Pkts: h.pkts, DistinctPorts: h.distinct, Scanners: h.scanners, PortsHit: ports}
-		if len(ports) > MaxPortsHit {
-			t.PortsHit, t.PortsHitTruncated = ports[:MaxPortsHit], true
-		}
+		t := Target{IP: an.addrAt(h.ai), Pkts: h.pkts, DistinctPorts: h.distinct, Scanners: h.scanners}
+		t.PortsHit, t.PortsHitTruncated = capList(hostPorts(h.ports), MaxPortsHit)
 		ov.Targets = append(ov.Targets, t)
 	}
 	var portHits [1 << 16]int
