@@ -285,7 +285,22 @@ func (a *Aggregator) Finish() *Analysis {
 	}
 	hostsOf := an.buildSources(all, start, returned, workers)
 	an.indexHosts(hostsOf)
-	an.decoys = findDecoys(an)
+	// The decoy search and the default verdicts read the sources and
+	// write disjoint fields: they run side by side.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		an.findDecoys(workers)
+	}()
+	an.defaults = an.judge(DefaultThresholds())
+	wg.Wait()
+	return an
+}
+
+// findDecoys sets the decoy groups and each member's peers.
+func (an *Analysis) findDecoys(workers int) {
+	an.decoys = findDecoys(an, workers)
 	an.decoyOf = make(map[netip.Addr][]netip.Addr)
 	for _, g := range an.decoys {
 		for _, s := range g.Sources {
@@ -299,8 +314,6 @@ func (a *Aggregator) Finish() *Analysis {
 	for _, peers := range an.decoyOf {
 		slices.SortFunc(peers, netip.Addr.Compare)
 	}
-	an.defaults = an.judge(DefaultThresholds())
-	return an
 }
 
 // sortAddrs sorts the addresses as netip.Addr.Compare does (IPv4 as

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // DecoyGroup is a set of sources that sent byte-identical probe headers
@@ -56,11 +57,36 @@ func eachDecoyProbe(an *Analysis, f func(si int, t *target)) {
 	}
 }
 
-// findDecoys groups sources whose TCP probes are identical. A first pass
-// marks a hash of every probe's key in a bit array, once and twice; only
-// probes whose hash was seen twice can share their key with another, so
-// only they enter the maps of the second pass.
-func findDecoys(an *Analysis) []DecoyGroup {
+// findDecoys groups sources whose TCP probes are identical. The probes
+// are split by destination into parts (a group has one destination), one
+// goroutine each, up to workers.
+func findDecoys(an *Analysis, workers int) []DecoyGroup {
+	parts := max(workers, 1)
+	found := make([][]DecoyGroup, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			found[p] = findDecoysPart(an, int32(p), int32(parts))
+		}()
+	}
+	wg.Wait()
+	out := append([]DecoyGroup{}, slices.Concat(found...)...) // [] when none, not null
+	slices.SortFunc(out, func(x, y DecoyGroup) int {
+		if c := x.Target.Compare(y.Target); c != 0 {
+			return c
+		}
+		return slices.CompareFunc(x.Sources, y.Sources, netip.Addr.Compare)
+	})
+	return out
+}
+
+// findDecoysPart finds the decoy groups of the destinations d with
+// d % parts == part. A first pass marks a hash of every probe's key in a
+// bit array, once and twice; only probes whose hash was seen twice can
+// share their key with another, so only they are sorted in the second.
+func findDecoysPart(an *Analysis, part, parts int32) []DecoyGroup {
 	sources := an.sources
 	var once, twice [1 << decoySieveBits / 64]uint64
 	seed := slotSeed()
@@ -69,6 +95,9 @@ func findDecoys(an *Analysis) []DecoyGroup {
 		return mix64(h^(uint64(k.port)<<32|uint64(k.sport)<<16|uint64(k.ipid))) >> (64 - decoySieveBits)
 	}
 	eachDecoyProbe(an, func(_ int, t *target) {
+		if t.dst%parts != part {
+			return
+		}
 		h := slot(decoyKeyOf(t))
 		w, bit := h/64, uint64(1)<<(h%64)
 		twice[w] |= once[w] & bit
@@ -82,6 +111,9 @@ func findDecoys(an *Analysis) []DecoyGroup {
 	}
 	var cands []cand
 	eachDecoyProbe(an, func(si int, t *target) {
+		if t.dst%parts != part {
+			return
+		}
 		k := decoyKeyOf(t)
 		if h := slot(k); twice[h/64]&(1<<(h%64)) != 0 {
 			cands = append(cands, cand{uint64(uint32(k.dst))<<32 | uint64(k.seq),
@@ -137,17 +169,11 @@ func findDecoys(an *Analysis) []DecoyGroup {
 		}
 		g.Shared++
 	}
-	out := []DecoyGroup{}
+	var out []DecoyGroup
 	for _, g := range count {
 		if g.Shared >= decoyMinShared {
 			out = append(out, *g)
 		}
 	}
-	slices.SortFunc(out, func(x, y DecoyGroup) int {
-		if c := x.Target.Compare(y.Target); c != 0 {
-			return c
-		}
-		return slices.CompareFunc(x.Sources, y.Sources, netip.Addr.Compare)
-	})
 	return out
 }
