@@ -199,6 +199,7 @@ type Analysis struct {
 	defaults *verdicts   // listing under DefaultThresholds, computed once
 	decoys   []DecoyGroup
 	decoyOf  map[netip.Addr][]netip.Addr // source → the other sources of its decoy groups
+	workers  int                         // goroutines a search over every source or host may use
 }
 
 // addrAt is the address with index i.
@@ -271,6 +272,7 @@ func (a *Aggregator) Finish() *Analysis {
 	a.addrs = nil
 	st.Sources = len(an.sources)
 	workers := min(max(a.cfg.Workers, 1), numShards)
+	an.workers = workers
 	all, start := groupTargets(a.shards[:], remap, an.srcOf, len(an.sources), workers)
 	for i := range a.shards {
 		a.shards[i] = nil // the analysis holds copies

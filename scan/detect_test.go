@@ -534,6 +534,43 @@ func TestDistributed(t *testing.T) {
 	}
 }
 
+// TestDistributedTwoHosts: the same six sources jointly scan two hosts,
+// each under every threshold alone. Both groups list all six; each source's
+// verdict names the first host in address order, whatever the number of
+// workers searching the hosts.
+func TestDistributedTwoHosts(t *testing.T) {
+	hosts := []string{"10.0.0.9", "10.0.0.7"} // probed in this order, listed by address
+	for _, workers := range []int{1, 2, 3} {
+		b := newBuilder(Config{Workers: workers})
+		for k := range 6 {
+			src := fmt.Sprintf("203.0.113.%d", 101+k)
+			for hi, h := range hosts {
+				for j := range 3 {
+					port := uint16(1000 + k*3 + j)
+					ts := t0 + int64(hi*100+k*3+j)*sec
+					b.tcp(ts, src, 45000, h, port, fS, 0)
+					b.tcp(ts+100, h, port, src, 45000, fR|fA, 0)
+				}
+			}
+		}
+		an := b.agg.Finish()
+		sus := an.Suspects(DefaultThresholds())
+		if len(sus) != 6 {
+			t.Fatalf("workers %d: suspects = %d, want 6", workers, len(sus))
+		}
+		for i, s := range sus {
+			if want := fmt.Sprintf("203.0.113.%d", 101+i); s.IP.String() != want || s.Kind != "distributed" || s.DistributedTarget != "10.0.0.7" {
+				t.Errorf("workers %d: suspect %d = %s kind %s target %s; want %s distributed 10.0.0.7", workers, i, s.IP, s.Kind, s.DistributedTarget, want)
+			}
+		}
+		ov := an.Overview(DefaultThresholds(), 60, 20)
+		if len(ov.Distributed) != 2 || ov.Distributed[0].Target.String() != "10.0.0.7" || ov.Distributed[1].Target.String() != "10.0.0.9" ||
+			len(ov.Distributed[0].Sources) != 6 || len(ov.Distributed[1].Sources) != 6 || ov.Distributed[1].DistinctPorts != 18 {
+			t.Errorf("workers %d: overview distributed = %+v", workers, ov.Distributed)
+		}
+	}
+}
+
 // TestCaptureStats counts layers, order and the memory limit.
 func TestCaptureStats(t *testing.T) {
 	c := DefaultConfig()

@@ -1,10 +1,10 @@
 package scan
 
 import (
-	"cmp"
 	"math"
 	"net/netip"
 	"slices"
+	"sync"
 )
 
 // verdict is why and how one source is listed under some thresholds.
@@ -101,13 +101,18 @@ func (an *Analysis) judge(th Thresholds) *verdicts {
 				v.reasons |= rsTRW
 			}
 			v.confidence = confidence(an, v, th)
-			vs.list = append(vs.list, v)
 			vs.by[i] = v
 			break
 		}
 	}
 	an.distributed(vs, th)
-	slices.SortFunc(vs.list, func(x, y *verdict) int { return cmp.Compare(x.r.ai, y.r.ai) })
+	// Sources are in address order: the listing is vs.by without the gaps.
+	vs.list = vs.list[:0]
+	for _, v := range vs.by {
+		if v != nil {
+			vs.list = append(vs.list, v)
+		}
+	}
 	return vs
 }
 
@@ -178,81 +183,125 @@ type DistributedGroup struct {
 // their probes of it reaching th.MinPorts distinct ports together. The
 // rate test is not applied: spreading probes over sources is how a
 // distributed scan stays under every per-source rate.
+//
+// A host's group depends only on the sources listed on their own, so the
+// hosts are searched on up to an.workers goroutines, over ranges of hosts
+// with about equal numbers of probing sources; a source in several groups
+// then takes the verdict of the first host, in address order.
 func (an *Analysis) distributed(vs *verdicts, th Thresholds) {
-	for _, host := range an.hosts {
-		srcs := an.probedBy(host)
-		if len(srcs) < DistributedMinSources {
-			continue
-		}
-		var members []*srcResult
-		var probes []*target
-		for _, si := range srcs {
-			r := &an.sources[si]
-			if v := vs.by[si]; v != nil && v.kind != "distributed" {
-				continue // listed on its own
-			}
-			if len(r.succTS) >= int(r.counted) {
-				continue
-			}
-			mine := 0
-			for i := range r.probes {
-				if t := &r.probes[i]; t.dst == host && counted(t) {
-					mine++
-					break
+	bounds := an.splitHosts(max(an.workers, 1))
+	found := make([][]distGroup, len(bounds)-1)
+	var wg sync.WaitGroup
+	for w := range found {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, host := range an.hosts[bounds[w]:bounds[w+1]] {
+				if g, ok := an.distributedAt(vs, th, host); ok {
+					found[w] = append(found[w], g)
 				}
 			}
-			if mine == 0 {
-				continue
-			}
-			members = append(members, r)
-			for i := range r.probes {
-				if t := &r.probes[i]; t.dst == host && counted(t) {
-					probes = append(probes, t)
-				}
-			}
-		}
-		if len(members) < DistributedMinSources {
-			continue
-		}
-		slices.SortFunc(probes, func(x, y *target) int {
-			if x.firstTS != y.firstTS {
-				return cmpInt64(x.firstTS, y.firstTS)
-			}
-			return cmpInt64(int64(x.frame), int64(y.frame))
-		})
-		ports := make(map[uint16]bool)
-		var det *target
-		for _, t := range probes {
-			if t.class == clsICMP {
-				continue
-			}
-			ports[t.port] = true
-			if det == nil && len(ports) >= th.MinPorts {
-				det = t
-			}
-		}
-		if det == nil {
-			continue
-		}
-		g := DistributedGroup{Target: an.addrAt(host), DistinctPorts: len(ports), Probes: len(probes),
-			FirstSeen: an.time(probes[0].firstTS), DetectedAt: an.time(det.firstTS)}
-		for _, r := range members {
-			g.Sources = append(g.Sources, an.addrAt(r.ai))
-			si := an.srcOf[r.ai]
-			if vs.by[si] != nil {
-				continue
-			}
-			v := &verdict{r: r, ep: int32(episodeOf(r, host)), kind: "distributed", reasons: rsDistributed,
-				detNS: det.firstTS, detFrame: det.frame, group: host}
-			v.confidence = 0.4
-			if len(members) >= 2*DistributedMinSources {
-				v.confidence = 0.5
-			}
-			vs.list = append(vs.list, v)
-			vs.by[si] = v
-		}
-		vs.groups = append(vs.groups, g)
+		}()
 	}
+	wg.Wait()
+	for _, part := range found {
+		for _, d := range part {
+			for _, si := range d.members {
+				r := &an.sources[si]
+				d.g.Sources = append(d.g.Sources, an.addrAt(r.ai))
+				if vs.by[si] != nil {
+					continue
+				}
+				v := &verdict{r: r, ep: int32(episodeOf(r, d.host)), kind: "distributed", reasons: rsDistributed,
+					detNS: d.detNS, detFrame: d.detFrame, group: d.host}
+				v.confidence = 0.4
+				if len(d.members) >= 2*DistributedMinSources {
+					v.confidence = 0.5
+				}
+				vs.by[si] = v
+			}
+			vs.groups = append(vs.groups, d.g)
+		}
+	}
+}
+
+// distGroup is a distributed scan of one host, before its members'
+// verdicts are made.
+type distGroup struct {
+	host     int32
+	members  []int32 // source indexes
+	detNS    int64
+	detFrame uint64
+	g        DistributedGroup // without Sources
+}
+
+// splitHosts cuts an.hosts into up to parts ranges with about equal
+// numbers of probing sources: hosts bounds[w] to bounds[w+1]-1 for part w.
+func (an *Analysis) splitHosts(parts int) []int {
+	total := len(an.hostSrc)
+	bounds := []int{0}
+	for i, h := range an.hosts {
+		if len(bounds) < parts && int(an.hostOff[h+1]) > total/parts*len(bounds) {
+			bounds = append(bounds, i+1)
+		}
+	}
+	return append(bounds, len(an.hosts))
+}
+
+// distributedAt is the distributed scan of host, if there is one. It reads
+// vs as judge left it before distributed: every verdict there is a
+// listing on its own.
+func (an *Analysis) distributedAt(vs *verdicts, th Thresholds, host int32) (distGroup, bool) {
+	srcs := an.probedBy(host)
+	if len(srcs) < DistributedMinSources {
+		return distGroup{}, false
+	}
+	var members []int32
+	var probes []*target
+	for _, si := range srcs {
+		r := &an.sources[si]
+		if vs.by[si] != nil {
+			continue // listed on its own
+		}
+		if len(r.succTS) >= int(r.counted) {
+			continue
+		}
+		n := len(probes)
+		for i := range r.probes {
+			if t := &r.probes[i]; t.dst == host && counted(t) {
+				probes = append(probes, t)
+			}
+		}
+		if len(probes) > n {
+			members = append(members, si)
+		}
+	}
+	if len(members) < DistributedMinSources {
+		return distGroup{}, false
+	}
+	slices.SortFunc(probes, func(x, y *target) int {
+		if x.firstTS != y.firstTS {
+			return cmpInt64(x.firstTS, y.firstTS)
+		}
+		return cmpInt64(int64(x.frame), int64(y.frame))
+	})
+	ports := make(map[uint16]bool)
+	var det *target
+	for _, t := range probes {
+		if t.class == clsICMP {
+			continue
+		}
+		ports[t.port] = true
+		if det == nil && len(ports) >= th.MinPorts {
+			det = t
+		}
+	}
+	if det == nil {
+		return distGroup{}, false
+	}
+	return distGroup{host: host, members: members, detNS: det.firstTS, detFrame: det.frame,
+		g: DistributedGroup{Target: an.addrAt(host), DistinctPorts: len(ports), Probes: len(probes),
+			FirstSeen: an.time(probes[0].firstTS), DetectedAt: an.time(det.firstTS)}}, true
 }
 
 // episodeOf is the index of r's first episode holding a probe of host.
