@@ -409,7 +409,7 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 	}
 	th := scan.DefaultThresholds()
 	ov := overviewView(res, args[0], 60, 20)
-	sus := res.an.Suspects(th)
+	_, nsus := res.an.SuspectsTop(th, defSuspectLimit) // list_suspects' default answer
 	el := time.Since(start)
 	st := res.an.Capture()
 	pkts := st.TotalPackets
@@ -417,7 +417,7 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 	fmt.Fprintf(stdout, "file       %s\n", args[0])
 	fmt.Fprintf(stdout, "size       %d bytes\n", res.capture.SizeBytes)
 	fmt.Fprintf(stdout, "packets    %d\n", pkts)
-	fmt.Fprintf(stdout, "suspects   %d (scanners in overview: %d)\n", len(sus), len(ov.Scanners))
+	fmt.Fprintf(stdout, "suspects   %d (scanners in overview: %d)\n", nsus, len(ov.Scanners))
 	fmt.Fprintf(stdout, "duration   %.3f s\n", secs)
 	if secs > 0 {
 		fmt.Fprintf(stdout, "rate       %.0f packets/s, %.1f MB/s\n", float64(pkts)/secs, float64(res.capture.SizeBytes)/1e6/secs)

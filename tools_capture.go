@@ -1,10 +1,8 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"net/netip"
-	"slices"
 
 	"porthunter/intel"
 	"porthunter/scan"
@@ -78,21 +76,13 @@ func handleSuspects(ctx context.Context, s *server, c *call, a toolArgs) (map[st
 	if err != nil {
 		return nil, err
 	}
-	all := suspectsView(res, th)
-	if len(all) <= limit {
-		return map[string]any{"suspects": all}, nil
+	list, total := res.an.SuspectsTop(th, limit)
+	if total <= limit {
+		return map[string]any{"suspects": list}, nil
 	}
-	return map[string]any{"suspects": mostActive(all, limit), "total": len(all), "truncated": true}, nil
-}
-
-// mostActive keeps the limit suspects with the most probes (ties: the
-// lower address), in the order of the list, which is by address.
-func mostActive(all []scan.Suspect, limit int) []scan.Suspect {
-	keep := slices.Clone(all)
-	slices.SortStableFunc(keep, func(x, y scan.Suspect) int { return cmp.Compare(y.Probes, x.Probes) })
-	keep = keep[:limit]
-	slices.SortFunc(keep, func(x, y scan.Suspect) int { return x.IP.Compare(y.IP) })
-	return keep
+	// Past limit the sources with the most probes are kept (ties: the
+	// lower address), still in address order.
+	return map[string]any{"suspects": list, "total": total, "truncated": true}, nil
 }
 
 func handleFirstEvent(ctx context.Context, s *server, c *call, a toolArgs) (map[string]any, error) {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,4 +142,35 @@ func firstDiff(a, b []byte) string {
 	}
 	lo := max(i-200, 0)
 	return "at byte " + strconv.Itoa(i) + ":\n" + string(a[lo:min(i+200, len(a))]) + "\nwant\n" + string(b[lo:min(i+200, len(b))])
+}
+
+// TestSuspectsTop: the cut list is the full one's limit suspects with the
+// most probes (ties: the lower address), in address order, built alike.
+func TestSuspectsTop(t *testing.T) {
+	agg := NewAggregator(DefaultConfig())
+	ps := mixedPackets(1, 20000)
+	for i := range ps {
+		agg.Add(&ps[i])
+	}
+	an := agg.Finish()
+	th := Thresholds{MinPorts: 3, MinHosts: 3, MinTargets: 5, MinStealthTargets: 1, MinRatePPS: 0.5}
+	all := an.Suspects(th)
+	if len(all) < 5 {
+		t.Fatalf("%d suspects: too few to cut", len(all))
+	}
+	for _, limit := range []int{1, 2, len(all) / 2, len(all) - 1, len(all), len(all) + 1} {
+		rank := slices.Clone(all)
+		sort.SliceStable(rank, func(i, j int) bool { return rank[i].Probes > rank[j].Probes })
+		want := rank[:min(limit, len(rank))]
+		sort.Slice(want, func(i, j int) bool { return want[i].IP.Less(want[j].IP) })
+		got, total := an.SuspectsTop(th, limit)
+		if total != len(all) {
+			t.Errorf("limit %d: total %d, want %d", limit, total, len(all))
+		}
+		wj, _ := json.Marshal(want)
+		gj, _ := json.Marshal(got)
+		if !bytes.Equal(wj, gj) {
+			t.Errorf("limit %d: got %d suspects\n%s\nwant %d\n%s", limit, len(got), gj, len(want), wj)
+		}
+	}
 }

@@ -54,6 +54,26 @@ func (an *Analysis) Suspects(th Thresholds) []Suspect {
 	return out
 }
 
+// SuspectsTop is Suspects cut to the limit sources with the most probes
+// (ties: the lower address), still in address order, and the number th
+// lists in all. Only the kept suspects are built: a capture of a million
+// slow scanners lists hundreds of thousands.
+func (an *Analysis) SuspectsTop(th Thresholds, limit int) (list []Suspect, total int) {
+	vs := an.verdictsFor(th)
+	keep := vs.list
+	if len(keep) > limit {
+		keep = slices.Clone(keep)
+		slices.SortStableFunc(keep, func(x, y *verdict) int { return cmp.Compare(len(y.r.probes), len(x.r.probes)) })
+		keep = keep[:max(limit, 0)]
+		slices.SortFunc(keep, func(x, y *verdict) int { return cmp.Compare(x.r.ai, y.r.ai) })
+	}
+	list = make([]Suspect, 0, len(keep))
+	for _, v := range keep {
+		list = append(list, an.suspect(v))
+	}
+	return list, len(vs.list)
+}
+
 func (an *Analysis) verdictsFor(th Thresholds) *verdicts {
 	if th == DefaultThresholds() && an.defaults != nil {
 		return an.defaults
