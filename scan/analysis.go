@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"sync"
@@ -273,6 +274,14 @@ func (a *Aggregator) Finish() *Analysis {
 	st.Sources = len(an.sources)
 	workers := min(max(a.cfg.Workers, 1), numShards)
 	an.workers = workers
+	if st.Targets >= collectAfterTargets {
+		// The lookup tables are garbage now, and the copy of the targets
+		// grouped by source is about to be as large as the shards' lists
+		// it is made from: Finish's peak. Returning the tables' memory to
+		// the system first lowers that peak by their size (1 GB bench
+		// capture: peak RSS 296 → 234 MiB) for a few milliseconds.
+		debug.FreeOSMemory()
+	}
 	all, start := groupTargets(a.shards[:], remap, an.srcOf, len(an.sources), workers)
 	for i := range a.shards {
 		a.shards[i] = nil // the analysis holds copies
