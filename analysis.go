@@ -130,7 +130,8 @@ func (z *analyzer) analyze(ctx context.Context, path string, progress func(done,
 	if r := z.lookup(key); r != nil { // another call read it while we waited
 		return r, nil
 	}
-	r, err := readCapture(ctx, f.Reader(), f.Size, z.readerLimits(), z.scanConfig(), progress)
+	in := []captureInput{{r: f.Reader(), reopen: f.Reader, size: f.Size}}
+	r, err := readCaptures(ctx, in, z.readerLimits(), z.scanConfig(), progress)
 	if err != nil {
 		return nil, err
 	}
@@ -198,8 +199,8 @@ func (z *analyzer) touch(k cacheKey) {
 }
 
 // countingReader counts the bytes read from the file, for progress, and
-// feeds them to the file's hash on a second goroutine so hashing overlaps
-// parsing.
+// feeds them to the file's hash (if any) on a second goroutine so hashing
+// overlaps parsing.
 type countingReader struct {
 	r    io.Reader
 	n    int64
@@ -209,7 +210,7 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if n > 0 {
+	if n > 0 && c.hash != nil {
 		c.hash.write(p[:n])
 	}
 	return n, err
@@ -267,6 +268,7 @@ func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits
 type captureInput struct {
 	name    string
 	r       io.Reader
+	reopen  func() io.Reader // the file again from its first byte; nil if it cannot be re-read
 	size    int64
 	firstTS scan.Time // first record's timestamp (sortCaptureInputs), for the report
 }
@@ -300,7 +302,6 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	agg := scan.NewAggregator(sc)
 	defer agg.Close() // stops its workers if we return early
 	var (
-		p        pcapng.Packet
 		n        uint64 // records read so far, over all files
 		before   int64  // bytes of the files already read, for progress
 		stop     error
@@ -326,27 +327,18 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 			return nil, fmt.Errorf("%w: %v", errMalformedCapture, err)
 		}
 		first := n
-		for {
-			rec, err := rd.Next()
-			if err != nil {
-				if err != io.EOF {
-					stop = fileErr(len(in), c.name, err)
-				}
-				break
+		var readErr error
+		n, readErr = feed(ctx, rd, agg, n, ^uint64(0), func() {
+			if progress != nil {
+				progress(before+cr.n, total)
 			}
-			pcapng.Decode(rec, &p)
-			p.Frame += first
-			agg.Add(&p)
-			n++
-			if n%checkEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					hasher.sum()
-					return nil, err
-				}
-				if progress != nil {
-					progress(before+cr.n, total)
-				}
-			}
+		})
+		if err := ctx.Err(); err != nil {
+			hasher.sum()
+			return nil, err
+		}
+		if readErr != nil {
+			stop = fileErr(len(in), c.name, readErr)
 		}
 		if stop == nil && cr.n < c.size {
 			// A clean end before the size the file had when opened: it
@@ -387,6 +379,25 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		return nil, err
 	}
 	an := agg.Finish()
+	if set := an.HeaviestSources(); set != nil && rereadable(in) {
+		// The source budget refused senders heavier than some it tracked:
+		// read again, tracking the heaviest from their first packet. The
+		// first analysis is dropped first, so the peak memory is that of
+		// one analysis.
+		an, sc.Admit = nil, set
+		var err error
+		an, err = rereadCaptures(ctx, in, n, lim, sc, func(done int64) {
+			if progress != nil {
+				progress(total+done, 2*total)
+			}
+		})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading it again for its heaviest sources: %v", errCaptureChanged, err)
+		}
+	}
 	rep.Sections = sections
 	rep.Stats = an.Capture()
 	if stop != nil {
@@ -399,6 +410,75 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		rep.Files = files
 	}
 	return &analysisResult{an: an, capture: rep}, nil
+}
+
+// feed decodes rd's records into agg, numbering frames on from n (the
+// records before), until the end of rd (nil error), a read error, limit
+// records in all, or ctx's end (checked, with tick called, every
+// checkEvery records). It returns the records counted so far, n included.
+func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, n, limit uint64, tick func()) (uint64, error) {
+	var p pcapng.Packet
+	first := n
+	for n < limit {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		pcapng.Decode(rec, &p)
+		p.Frame += first
+		agg.Add(&p)
+		n++
+		if n%checkEvery == 0 {
+			if ctx.Err() != nil {
+				return n, nil
+			}
+			tick()
+		}
+	}
+	return n, nil
+}
+
+// rereadable reports whether every file of a set can be read again.
+func rereadable(in []captureInput) bool {
+	for _, c := range in {
+		if c.reopen == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// rereadCaptures reads the first records records of a capture set again,
+// as readCaptures read them, into an aggregator configured by sc (its
+// Admit set: the heaviest sources). It fails if a file cannot be re-read
+// or no longer holds those records.
+func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim pcapng.Limits, sc scan.Config, tick func(done int64)) (*scan.Analysis, error) {
+	agg := scan.NewAggregator(sc)
+	defer agg.Close()
+	var n uint64
+	var before int64
+	for _, c := range in {
+		if n == records {
+			break
+		}
+		cr := &countingReader{r: io.LimitReader(c.reopen(), c.size)}
+		rd, err := pcapng.NewReaderLimits(cr, lim)
+		if err != nil {
+			return nil, err
+		}
+		n, err = feed(ctx, rd, agg, n, records, func() { tick(before + cr.n) })
+		if err != nil || ctx.Err() != nil {
+			return nil, errors.Join(err, ctx.Err())
+		}
+		before += c.size
+	}
+	if n != records {
+		return nil, fmt.Errorf("the capture changed: %d records of %d read again", n, records)
+	}
+	return agg.Finish(), nil
 }
 
 // fileErr names the file an error came from when a set has several.

@@ -78,7 +78,7 @@ func openCLIFiles(ctx context.Context, cfg policy.Config, names []string, stderr
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		in[i] = captureInput{name: name, r: f.Reader(), size: f.Size, firstTS: ts}
+		in[i] = captureInput{name: name, r: f.Reader(), reopen: f.Reader, size: f.Size, firstTS: ts}
 		has[i] = ok
 	}
 	var progress func(done, total int64)

@@ -16,6 +16,7 @@ import (
 // Errors of package main that have a contract code.
 var (
 	errMalformedCapture = errors.New("the file is a capture but broken before its first packet")
+	errCaptureChanged   = errors.New("the capture changed while it was read")
 	errInvalidArgument  = errors.New("invalid argument")
 	errCallTimeout      = errors.New("the call took longer than its time limit")
 )
@@ -33,6 +34,7 @@ var errorCodes = []struct {
 	{policy.ErrUnsupportedFileType, "unsupported_file_type"},
 	{policy.ErrFileTooLarge, "file_too_large"},
 	{errMalformedCapture, "malformed_capture"},
+	{errCaptureChanged, "malformed_capture"},
 	{intel.ErrInvalidIP, "invalid_ip"},
 	{errInvalidArgument, "invalid_argument"},
 	{intel.ErrTooManyIPs, "too_many_ips"},

@@ -91,6 +91,8 @@ type Aggregator struct {
 	recent   [2]ipAddr // the last two addresses looked up, and their IDs:
 	recentID [2]int32  // consecutive packets often share an endpoint
 	lim      limits
+	refused  *spaceSaving // senders refused as sources, by packets (first reading only)
+	untrack  hll          // distinct senders refused
 	shards   [numShards]*shard
 	pool     *workers // nil: the shards run on the caller's goroutine, a batch at a time:
 	cur      *batch   // the batch being filled
@@ -152,8 +154,17 @@ func (a *Aggregator) Add(p *pcapng.Packet) {
 	if (p.L3 != pcapng.L3IPv4 && p.L3 != pcapng.L3IPv6) || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}
+	if set := a.cfg.Admit; set != nil && !set.has(ipOf(p.Src)) && !set.has(ipOf(p.Dst)) {
+		// Neither a tracked source's packet nor an answer to one.
+		a.refuse(ipOf(p.Src))
+		a.st.DroppedPackets++
+		return
+	}
 	sid, did := a.addrID(p.Src), a.addrID(p.Dst)
 	if sid < 0 || did < 0 {
+		if sid < 0 {
+			a.refuse(ipOf(p.Src))
+		}
 		a.st.DroppedPackets++
 		return
 	}
@@ -253,8 +264,12 @@ func (a *Aggregator) lookupIP(ip ipAddr) (int32, bool) {
 func (a *Aggregator) source(sid int32, ts int64) bool {
 	r := &a.addrs[sid]
 	if !r.sends {
+		if set := a.cfg.Admit; set != nil && !set.has(ipAddr{r.hi, r.lo, r.v6}) {
+			a.refuse(ipAddr{r.hi, r.lo, r.v6})
+			return false
+		}
 		if a.sources >= a.lim.maxSources {
-			a.st.DroppedSources++
+			a.refuse(ipAddr{r.hi, r.lo, r.v6})
 			a.st.LimitHit = true
 			return false
 		}
@@ -269,6 +284,18 @@ func (a *Aggregator) source(sid int32, ts int64) bool {
 		r.lastTS = ts
 	}
 	return true
+}
+
+// refuse counts a packet of a sender that is not tracked as a source and,
+// on a first reading, ranks the sender by its packets.
+func (a *Aggregator) refuse(x ipAddr) {
+	a.untrack.add(x)
+	if a.cfg.Admit == nil {
+		if a.refused == nil {
+			a.refused = newSpaceSaving()
+		}
+		a.refused.add(x)
+	}
 }
 
 // count updates the capture report.

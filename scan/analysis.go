@@ -201,7 +201,16 @@ type Analysis struct {
 	decoys   []DecoyGroup
 	decoyOf  map[netip.Addr][]netip.Addr // source → the other sources of its decoy groups
 	workers  int                         // goroutines a search over every source or host may use
+	heavy    *SourceSet                  // see HeaviestSources
 }
+
+// HeaviestSources is, when the source budget made the first reading refuse
+// a sender that outweighs a tracked source, the senders with the most
+// packets in the whole capture, as many as the budget tracks: read the
+// capture again with Config.Admit set to it to track them exactly. Nil
+// when the sources tracked are already the heaviest (or no sender was
+// refused).
+func (an *Analysis) HeaviestSources() *SourceSet { return an.heavy }
 
 // addrAt is the address with index i.
 func (an *Analysis) addrAt(i int32) netip.Addr { return an.addrs[i].addr() }
@@ -265,6 +274,14 @@ func (a *Aggregator) Finish() *Analysis {
 	st.HasReturnTraffic = returned
 	st.NoReturnTraffic = !returned && st.Targets > 0
 	st.MemoryBudgetBytes = a.cfg.MemoryBudgetBytes
+	st.DroppedSources = a.untrack.estimate()
+	if a.cfg.Admit != nil { // the first reading spent the source budget
+		st.HeaviestSources, st.LimitHit = true, true
+	}
+	if a.refused != nil {
+		an.heavy = a.refused.heaviest(a.addrs, int(a.lim.maxSources))
+		a.refused = nil
+	}
 
 	a.ids4, a.ids6 = idTable4{}, idTable6{}
 	var remap []int32

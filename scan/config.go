@@ -99,6 +99,10 @@ type Config struct {
 	// shards); 0 or 1 aggregates on the goroutine that calls Add. The
 	// answers do not depend on it.
 	Workers int
+	// Admit, when set, is the only senders tracked as sources: those
+	// Analysis.HeaviestSources named after a first reading spent the
+	// source budget. Packets neither from nor to one of them are dropped.
+	Admit *SourceSet
 }
 
 // DefaultConfig is the configuration of the tools.

@@ -35,8 +35,14 @@ type CaptureStats struct {
 	Targets int `json:"targets_tracked"` // (source, host, protocol, port) tracked
 
 	// LimitHit is true when MemoryBudgetBytes was reached; the dropped
-	// counts say what was not tracked from then on.
+	// counts say what was not tracked from then on. DroppedSources is the
+	// number of distinct senders not tracked as sources (an estimate:
+	// exact for a few, within about 1 % beyond a few hundred).
+	// HeaviestSources is true when the capture was read a second time to
+	// track the senders with the most packets, each from its first packet,
+	// instead of the first ones seen (Analysis.HeaviestSources).
 	LimitHit          bool   `json:"limit_hit"`
+	HeaviestSources   bool   `json:"heaviest_sources"`
 	DroppedAddrs      uint64 `json:"dropped_addresses"`
 	DroppedSources    uint64 `json:"dropped_sources"`
 	DroppedTargets    uint64 `json:"dropped_targets"`
