@@ -84,7 +84,21 @@ func (r *Reader) openNG() error {
 
 // nextNG reads blocks until a packet block, handling the others on the way.
 // The loop is bounded by the input: every block consumes at least 12 bytes.
+// An Enhanced Packet Block already buffered whole that passes readBlock's
+// checks (all but about one block per buffer refill) is taken with one
+// Peek and one Discard; anything else goes the careful way below.
 func (r *Reader) nextNG() error {
+	if have := r.br.Buffered(); have >= minEPBLen {
+		b, _ := r.br.Peek(have) // no read: have bytes are buffered
+		length := r.u32(b[4:])
+		if r.u32(b) == blockTypeEPB && length%4 == 0 && length >= minEPBLen && uint64(length) <= uint64(r.lim.MaxBlockLen) &&
+			uint64(length) <= uint64(have) && r.u32(b[length-4:]) == length {
+			start := r.off
+			_, _ = r.br.Discard(int(length)) // the bytes stay in place until the next read
+			r.off += int64(length)
+			return r.readEPB(start, b[blockHeaderLen:length-4])
+		}
+	}
 	for {
 		start := r.off
 		hdr, err := r.peek(blockHeaderLen, "block header")
