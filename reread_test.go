@@ -124,3 +124,32 @@ func TestHeaviestSourcesChanged(t *testing.T) {
 		t.Fatalf("unchanged file: err %v, stats %+v", err, res.capture.Stats)
 	}
 }
+
+// TestHeaviestSourcesCancel: a call cancelled during the second reading
+// ends with the context's error, and the progress it reported never went
+// back.
+func TestHeaviestSourcesCancel(t *testing.T) {
+	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 20000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var last, second int64
+	progress := func(done, total int64) {
+		if done < last {
+			t.Errorf("progress went back: %d after %d", done, last)
+		}
+		last = done
+		if done > int64(len(data)) { // the second reading
+			second++
+			cancel()
+		}
+	}
+	in := []captureInput{{r: bytes.NewReader(data), size: int64(len(data)),
+		reopen: func() io.Reader { return bytes.NewReader(data) }}}
+	_, err = readCaptures(ctx, in, pcapng.DefaultLimits(), scan.Config{MemoryBudgetBytes: 256_000}, progress)
+	if !errors.Is(err, context.Canceled) || second != 1 {
+		t.Fatalf("err = %v after %d progress calls of the second reading; want context.Canceled after 1", err, second)
+	}
+}
