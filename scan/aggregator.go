@@ -292,7 +292,7 @@ func (a *Aggregator) refuse(x ipAddr) {
 	a.untrack.add(x)
 	if a.cfg.Admit == nil {
 		if a.refused == nil {
-			a.refused = newSpaceSaving()
+			a.refused = newSpaceSaving(summaryCapacity(a.lim.maxSources))
 		}
 		a.refused.add(x)
 	}

@@ -18,11 +18,15 @@ import (
 // CaptureStats.DroppedSources.
 
 const (
-	// heavyCapacity is the number of refused senders the summary ranks.
-	// Space-Saving keeps every sender with more than refused/heavyCapacity
-	// packets: among ten million spoofed packets, any sender of more than
-	// 153 (about 3 MiB of state).
+	// heavyCapacity is the most refused senders the summary ranks (about
+	// 8 MiB of state); smaller budgets rank as many as they track sources
+	// (summaryCapacity). Space-Saving keeps every sender of more than
+	// refused/capacity packets: among ten million spoofed packets, with
+	// the default budget, any sender of more than 153.
 	heavyCapacity = 1 << 16
+
+	// heavyMinCapacity is the fewest refused senders the summary ranks.
+	heavyMinCapacity = 1 << 10
 
 	// heavyMinPackets is how many packets a refused sender must surely
 	// have sent (its count less the summary's possible excess) before it
@@ -62,14 +66,26 @@ func (s *SourceSet) has(x ipAddr) bool {
 // Len is the number of addresses in the set.
 func (s *SourceSet) Len() int { return s.v4.n + s.v6.n }
 
-// spaceSaving ranks a stream of addresses by count in heavyCapacity
+// summaryCapacity is the size of the summary for a budget of maxSources
+// sources: no more heavy senders than it tracks, within heavyMinCapacity
+// and heavyCapacity, a power of two.
+func summaryCapacity(maxSources int64) int {
+	c := heavyMinCapacity
+	for c < heavyCapacity && int64(c) < maxSources {
+		c *= 2
+	}
+	return c
+}
+
+// spaceSaving ranks a stream of addresses by count in a fixed number of
 // entries (Metwally, Agrawal and El Abbadi, 2005): a new address, when the
 // summary is full, replaces one with the least count and inherits that
 // count as its possible excess (err), so count-err never exceeds the true
 // count. The entries hang in buckets of equal count, the buckets in a list
 // by increasing count (the paper's Stream-Summary), so every packet costs
-// one map look-up and a few index updates.
+// one table look-up and a few index updates.
 type spaceSaving struct {
+	cap   int     // entries at most
 	pos   ssIndex // address → entry
 	e     []ssEntry
 	b     []ssBucket
@@ -90,9 +106,9 @@ type ssBucket struct {
 	prev, next int32 // buckets of the next lower and higher counts, -1 at the ends
 }
 
-func newSpaceSaving() *spaceSaving {
-	s := &spaceSaving{freeB: -1, minB: -1}
-	s.pos.slots = make([]ssSlot, 2*heavyCapacity)
+func newSpaceSaving(capacity int) *spaceSaving {
+	s := &spaceSaving{cap: capacity, freeB: -1, minB: -1}
+	s.pos.slots = make([]ssSlot, 2*capacity)
 	s.pos.seed = slotSeed()
 	return s
 }
@@ -102,7 +118,7 @@ func (s *spaceSaving) add(x ipAddr) {
 		s.bump(i)
 		return
 	}
-	if len(s.e) < heavyCapacity {
+	if len(s.e) < s.cap {
 		i := int32(len(s.e))
 		s.e = append(s.e, ssEntry{addr: x, bucket: -1, prev: -1, next: -1})
 		s.pos.put(x, i)
@@ -122,7 +138,7 @@ func (s *spaceSaving) add(x ipAddr) {
 }
 
 // ssIndex maps the summary's addresses to their entries: an open-addressing
-// table of twice heavyCapacity slots (never fuller than half), with
+// table of twice the summary's capacity (never fuller than half), with
 // deletion by backward shift (Knuth, TAOCP 6.4, algorithm R).
 type ssIndex struct {
 	slots []ssSlot

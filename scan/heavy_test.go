@@ -116,7 +116,7 @@ func TestHeaviestSourcesFloodOnly(t *testing.T) {
 // from three times as many senders as the summary holds keep a sure
 // count close to their true one; singletons never reach heavyMinPackets.
 func TestSpaceSaving(t *testing.T) {
-	s := newSpaceSaving()
+	s := newSpaceSaving(heavyCapacity)
 	heavy := []ipAddr{{lo: 1}, {lo: 2}, {hi: 7, lo: 3, v6: true}}
 	n := 3 * heavyCapacity
 	for i := range n {
@@ -152,6 +152,19 @@ func near(est uint64, n int) bool {
 	return math.Abs(float64(est)-float64(n)) <= max(0.02*float64(n), 3)
 }
 
+// TestSummaryCapacity: the summary follows the source budget between its
+// bounds.
+func TestSummaryCapacity(t *testing.T) {
+	for _, c := range []struct {
+		maxSources int64
+		want       int
+	}{{1, 1024}, {1024, 1024}, {1025, 2048}, {6553, 8192}, {209715, 65536}, {1 << 40, 65536}} {
+		if got := summaryCapacity(c.maxSources); got != c.want {
+			t.Errorf("summaryCapacity(%d) = %d, want %d", c.maxSources, got, c.want)
+		}
+	}
+}
+
 // TestHLL: the distinct-sender estimate is exact for a few senders and
 // within 2 % (at least 3) beyond, duplicates aside.
 func TestHLL(t *testing.T) {
@@ -175,10 +188,10 @@ func TestHLL(t *testing.T) {
 // TestSpaceSavingInvariants checks the summary against exact counts over
 // a skewed stream of 3 million packets from 400,000 senders: the counts
 // sum to the stream's length, every kept sender's count-err <= true count
-// <= count, every sender of more than N/heavyCapacity packets is kept,
+// <= count, every sender of more than N/capacity packets is kept,
 // and the buckets are in increasing count order with their entries.
 func TestSpaceSavingInvariants(t *testing.T) {
-	s := newSpaceSaving()
+	s := newSpaceSaving(heavyCapacity)
 	r := rand.New(rand.NewPCG(5, 6))
 	z := rand.NewZipf(r, 1.2, 1, 400_000-1)
 	truth := map[ipAddr]uint64{}
