@@ -55,12 +55,9 @@ func TestDumpMixed(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		ps := mixedPackets(seed, 30000)
 		for _, budget := range []int64{0, 200000} {
-			agg := NewAggregator(Config{MemoryBudgetBytes: budget, Workers: workers})
-			for i := range ps {
-				agg.Add(&ps[i])
-			}
+			an := analyzePackets(ps, Config{MemoryBudgetBytes: budget, Workers: workers})
 			name := filepath.Join(dir, "mixed-"+strconv.Itoa(int(seed))+"-"+strconv.Itoa(int(budget))+".json")
-			if err := os.WriteFile(name, dumpAll(t, agg.Finish()), 0o644); err != nil {
+			if err := os.WriteFile(name, dumpAll(t, an), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -34,14 +34,6 @@ func floodThenScan(n int) []pcapng.Packet {
 	return ps
 }
 
-func analyze(ps []pcapng.Packet, c Config) *Analysis {
-	agg := NewAggregator(c)
-	for i := range ps {
-		agg.Add(&ps[i])
-	}
-	return agg.Finish()
-}
-
 // TestHeaviestSources: a flood spends the source budget before three
 // scanners start, so a first reading tracks none of them; it names them
 // among the heaviest senders, and a second reading with that set tracks
@@ -49,13 +41,13 @@ func analyze(ps []pcapng.Packet, c Config) *Analysis {
 // counted (estimated) as dropped.
 func TestHeaviestSources(t *testing.T) {
 	ps := floodThenScan(500)
-	full := analyze(ps, DefaultConfig())
+	full := analyzePackets(ps, DefaultConfig())
 	want := full.Suspects(DefaultThresholds())
 	if len(want) != 3 {
 		t.Fatalf("unlimited budget: %d suspects, want the 3 scanners", len(want))
 	}
 	small := Config{MemoryBudgetBytes: 256_000} // 100 sources, 333 addresses
-	first := analyze(ps, small)
+	first := analyzePackets(ps, small)
 	if s := first.Suspects(DefaultThresholds()); len(s) != 0 || !first.Capture().LimitHit {
 		t.Fatalf("first reading: %d suspects, limit_hit %v; want the scanners lost to the flood", len(s), first.Capture().LimitHit)
 	}
@@ -71,7 +63,7 @@ func TestHeaviestSources(t *testing.T) {
 	for _, workers := range []int{0, 2} {
 		c := small
 		c.Admit, c.Workers = set, workers
-		second := analyze(ps, c)
+		second := analyzePackets(ps, c)
 		got := second.Suspects(DefaultThresholds())
 		gj, _ := json.Marshal(got)
 		wj, _ := json.Marshal(want)
@@ -100,14 +92,14 @@ func TestHeaviestSources(t *testing.T) {
 // heavyMinPackets packets, the tracked sources stand (no second reading).
 func TestHeaviestSourcesFloodOnly(t *testing.T) {
 	ps := floodThenScan(500)[:500]
-	an := analyze(ps, Config{MemoryBudgetBytes: 256_000})
+	an := analyzePackets(ps, Config{MemoryBudgetBytes: 256_000})
 	if set := an.HeaviestSources(); set != nil {
 		t.Errorf("flood only: heaviest set of %d, want none", set.Len())
 	}
 	if st := an.Capture(); !st.LimitHit || st.HeaviestSources || !near(st.DroppedSources, 400) {
 		t.Errorf("stats %+v; want limit_hit and 400 dropped sources", st)
 	}
-	if an := analyze(ps, DefaultConfig()); an.HeaviestSources() != nil || an.Capture().DroppedSources != 0 {
+	if an := analyzePackets(ps, DefaultConfig()); an.HeaviestSources() != nil || an.Capture().DroppedSources != 0 {
 		t.Errorf("unlimited budget: %+v", an.Capture())
 	}
 }

@@ -32,6 +32,15 @@ func newBuilder(c Config) *builder { return &builder{agg: NewAggregator(c)} }
 
 func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
 
+// analyzePackets aggregates ps, in order, under c.
+func analyzePackets(ps []pcapng.Packet, c Config) *Analysis {
+	agg := NewAggregator(c)
+	for i := range ps {
+		agg.Add(&ps[i])
+	}
+	return agg.Finish()
+}
+
 func (b *builder) base(ts int64, src, dst string) pcapng.Packet {
 	b.frame++
 	p := pcapng.Packet{Frame: b.frame, Timestamp: ts, Precision: 6, Src: ip(src), Dst: ip(dst), TTL: 64, WScale: 0xff}

@@ -91,11 +91,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 			for _, workers := range []int{0, 2, 3, 4} {
 				cfg := c.cfg
 				cfg.Workers = workers
-				agg := NewAggregator(cfg)
-				for i := range c.ps {
-					agg.Add(&c.ps[i])
-				}
-				got := dumpAll(t, agg.Finish())
+				got := dumpAll(t, analyzePackets(c.ps, cfg))
 				if want == nil {
 					want = got
 					continue
@@ -147,12 +143,7 @@ func firstDiff(a, b []byte) string {
 // TestSuspectsTop: the cut list is the full one's limit suspects with the
 // most probes (ties: the lower address), in address order, built alike.
 func TestSuspectsTop(t *testing.T) {
-	agg := NewAggregator(DefaultConfig())
-	ps := mixedPackets(1, 20000)
-	for i := range ps {
-		agg.Add(&ps[i])
-	}
-	an := agg.Finish()
+	an := analyzePackets(mixedPackets(1, 20000), DefaultConfig())
 	th := Thresholds{MinPorts: 3, MinHosts: 3, MinTargets: 5, MinStealthTargets: 1, MinRatePPS: 0.5}
 	all := an.Suspects(th)
 	if len(all) < 5 {
