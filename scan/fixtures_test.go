@@ -2,16 +2,12 @@ package scan
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"porthunter/pcapng"
 )
 
 // truth is the part of fixtures/X.truth.json the scan engine answers for.
@@ -57,29 +53,7 @@ const fixtureDir = "../fixtures"
 // analyzeFile reads a capture through the product reader and decoder.
 func analyzeFile(t testing.TB, path string, c Config) *Analysis {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd, err := pcapng.NewReader(f)
-	if err != nil {
-		t.Fatalf("NewReader(%s): %v", path, err)
-	}
-	agg := NewAggregator(c)
-	var p pcapng.Packet
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("Next(%s): %v", path, err)
-		}
-		pcapng.Decode(rec, &p)
-		agg.Add(&p)
-	}
-	return agg.Finish()
+	return analyzePackets(decodeFile(t, path), c)
 }
 
 func readTruth(t *testing.T, path string) truth {

@@ -105,7 +105,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 }
 
 // decodeFile reads and decodes every record of a capture.
-func decodeFile(t *testing.T, path string) []pcapng.Packet {
+func decodeFile(t testing.TB, path string) []pcapng.Packet {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

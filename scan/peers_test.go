@@ -42,9 +42,7 @@ import (
 	"cmp"
 	"container/heap"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -84,26 +82,8 @@ func (p *peerPkt) tcpByte() uint16 { return p.flags & 0xff }
 
 func peerRead(t *testing.T, path string) []peerPkt {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd, err := pcapng.NewReader(f)
-	if err != nil {
-		t.Fatalf("NewReader(%s): %v", path, err)
-	}
 	var out []peerPkt
-	var p pcapng.Packet
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("Next(%s): %v", path, err)
-		}
-		pcapng.Decode(rec, &p)
+	for _, p := range decodeFile(t, path) {
 		if p.L3 != pcapng.L3IPv4 && p.L3 != pcapng.L3IPv6 {
 			continue
 		}
