@@ -56,6 +56,11 @@ var hostileLines = []struct {
 	{`{"jsonrpc":"2.0","method":"notifications/cancelled"}`, 0, 0, ""},
 	{`{"jsonrpc":"2.0","id":17,"result":{}}`, 0, 0, ""},
 	{`{"jsonrpc":"2.0","id":18,"error":{"code":1,"message":"x"}}`, 0, 0, ""},
+	// Member names are exact: "Method" is not method, and a proxy that
+	// let this ping through must not see the server run tools/call.
+	{`{"jsonrpc":"2.0","id":21,"method":"ping","Method":"tools/call","params":{"name":"nope"}}`, 1, 0, `21`},
+	{`{"jsonrpc":"2.0","id":22,"method":"ping","method":"tools/call","params":{"name":"nope"}}`, 1, -32600, `22`},
+	{`{"jsonrpc":"2.0","id":23,"id":24,"method":"ping"}`, 1, -32600, ""},
 	{strings.Repeat("[", 100000) + strings.Repeat("]", 100000), 1, -32700, ""}, // deeper than encoding/json accepts
 	{`{"a":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat("}", 20001), 1, -32700, ""},
 	{`{"jsonrpc":"2.0","id":19,"method":"ping","params":{"pad":"` + strings.Repeat("x", 10<<20) + `"}}`, 1, -32600, ""},

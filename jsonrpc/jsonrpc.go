@@ -147,17 +147,23 @@ func trimEOL(b []byte) []byte {
 // wireMessage has every member a JSON-RPC message can carry, raw, so that
 // absent and null can be told apart.
 type wireMessage struct {
-	JSONRPC json.RawMessage `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Method  json.RawMessage `json:"method"`
-	Params  json.RawMessage `json:"params"`
-	Result  json.RawMessage `json:"result"`
-	Error   json.RawMessage `json:"error"`
+	JSONRPC json.RawMessage
+	ID      json.RawMessage
+	Method  json.RawMessage
+	Params  json.RawMessage
+	Result  json.RawMessage
+	Error   json.RawMessage
 }
 
 // Parse validates one line. It returns a request, or a fault to answer, or
 // neither for a response (this server sends no requests, so a response is
 // stray and needs no answer).
+//
+// Member names are matched exactly and the envelope's members (jsonrpc,
+// id, method, params) may each appear once: encoding/json would match
+// "Method" as method and let the last duplicate win, so a proxy reading
+// the line another way could see one method while the server runs
+// another.
 func Parse(line []byte) (*Request, *Fault) {
 	line = bytes.TrimSpace(line)
 	if !json.Valid(line) {
@@ -169,16 +175,19 @@ func Parse(line []byte) (*Request, *Fault) {
 		}
 		return nil, &Fault{Err: Errorf(CodeInvalidRequest, "a message must be a JSON object")}
 	}
-	var m wireMessage
-	if err := json.Unmarshal(line, &m); err != nil {
+	m, dup, err := readEnvelope(line)
+	if err != nil {
 		return nil, &Fault{Err: Errorf(CodeInvalidRequest, "invalid message: %v", err)}
 	}
 	var id json.RawMessage
-	if m.ID != nil {
+	if m.ID != nil && dup != "id" {
 		if !validID(m.ID) {
 			return nil, &Fault{Err: Errorf(CodeInvalidRequest, "id must be a string or an integer")}
 		}
-		id = append(json.RawMessage(nil), m.ID...)
+		id = m.ID
+	}
+	if dup != "" {
+		return nil, &Fault{ID: id, Err: Errorf(CodeInvalidRequest, "member %q appears more than once: each member of a message must be named once", dup)}
 	}
 	if m.Method == nil {
 		if id != nil && (m.Result != nil || m.Error != nil) {
@@ -201,9 +210,60 @@ func Parse(line []byte) (*Request, *Fault) {
 			}
 			return nil, &Fault{ID: id, Err: Errorf(CodeInvalidParams, "params must be an object")}
 		}
-		req.Params = append(json.RawMessage(nil), m.Params...)
+		req.Params = m.Params
 	}
 	return req, nil
+}
+
+// readEnvelope walks the members of the top-level object of line (valid
+// JSON, an object) and keeps the raw values of those named exactly like a
+// JSON-RPC member; other members are skipped. dup is the first envelope
+// member (jsonrpc, id, method, params) found twice. The walk reads each
+// byte a bounded number of times, so its cost is linear in the line; the
+// values kept are copies, not views of line.
+func readEnvelope(line []byte) (m wireMessage, dup string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return m, "", err
+	}
+	var scratch json.RawMessage // the value of a member that is not kept, reused
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return m, "", err
+		}
+		key, _ := tok.(string)
+		var dst *json.RawMessage
+		envelope := true
+		switch key {
+		case "jsonrpc":
+			dst = &m.JSONRPC
+		case "id":
+			dst = &m.ID
+		case "method":
+			dst = &m.Method
+		case "params":
+			dst = &m.Params
+		case "result":
+			dst, envelope = &m.Result, false
+		case "error":
+			dst, envelope = &m.Error, false
+		}
+		if dst == nil || *dst != nil {
+			if dst != nil && envelope && dup == "" {
+				dup = key
+			}
+			scratch = scratch[:0]
+			if err := dec.Decode(&scratch); err != nil {
+				return m, "", err
+			}
+			continue
+		}
+		if err := dec.Decode(dst); err != nil {
+			return m, "", err
+		}
+	}
+	return m, dup, nil
 }
 
 // validID accepts what MCP allows: a JSON string or an integer (any size;
