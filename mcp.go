@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,7 @@ type server struct {
 	inflight map[string]*call // by the request id's JSON text
 	slots    chan struct{}
 	wg       sync.WaitGroup
+	red      *redactor
 }
 
 // call is one running tools/call.
@@ -91,9 +93,9 @@ func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stde
 	}
 	defer s.close()
 	if cfg.RequireToken && cfg.TokenIsDefault {
-		fmt.Fprintln(stderr, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
+		fmt.Fprintln(s.log, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
 	}
-	fmt.Fprintf(stderr, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
+	fmt.Fprintf(s.log, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -102,7 +104,7 @@ func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stde
 		req, fault, err := rd.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				fmt.Fprintf(stderr, "porthunter: reading stdin: %v\n", err)
+				fmt.Fprintf(s.log, "porthunter: reading stdin: %v\n", err)
 			}
 			break
 		}
@@ -127,16 +129,20 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 		sb.Close()
 		return nil, err
 	}
+	red := newRedactor(cfg.Token, cfg.OTXKey, cfg.GreyNoiseKey)
+	w := jsonrpc.NewWriter(stdout)
+	w.SetRedact(red.str)
 	return &server{
 		cfg:      cfg,
-		w:        jsonrpc.NewWriter(stdout),
-		log:      stderr,
+		w:        w,
+		log:      &redactingWriter{w: stderr, r: red},
 		sb:       sb,
 		z:        newAnalyzer(cfg, sb),
 		intelDB:  db,
 		tools:    tools(),
 		inflight: make(map[string]*call),
 		slots:    make(chan struct{}, maxInflightCalls),
+		red:      red,
 	}, nil
 }
 
@@ -438,21 +444,86 @@ func (s *server) invoke(ctx context.Context, t *tool, c *call, rawArgs json.RawM
 // token protects nothing, and its text would turn up in ordinary values.
 const minRedactLen = 6
 
-// redact replaces every secret of the configuration (the token, the API
-// keys) inside the string values of an encoded answer. Answers quote the
-// caller's input in places (an invalid address, a path), and a caller who
+// redactor replaces every secret of the configuration (the token, the API
+// keys) in the strings the server writes. Answers quote the caller's input
+// in places (an invalid address, a path, an unknown tool), and a caller who
 // pasted a secret there must not see it echoed into a log or a model's
-// context. Only string values are rewritten, never keys or numbers, so the
-// answer keeps its shape whatever the secret looks like.
-func (s *server) redact(b []byte) []byte {
-	var secrets []string
-	for _, sec := range []string{s.cfg.Token, s.cfg.OTXKey, s.cfg.GreyNoiseKey} {
-		if len(sec) >= minRedactLen && bytes.Contains(b, []byte(sec)) {
-			secrets = append(secrets, sec)
+// context.
+//
+// A secret is looked for in every form the server may have quoted it in:
+// as is, %q-quoted (Go escapes " and \ and non-printable bytes), and
+// JSON-escaped (& < > and the rest, as in a JSON text inside a string),
+// each also with its invalid UTF-8 bytes replaced by U+FFFD, as
+// encoding/json writes them.
+type redactor struct {
+	needles []string // the forms, longest first, so a longer form is not cut by a shorter one
+	encoded [][]byte // each needle as encoding/json writes it inside a string
+}
+
+func newRedactor(secrets ...string) *redactor {
+	r := &redactor{}
+	seen := map[string]bool{}
+	for _, sec := range secrets {
+		if len(sec) < minRedactLen {
+			continue
+		}
+		q := strconv.Quote(sec)
+		j := jsonInner(sec)
+		for _, f := range []string{sec, q[1 : len(q)-1], j} {
+			for _, n := range []string{f, jsonDecodeInner(jsonInner(f))} {
+				if n != "" && !seen[n] {
+					seen[n] = true
+					r.needles = append(r.needles, n)
+				}
+			}
 		}
 	}
-	if len(secrets) == 0 {
-		return b // the common case: no decoding at all
+	slices.SortStableFunc(r.needles, func(a, b string) int { return len(b) - len(a) })
+	for _, n := range r.needles {
+		r.encoded = append(r.encoded, []byte(jsonInner(n)))
+	}
+	return r
+}
+
+// jsonInner is s as encoding/json writes it, without the quotes.
+func jsonInner(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// jsonDecodeInner is the string whose JSON form (without quotes) is e.
+func jsonDecodeInner(e string) string {
+	var s string
+	if json.Unmarshal([]byte(`"`+e+`"`), &s) != nil {
+		return e
+	}
+	return s
+}
+
+// str returns s with every secret replaced by "[redacted]".
+func (r *redactor) str(s string) string {
+	for _, n := range r.needles {
+		if strings.Contains(s, n) {
+			s = strings.ReplaceAll(s, n, "[redacted]")
+		}
+	}
+	return s
+}
+
+// json redacts the string values of b, an encoded JSON value. Only string
+// values are rewritten, never keys or numbers, so the value keeps its
+// shape whatever the secret looks like. b itself is returned when it
+// holds no secret, the common case, without decoding it.
+func (r *redactor) json(b []byte) []byte {
+	found := false
+	for _, e := range r.encoded {
+		if bytes.Contains(b, e) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return b
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
@@ -464,10 +535,7 @@ func (s *server) redact(b []byte) []byte {
 	walk = func(x any) any {
 		switch x := x.(type) {
 		case string:
-			for _, sec := range secrets {
-				x = strings.ReplaceAll(x, sec, "[redacted]")
-			}
-			return x
+			return r.str(x)
 		case []any:
 			for i := range x {
 				x[i] = walk(x[i])
@@ -484,6 +552,20 @@ func (s *server) redact(b []byte) []byte {
 		return b
 	}
 	return out
+}
+
+// redactingWriter is the server's log: each write (one line) with the
+// secrets replaced.
+type redactingWriter struct {
+	w io.Writer
+	r *redactor
+}
+
+func (w *redactingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(w.w, w.r.str(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func toolResult(answer map[string]any, isError bool) map[string]any {
@@ -507,7 +589,7 @@ func (s *server) redactResult(res map[string]any) map[string]any {
 	if !ok || len(sc) == 0 {
 		return res
 	}
-	clean := s.redact(sc)
+	clean := s.red.json(sc)
 	if &clean[0] == &sc[0] && len(clean) == len(sc) {
 		return res
 	}

@@ -2,15 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -559,5 +562,90 @@ func TestSuspectsLimit(t *testing.T) {
 	same, _ := toolCall(t, s, 3, "list_suspects", map[string]any{"auth_token": "tok", "path": "d.pcap", "limit": len(full)})
 	if l, _ := same["suspects"].([]any); len(l) != len(full) || same["truncated"] != nil {
 		t.Errorf("limit = count: %d suspects, truncated %v", len(l), same["truncated"])
+	}
+}
+
+// TestRedactSpecialCharacters: secrets holding & < > " or \ are redacted
+// from every answer and log line: tool errors quoting the input (%q
+// escapes " and \, JSON escapes & < >), JSON-RPC error messages (unknown
+// method, unknown tool) and error data (the unsupported version asked
+// for). Before, such a secret was looked for in the encoded answer, where
+// it never appears as is, and JSON-RPC errors were not redacted at all.
+func TestRedactSpecialCharacters(t *testing.T) {
+	for _, tok := range []string{`tok&en-Zq81`, `tok<en-Zq81`, `tok>en-Zq81`, `tok"en-Zq81`, `tok\en-Zq81`, `<&>"\-Zq81`} {
+		t.Run(tok, func(t *testing.T) {
+			key := "k" + tok // an API key with the same characters
+			cfg := testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_TOKEN": tok, "PORT_HUNTER_OTX_KEY": key})
+			line := func(v any) string {
+				b, _ := json.Marshal(v)
+				return string(b)
+			}
+			call := func(id int, name string, args map[string]any) string {
+				return line(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{"name": name, "arguments": args}})
+			}
+			lines := []string{
+				call(1, "enrich_ip", map[string]any{"auth_token": tok, "ip": tok}),
+				call(2, "enrich_ip", map[string]any{"auth_token": tok, "ip": "1.2.3.4/" + key + "/x"}),
+				call(3, "scan_overview", map[string]any{"auth_token": tok, "path": "a/" + tok + ".pcap"}),
+				call(4, "correlate", map[string]any{"auth_token": tok, "ips": []string{"8.8.8.8", tok}}),
+				call(5, tok, map[string]any{"auth_token": tok}),
+				line(map[string]any{"jsonrpc": "2.0", "id": 6, "method": "x/" + key}),
+				line(map[string]any{"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": map[string]any{"_meta": map[string]any{
+					metaProtocolVersion: tok, metaClientCaps: map[string]any{}}}}),
+				line(map[string]any{"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": map[string]any{"_meta": map[string]any{
+					metaProtocolVersion: map[string]any{"v": []string{key}}, metaClientCaps: map[string]any{}}}}),
+			}
+			var stdout, stderr bytes.Buffer
+			in := strings.NewReader(strings.Join(lines, "\n") + "\n")
+			if err := serve(context.Background(), cfg, in, &stdout, &stderr); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(stdout.String(), "\n"); n != len(lines) {
+				t.Fatalf("%d answers to %d requests:\n%s", n, len(lines), stdout.String())
+			}
+			if n := strings.Count(stdout.String(), "[redacted]"); n < len(lines) {
+				t.Errorf("%d redactions in %d answers that each quote a secret:\n%s", n, len(lines), stdout.String())
+			}
+			for _, sec := range []string{tok, key} {
+				q := strconv.Quote(sec)
+				forms := []string{sec, q[1 : len(q)-1]}
+				for _, f := range append([]string(nil), forms...) {
+					j, _ := json.Marshal(f)
+					forms = append(forms, string(j[1:len(j)-1]))
+				}
+				for _, f := range forms {
+					for _, out := range []string{stdout.String(), stderr.String()} {
+						if i := strings.Index(out, f); i >= 0 {
+							t.Errorf("secret %q printed as %q: ...%s...", sec, f, out[max(0, i-80):min(len(out), i+80)])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestRedactCost: an answer without a secret is not decoded (no
+// allocation), and one with secrets is redacted in time linear in its
+// size.
+func TestRedactCost(t *testing.T) {
+	r := newRedactor(`tok"en&<>\-1`, "", "short")
+	var b strings.Builder
+	b.WriteString(`{"rows":[`)
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, `{"ip":"10.0.%d.%d","note":"a \"quoted\" \\ value \u0026"},`, i>>8, i&255)
+	}
+	clean := []byte(b.String() + `{}]}`)
+	if n := testing.AllocsPerRun(10, func() { r.json(clean) }); n != 0 {
+		t.Errorf("%v allocations to look at an answer without a secret", n)
+	}
+	dirty, _ := json.Marshal(map[string]any{"rows": strings.Split(strings.Repeat(`x tok"en&<>\-1 y,`, 20000), ",")})
+	start := time.Now()
+	out := r.json(dirty)
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("%v to redact %d bytes", el, len(dirty))
+	}
+	if bytes.Contains(out, []byte(`tok\"en`)) || bytes.Count(out, []byte("[redacted]")) != 20000 {
+		t.Errorf("not redacted: %.200s", out)
 	}
 }

@@ -285,10 +285,18 @@ func validID(raw json.RawMessage) bool {
 
 // Writer writes messages, one per line, from any number of goroutines.
 type Writer struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	err error
+	mu     sync.Mutex
+	w      *bufio.Writer
+	err    error
+	redact func(string) string
 }
+
+// SetRedact makes the writer pass the message and every string value of
+// the data of each error it writes through f before encoding them: error
+// messages quote the input (an unknown method or tool, a bad params
+// value), and the caller's input may hold a secret. Set it before the
+// first write.
+func (w *Writer) SetRedact(f func(string) string) { w.redact = f }
 
 // NewWriter writes to w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriter(w)} }
@@ -316,7 +324,47 @@ func (w *Writer) Result(id json.RawMessage, result any) error {
 
 // Error answers id (nil: no id member) with e.
 func (w *Writer) Error(id json.RawMessage, e *Error) error {
+	if w.redact != nil && e != nil {
+		e = &Error{Code: e.Code, Message: w.redact(e.Message), Data: redactData(e.Data, w.redact)}
+	}
 	return w.write(response{JSONRPC: "2.0", ID: id, Error: e})
+}
+
+// redactData returns data with f applied to every string value in it (not
+// to member names, so the data keeps its shape). Error data is small; it
+// is taken through its JSON form so that any Go value is covered.
+func redactData(data any, f func(string) string) any {
+	if data == nil {
+		return nil
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return data // write answers with an internal error
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return data
+	}
+	return mapStrings(v, f)
+}
+
+// mapStrings applies f to every string value of v, a decoded JSON value.
+func mapStrings(v any, f func(string) string) any {
+	switch v := v.(type) {
+	case string:
+		return f(v)
+	case []any:
+		for i := range v {
+			v[i] = mapStrings(v[i], f)
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = mapStrings(v[k], f)
+		}
+	}
+	return v
 }
 
 // Notify sends a notification.

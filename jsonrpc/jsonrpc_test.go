@@ -197,6 +197,24 @@ func TestWriter(t *testing.T) {
 	}
 }
 
+// TestWriterRedact: error messages and every string of error data pass
+// through the redaction function before they are encoded; ids, member
+// names and numbers do not.
+func TestWriterRedact(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	w.SetRedact(func(s string) string { return strings.ReplaceAll(s, `s<"\>`, "[redacted]") })
+	w.Error(json.RawMessage(`"s<\"\\>"`), &Error{Code: 1, Message: `unknown tool: s<"\>`,
+		Data: map[string]any{`s<"\>`: []any{`x s<"\> y`, 2.5, json.RawMessage(`{"a":"s\u003c\"\\>"}`)}}})
+	w.Result(json.RawMessage(`1`), map[string]any{"a": `s<"\>`}) // results are the server's to redact
+	want := `{"jsonrpc":"2.0","id":"s<\"\\>","error":{"code":1,"message":"unknown tool: [redacted]","data":{"s<\"\\>":["x [redacted] y",2.5,{"a":"[redacted]"}]}}}
+{"jsonrpc":"2.0","id":1,"result":{"a":"s<\"\\>"}}
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
 // FuzzParse: no line makes Parse panic; what it accepts has a valid id and
 // a method, and what it refuses carries an id only when the id was valid.
 func FuzzParse(f *testing.F) {
