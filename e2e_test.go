@@ -426,3 +426,143 @@ func TestEvidenceAndSecrets(t *testing.T) {
 		}
 	}
 }
+
+// writeSlowCapture writes a pcap header and extends the file, sparse, to
+// size bytes of zeros: empty records that take the reader about 4 s per
+// GiB while costing no disk space, for the tests of calls in flight.
+func writeSlowCapture(t *testing.T, path string, size int64) {
+	t.Helper()
+	hdr := make([]byte, 24)
+	copy(hdr, []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0})
+	hdr[16], hdr[17] = 0xff, 0xff // snaplen 65535
+	hdr[20] = 101                 // raw IP
+	f, err := os.Create(path)
+	e2eMust(t, err)
+	_, err = f.Write(hdr)
+	e2eMust(t, err)
+	e2eMust(t, f.Truncate(size))
+	e2eMust(t, f.Close())
+}
+
+// e2eServer is the binary serving on pipes, its stdout read line by line
+// as it comes.
+type e2eServer struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines chan string // closed at EOF of stdout
+	exit  chan error
+	err   bytes.Buffer
+}
+
+func startE2EServer(t *testing.T, env ...string) *e2eServer {
+	t.Helper()
+	s := &e2eServer{cmd: exec.Command(buildE2EBinary(t), "serve"), lines: make(chan string, 1024), exit: make(chan error, 1)}
+	s.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	s.cmd.Stderr = &s.err
+	var err error
+	s.in, err = s.cmd.StdinPipe()
+	e2eMust(t, err)
+	out, err := s.cmd.StdoutPipe()
+	e2eMust(t, err)
+	e2eMust(t, s.cmd.Start())
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+		close(s.lines)
+		s.exit <- s.cmd.Wait()
+	}()
+	t.Cleanup(func() { s.cmd.Process.Kill() })
+	return s
+}
+
+func (s *e2eServer) send(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(s.in, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// linesUntil yields the stdout lines until stdout closes or deadline.
+func (s *e2eServer) linesUntil(deadline time.Time) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		timeout := time.After(time.Until(deadline))
+		for {
+			select {
+			case l, ok := <-s.lines:
+				if !ok || !yield(l) {
+					return
+				}
+			case <-timeout:
+				return
+			}
+		}
+	}
+}
+
+// next returns the next stdout line, failing after d.
+func (s *e2eServer) next(t *testing.T, d time.Duration) map[string]any {
+	t.Helper()
+	select {
+	case l, ok := <-s.lines:
+		if !ok {
+			t.Fatalf("stdout closed; stderr:\n%s", s.err.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", l)
+		}
+		return m
+	case <-time.After(d):
+		t.Fatalf("no line within %v; stderr:\n%s", d, s.err.String())
+	}
+	return nil
+}
+
+// TestSignalStopsServer: SIGTERM or SIGINT while a long call runs ends the
+// server with status 0 within a second, the call cancelled and not
+// answered, whether stdin is still open or already closed. Before, the
+// signal only cancelled the calls' context: the loop kept waiting for
+// stdin, so the process lived on until the client's SIGKILL.
+func TestSignalStopsServer(t *testing.T) {
+	dir := t.TempDir()
+	writeSlowCapture(t, filepath.Join(dir, "slow.pcap"), 2<<30)
+	for _, c := range []struct {
+		name       string
+		sig        os.Signal
+		closeStdin bool
+	}{{"SIGTERM", syscall.SIGTERM, false}, {"SIGINT", os.Interrupt, false}, {"SIGTERM after EOF", syscall.SIGTERM, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startE2EServer(t, "PORT_HUNTER_ALLOWED_DIR="+dir, "PORT_HUNTER_TOKEN=t", "PORT_HUNTER_MAX_PCAP_MB=4096")
+			s.send(t, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_suspects","arguments":{"auth_token":"t","path":"slow.pcap"},"_meta":{"progressToken":"p"}}}`)
+			if m := s.next(t, 5*time.Second); m["method"] != "notifications/progress" {
+				t.Fatalf("want a progress notification of the running call, got %v", m)
+			}
+			if c.closeStdin {
+				s.in.Close()
+			}
+			start := time.Now()
+			e2eMust(t, s.cmd.Process.Signal(c.sig))
+			deadline := time.Now().Add(5 * time.Second)
+			for l := range s.linesUntil(deadline) {
+				if strings.Contains(l, `"id":1`) {
+					t.Errorf("the call was answered after the signal: %.200s", l)
+				}
+			}
+			select {
+			case err := <-s.exit:
+				if el := time.Since(start); err != nil || el > time.Second {
+					t.Errorf("exit %v after %v, want status 0 within 1 s; stderr:\n%s", err, el, s.err.String())
+				}
+			case <-time.After(time.Until(deadline)):
+				t.Fatalf("still running 5 s after the signal; stderr:\n%s", s.err.String())
+			}
+			t.Logf("exited %v after the signal", time.Since(start))
+			if !strings.Contains(s.err.String(), "stopped by a signal; 1 calls in flight cancelled") {
+				t.Errorf("stderr does not report the stop:\n%s", s.err.String())
+			}
+		})
+	}
+}

@@ -69,7 +69,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "", "MCP server on stdin/stdout until stdin closes (the default)", true,
+		{"serve", "", "MCP server on stdin/stdout until stdin closes or SIGTERM (the default)", true,
 			func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve takes no arguments")

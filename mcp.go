@@ -39,6 +39,12 @@ const (
 	// not for every line queued in the pipe.
 	maxInflightCalls = 64
 
+	// shutdownGrace is how long a signal (SIGTERM, SIGINT) lets the
+	// cancelled calls return before serve exits anyway: the stages stop
+	// within 100 ms of a cancellation, and the process must be gone within
+	// a second (MCP clients send SIGKILL 2 s after SIGTERM).
+	shutdownGrace = 500 * time.Millisecond
+
 	// progressInterval spaces progress notifications; progressQuiet is the
 	// pause kept between the last one and the response, because SDK
 	// clients dispatch notifications after responses and would otherwise
@@ -84,8 +90,19 @@ type call struct {
 	lastValue    float64
 }
 
+// inMessage is one read of stdin: a request, a fault to answer, or the
+// end of the input.
+type inMessage struct {
+	req   *jsonrpc.Request
+	fault *jsonrpc.Fault
+	err   error
+}
+
 // serve runs the MCP server until stdin ends, then waits for the calls in
-// flight so that every request read is answered.
+// flight so that every request read is answered (each finishes or reaches
+// its time limit). When ctx ends (SIGTERM, SIGINT) it stops at once: the
+// calls in flight are cancelled, nothing more is written, and it returns
+// nil within shutdownGrace.
 func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stderr io.Writer) error {
 	s, err := newServer(cfg, stdout, stderr)
 	if err != nil {
@@ -97,24 +114,80 @@ func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stde
 	}
 	fmt.Fprintf(s.log, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
 
-	ctx, cancel := context.WithCancel(ctx)
+	// stdin is read on its own goroutine so that a signal is seen while
+	// a read blocks; the unbuffered channel keeps it one message ahead.
+	msgs := make(chan inMessage)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		rd := jsonrpc.NewReader(stdin)
+		for {
+			req, fault, err := rd.Next()
+			select {
+			case msgs <- inMessage{req, fault, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	callCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rd := jsonrpc.NewReader(stdin)
 	for {
-		req, fault, err := rd.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				fmt.Fprintf(s.log, "porthunter: reading stdin: %v\n", err)
+		var m inMessage
+		select {
+		case <-ctx.Done():
+			return s.shutdown()
+		case m = <-msgs:
+		}
+		if m.err != nil {
+			if !errors.Is(m.err, io.EOF) {
+				fmt.Fprintf(s.log, "porthunter: reading stdin: %v\n", m.err)
 			}
 			break
 		}
-		if fault != nil {
-			s.w.Error(fault.ID, fault.Err)
+		if m.fault != nil {
+			s.w.Error(m.fault.ID, m.fault.Err)
 			continue
 		}
-		s.dispatch(ctx, req)
+		s.dispatch(callCtx, m.req)
 	}
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return s.shutdown()
+	}
+}
+
+// shutdown ends the session on a signal: nothing more is written (the
+// client asked the process to end, and a late answer could be half read),
+// the calls in flight are cancelled (their contexts derive from serve's),
+// and serve waits for them at most shutdownGrace.
+func (s *server) shutdown() error {
+	s.w.Close()
+	s.mu.Lock()
+	n := len(s.inflight)
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		fmt.Fprintf(s.log, "porthunter: stopped by a signal; %d calls in flight cancelled and not answered\n", n)
+	case <-time.After(shutdownGrace):
+		fmt.Fprintf(s.log, "porthunter: stopped by a signal; %d calls in flight cancelled and not answered, some still running after %v\n", n, shutdownGrace)
+	}
 	return nil
 }
 

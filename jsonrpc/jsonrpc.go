@@ -291,6 +291,20 @@ type Writer struct {
 	redact func(string) string
 }
 
+// ErrClosed is what a write returns once the Writer is closed.
+var ErrClosed = errors.New("jsonrpc: writer closed")
+
+// Close ends the output: a message being written is finished, and every
+// later one is dropped (its write returns ErrClosed). The underlying
+// writer is not closed.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = ErrClosed
+	}
+}
+
 // SetRedact makes the writer pass the message and every string value of
 // the data of each error it writes through f before encoding them: error
 // messages quote the input (an unknown method or tool, a bad params

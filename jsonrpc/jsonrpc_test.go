@@ -197,6 +197,21 @@ func TestWriter(t *testing.T) {
 	}
 }
 
+// TestWriterClose: nothing is written after Close.
+func TestWriterClose(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	w.Result(json.RawMessage(`1`), nil)
+	w.Close()
+	if err := w.Result(json.RawMessage(`2`), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("write after Close: %v", err)
+	}
+	w.Notify("x", nil)
+	if buf.String() != `{"jsonrpc":"2.0","id":1,"result":{}}`+"\n" {
+		t.Errorf("got %q", buf.String())
+	}
+}
+
 // TestWriterRedact: error messages and every string of error data pass
 // through the redaction function before they are encoded; ids, member
 // names and numbers do not.
