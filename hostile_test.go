@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -262,4 +263,78 @@ func TestStdinClosedMidRequest(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("answers %v, want %v", got, want)
 	}
+}
+
+// TestBusyStillReadsCancellations fills the limit of calls in flight with
+// slow calls through the binary: one more call is refused at once (busy),
+// and a cancellation still arrives, ending the call it names and freeing
+// its slot within 100 ms. Before, the call past the limit made the server
+// stop reading stdin until a call ended, so no cancellation could get in.
+func TestBusyStillReadsCancellations(t *testing.T) {
+	dir := t.TempDir()
+	writeSlowCapture(t, dir+"/slow.pcap", 2<<30)
+	s := startE2EServer(t, "PORT_HUNTER_ALLOWED_DIR="+dir, "PORT_HUNTER_TOKEN=t", "PORT_HUNTER_MAX_PCAP_MB=4096", "PORT_HUNTER_MAX_ANALYSES=1")
+	call := func(id, tool, args, meta string) string {
+		return `{"jsonrpc":"2.0","id":"` + id + `","method":"tools/call","params":{"name":"` + tool + `","arguments":{"auth_token":"t",` + args + `}` + meta + `}}`
+	}
+	slow, fast := `"path":"slow.pcap"`, `"ip":"10.0.0.1"`
+	// answer returns the answer to id, skipping progress notifications,
+	// and its structuredContent.
+	answer := func(id string, d time.Duration) map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(d)
+		for {
+			m := s.next(t, time.Until(deadline))
+			if m["method"] == "notifications/progress" {
+				continue
+			}
+			if m["id"] != id {
+				t.Fatalf("an answer to %v while waiting for %s: %.300v", m["id"], id, m)
+			}
+			sc, _ := e2eStructured(t, m)
+			return sc
+		}
+	}
+
+	s.send(t, call("reader", "list_suspects", slow, `,"_meta":{"progressToken":"p"}`))
+	if m := s.next(t, 5*time.Second); m["method"] != "notifications/progress" {
+		t.Fatalf("want the first call reading, got %v", m)
+	}
+	for i := 1; i < maxInflightCalls; i++ { // these wait for the reader: one analysis at a time
+		s.send(t, call(fmt.Sprint("wait", i), "list_suspects", slow, ""))
+	}
+	start := time.Now()
+	s.send(t, call("extra", "enrich_ip", fast, ""))
+	sc := answer("extra", 2*time.Second)
+	refused := time.Since(start)
+	if d, _ := sc["detail"].(string); sc["error"] != "busy" || !strings.Contains(d, fmt.Sprint(maxInflightCalls, " calls")) {
+		t.Fatalf("the call past the limit: %v, want error busy naming the limit", sc)
+	}
+	if refused > 500*time.Millisecond {
+		t.Errorf("the call past the limit was refused after %v", refused)
+	}
+
+	// Cancel the reading call, then probe with fast calls until one is
+	// accepted: busy until the cancelled call has returned its slot.
+	start = time.Now()
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"reader"}}`)
+	probes := 0
+	for {
+		probes++
+		id := fmt.Sprint("probe", probes)
+		s.send(t, call(id, "enrich_ip", fast, ""))
+		sc := answer(id, 2*time.Second)
+		if sc["ok"] == true {
+			break
+		}
+		if sc["error"] != "busy" || time.Since(start) > 2*time.Second {
+			t.Fatalf("probe %d: %v", probes, sc)
+		}
+	}
+	freed := time.Since(start)
+	t.Logf("refused after %v; slot free %v after the cancellation (%d probes)", refused, freed, probes)
+	if freed > 100*time.Millisecond {
+		t.Errorf("the cancelled call's slot was free only %v after the cancellation", freed)
+	}
+	e2eMust(t, s.cmd.Process.Signal(syscall.SIGTERM))
 }

@@ -34,9 +34,11 @@ var legacyVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11
 
 // Limits of the server loop.
 const (
-	// maxInflightCalls bounds tool calls running at once; the reader waits
-	// for a free slot, so a flood of requests costs memory for 64 calls,
-	// not for every line queued in the pipe.
+	// maxInflightCalls bounds tool calls running at once, so a flood of
+	// requests costs memory for 64 calls, not for every line queued in
+	// the pipe. A call past it is refused at once (error busy) instead of
+	// making the reader wait: a reader that waits cannot read the
+	// cancellations that would free a slot.
 	maxInflightCalls = 64
 
 	// shutdownGrace is how long a signal (SIGTERM, SIGINT) lets the
@@ -429,7 +431,18 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidRequest, "request id %s is already in use", key))
 		return
 	}
-	s.slots <- struct{}{}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		err := fmt.Errorf("%w with %d calls, its limit; retry after one of them finishes", errServerBusy, maxInflightCalls)
+		code, _ := errorCode(err)
+		res := toolResult(map[string]any{"ok": false, "error": code, "detail": errorDetail(err), "generated_at": now()}, true)
+		if modern {
+			res = s.modernResult(res)
+		}
+		s.w.Result(req.ID, res)
+		return
+	}
 	timeout := s.cfg.CallTimeout
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	c := &call{id: req.ID, cancel: cancel}

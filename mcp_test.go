@@ -460,21 +460,44 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	}
 	s := startSession(t, testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_MAX_ANALYSES": "3"}))
+	// The client keeps at most maxInflightCalls calls outstanding, as a
+	// client of the limit must, and sends a call refused as busy again
+	// (with a new id): a slot is freed just after its answer is written,
+	// so the next call can arrive first.
 	const n = 200
-	for i := 0; i < n; i++ {
+	next, busy := 0, 0
+	send := func(id int) {
+		i := id % n
 		f, tl := files[i%len(files)], tools[(i/len(files))%len(tools)]
-		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": i, "method": "tools/call",
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call",
 			"params": map[string]any{"name": tl, "arguments": map[string]any{"auth_token": "tok", "path": f}}})
 		s.send(string(b))
 	}
-	for k := 0; k < n; k++ {
+	for ; next < maxInflightCalls; next++ {
+		send(next)
+	}
+	for done := 0; done < n; {
 		m, _ := s.recv()
-		i := int(m["id"].(float64))
-		f, tl := files[i%len(files)], tools[(i/len(files))%len(tools)]
+		id := int(m["id"].(float64))
 		sc, _ := e2eStructured(t, m)
+		if sc["error"] == "busy" {
+			busy++
+			send(id + n)
+			continue
+		}
+		i := id % n
+		f, tl := files[i%len(files)], tools[(i/len(files))%len(tools)]
 		if got := strip(sc); got != want[tl+" "+f] {
 			t.Fatalf("call %d %s %s differs from the sequential answer:\n%.300s\n%.300s", i, tl, f, got, want[tl+" "+f])
 		}
+		done++
+		if next < n {
+			send(next)
+			next++
+		}
+	}
+	if busy > n/10 {
+		t.Errorf("%d of %d calls refused as busy with at most %d outstanding", busy, n, maxInflightCalls)
 	}
 	s.close()
 }

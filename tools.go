@@ -19,6 +19,7 @@ var (
 	errCaptureChanged   = errors.New("the capture changed while it was read")
 	errInvalidArgument  = errors.New("invalid argument")
 	errCallTimeout      = errors.New("the call took longer than its time limit")
+	errServerBusy       = errors.New("the server is busy")
 )
 
 // errorCodes maps every sentinel to its contract code (CONTRACT §4). It is
@@ -39,6 +40,7 @@ var errorCodes = []struct {
 	{errInvalidArgument, "invalid_argument"},
 	{intel.ErrTooManyIPs, "too_many_ips"},
 	{errCallTimeout, "timeout"},
+	{errServerBusy, "busy"},
 }
 
 // errorCode is the contract code of err, if it has one.
