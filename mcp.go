@@ -38,7 +38,8 @@ const (
 	// requests costs memory for 64 calls, not for every line queued in
 	// the pipe. A call past it is refused at once (error busy) instead of
 	// making the reader wait: a reader that waits cannot read the
-	// cancellations that would free a slot.
+	// cancellations that would free a slot. A slot is held until the
+	// call's work has returned, not only until it is answered.
 	maxInflightCalls = 64
 
 	// shutdownGrace is how long a signal (SIGTERM, SIGINT) lets the
@@ -88,7 +89,9 @@ type call struct {
 	cancelled atomic.Bool
 	progress  json.RawMessage // the progressToken, nil when none
 
-	lastProgress time.Time // written only by the call's goroutine
+	mu           sync.Mutex // orders progress notifications before the answer
+	answered     bool       // no progress notification after this
+	lastProgress time.Time
 	lastValue    float64
 }
 
@@ -111,6 +114,12 @@ func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stde
 		return err
 	}
 	defer s.close()
+	return s.serve(ctx, stdin)
+}
+
+// serve is the session of serve over stdin, on a server already open.
+func (s *server) serve(ctx context.Context, stdin io.Reader) error {
+	cfg := s.cfg
 	if cfg.RequireToken && cfg.TokenIsDefault {
 		fmt.Fprintln(s.log, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
 	}
@@ -443,8 +452,7 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 		s.w.Result(req.ID, res)
 		return
 	}
-	timeout := s.cfg.CallTimeout
-	cctx, cancel := context.WithTimeout(ctx, timeout)
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	c := &call{id: req.ID, cancel: cancel}
 	if meta.ProgressToken != nil && string(meta.ProgressToken) != "null" {
 		c.progress = meta.ProgressToken
@@ -453,28 +461,60 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 	s.inflight[key] = c
 	s.mu.Unlock()
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer func() { <-s.slots }()
-		defer cancel()
-		res := s.runTool(cctx, t, c, p.Arguments)
+	go s.runCall(cctx, c, key, t, p.Arguments, modern)
+}
+
+// runCall runs one accepted call and answers it. The answer does not wait
+// for work that overstays the call's context: when the context ends first
+// the call is answered timeout (or, cancelled, not at all) at once, and
+// its slot is kept until the work returns, so that the limit counts the
+// work actually running.
+func (s *server) runCall(ctx context.Context, c *call, key string, t *tool, args json.RawMessage, modern bool) {
+	defer s.wg.Done()
+	done := make(chan map[string]any, 1)
+	go func() { done <- s.runTool(ctx, t, c, args) }()
+	var res map[string]any
+	returned := false
+	select {
+	case res = <-done:
+		returned = true
 		res = s.redactResult(res)
-		s.mu.Lock()
+	case <-ctx.Done():
+		res = s.stoppedResult(ctx.Err())
+	}
+	s.answer(c, res, modern)
+	if !returned {
+		<-done
+	}
+	c.cancel()
+	s.mu.Lock()
+	if s.inflight[key] == c {
 		delete(s.inflight, key)
-		s.mu.Unlock()
-		if c.cancelled.Load() {
-			return // the client no longer waits for it
+	}
+	s.mu.Unlock()
+	<-s.slots
+}
+
+// answer writes a call's result, unless the client cancelled it, after a
+// short pause when a progress notification was just sent. No progress
+// notification follows it.
+func (s *server) answer(c *call, res map[string]any, modern bool) {
+	c.mu.Lock()
+	c.answered = true
+	last := c.lastProgress
+	c.mu.Unlock()
+	if c.cancelled.Load() {
+		return // the client no longer waits for it
+	}
+	if !last.IsZero() {
+		if d := progressQuiet - time.Since(last); d > 0 {
+			time.Sleep(d)
 		}
-		if !c.lastProgress.IsZero() {
-			if d := progressQuiet - time.Since(c.lastProgress); d > 0 {
-				time.Sleep(d)
-			}
-		}
-		if modern {
-			res = s.modernResult(res)
-		}
-		s.w.Result(req.ID, res)
-	}()
+	}
+	if modern {
+		res = s.modernResult(res)
+	}
+	s.w.Result(c.id, res)
 }
 
 // runTool checks the token and the arguments, runs the handler and builds
@@ -490,21 +530,28 @@ func (s *server) runTool(ctx context.Context, t *tool, c *call, rawArgs json.Raw
 	if err != nil {
 		code, ok := errorCode(err)
 		if !ok {
-			switch {
-			case errors.Is(err, context.DeadlineExceeded):
-				code, err = "timeout", fmt.Errorf("%w (%s, PORT_HUNTER_CALL_TIMEOUT_S)", errCallTimeout, s.cfg.CallTimeout)
-			case errors.Is(err, context.Canceled):
-				code = "cancelled"
-			default:
-				code = "internal_error"
-				fmt.Fprintf(s.log, "porthunter: %s: %v\n", t.name, err)
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return s.stoppedResult(err)
 			}
+			code = "internal_error"
+			fmt.Fprintf(s.log, "porthunter: %s: %v\n", t.name, err)
 		}
 		return toolResult(map[string]any{"ok": false, "error": code, "detail": errorDetail(err), "generated_at": now()}, true)
 	}
 	answer["ok"] = true
 	answer["generated_at"] = now()
 	return toolResult(answer, false)
+}
+
+// stoppedResult is the answer of a call whose context ended: timeout when
+// its time limit passed, cancelled otherwise (then it is seldom written:
+// a cancelled call is not answered, and a signal stops all output).
+func (s *server) stoppedResult(err error) map[string]any {
+	code := "cancelled"
+	if errors.Is(err, context.DeadlineExceeded) {
+		code, err = "timeout", fmt.Errorf("%w (%s, PORT_HUNTER_CALL_TIMEOUT_S)", errCallTimeout, s.cfg.CallTimeout)
+	}
+	return toolResult(map[string]any{"ok": false, "error": code, "detail": errorDetail(err), "generated_at": now()}, true)
 }
 
 func (s *server) invoke(ctx context.Context, t *tool, c *call, rawArgs json.RawMessage) (map[string]any, error) {
@@ -696,7 +743,9 @@ func (s *server) progressFunc(c *call) func(done, total int64) {
 		return nil
 	}
 	return func(done, total int64) {
-		if time.Since(c.lastProgress) < progressInterval || float64(done) <= c.lastValue {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.answered || time.Since(c.lastProgress) < progressInterval || float64(done) <= c.lastValue {
 			return
 		}
 		c.lastValue = float64(done)
