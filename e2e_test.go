@@ -566,3 +566,42 @@ func TestSignalStopsServer(t *testing.T) {
 		})
 	}
 }
+
+// TestSignalWithStdoutBlocked: a client that stops reading stdout blocks
+// the server's writes; SIGTERM still ends it with status 0 within a
+// second.
+func TestSignalWithStdoutBlocked(t *testing.T) {
+	cmd := exec.Command(buildE2EBinary(t), "serve")
+	cmd.Env = []string{"PORT_HUNTER_ALLOWED_DIR=" + t.TempDir(), "PORT_HUNTER_TOKEN=t"}
+	in, err := cmd.StdinPipe()
+	e2eMust(t, err)
+	outR, outW, err := os.Pipe() // never read
+	e2eMust(t, err)
+	defer outR.Close()
+	cmd.Stdout = outW
+	e2eMust(t, cmd.Start())
+	outW.Close()
+	defer cmd.Process.Kill()
+	go func() {
+		// About 200 KB of answers, several times what a pipe holds: the
+		// writes block, and the writer of stdin with them.
+		w := bufio.NewWriter(in)
+		for i := 0; i < 5000; i++ {
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%d,"method":"ping"}`+"\n", i)
+		}
+		w.Flush()
+	}()
+	time.Sleep(300 * time.Millisecond) // let the pipe fill
+	exit := make(chan error, 1)
+	start := time.Now()
+	e2eMust(t, cmd.Process.Signal(syscall.SIGTERM))
+	go func() { exit <- cmd.Wait() }()
+	select {
+	case err := <-exit:
+		if el := time.Since(start); err != nil || el > time.Second {
+			t.Errorf("exit %v after %v, want status 0 within 1 s", err, el)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still running 5 s after SIGTERM with its stdout blocked")
+	}
+}

@@ -77,6 +77,7 @@ type server struct {
 
 	mu       sync.Mutex
 	inflight map[string]*call // by the request id's JSON text
+	stopping bool             // a signal came: no call starts any more
 	slots    chan struct{}
 	wg       sync.WaitGroup
 	red      *redactor
@@ -145,26 +146,38 @@ func (s *server) serve(ctx context.Context, stdin io.Reader) error {
 		}
 	}()
 
+	// The messages are served on a goroutine too: an answer written
+	// inline blocks while the client does not read stdout, and a signal
+	// must end the process then as well.
 	callCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for {
-		var m inMessage
-		select {
-		case <-ctx.Done():
-			return s.shutdown()
-		case m = <-msgs:
-		}
-		if m.err != nil {
-			if !errors.Is(m.err, io.EOF) {
-				fmt.Fprintf(s.log, "porthunter: reading stdin: %v\n", m.err)
+	eof := make(chan struct{})
+	go func() {
+		defer close(eof)
+		for {
+			var m inMessage
+			select {
+			case <-ctx.Done():
+				return
+			case m = <-msgs:
 			}
-			break
+			if m.err != nil {
+				if !errors.Is(m.err, io.EOF) {
+					fmt.Fprintf(s.log, "porthunter: reading stdin: %v\n", m.err)
+				}
+				return
+			}
+			if m.fault != nil {
+				s.w.Error(m.fault.ID, m.fault.Err)
+				continue
+			}
+			s.dispatch(callCtx, m.req)
 		}
-		if m.fault != nil {
-			s.w.Error(m.fault.ID, m.fault.Err)
-			continue
-		}
-		s.dispatch(callCtx, m.req)
+	}()
+	select {
+	case <-eof:
+	case <-ctx.Done():
+		return s.shutdown()
 	}
 	done := make(chan struct{})
 	go func() {
@@ -186,6 +199,7 @@ func (s *server) serve(ctx context.Context, stdin io.Reader) error {
 func (s *server) shutdown() error {
 	s.w.Close()
 	s.mu.Lock()
+	s.stopping = true // no call starts after this, so wg.Wait below is final
 	n := len(s.inflight)
 	s.mu.Unlock()
 	done := make(chan struct{})
@@ -458,9 +472,15 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 		c.progress = meta.ProgressToken
 	}
 	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		cancel()
+		<-s.slots
+		return
+	}
 	s.inflight[key] = c
-	s.mu.Unlock()
 	s.wg.Add(1)
+	s.mu.Unlock()
 	go s.runCall(cctx, c, key, t, p.Arguments, modern)
 }
 

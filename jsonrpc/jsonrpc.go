@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxLineBytes bounds one message. MCP messages of this server are small
@@ -288,22 +289,18 @@ type Writer struct {
 	mu     sync.Mutex
 	w      *bufio.Writer
 	err    error
+	closed atomic.Bool
 	redact func(string) string
 }
 
 // ErrClosed is what a write returns once the Writer is closed.
 var ErrClosed = errors.New("jsonrpc: writer closed")
 
-// Close ends the output: a message being written is finished, and every
-// later one is dropped (its write returns ErrClosed). The underlying
-// writer is not closed.
-func (w *Writer) Close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err == nil {
-		w.err = ErrClosed
-	}
-}
+// Close ends the output: every message not yet being written is dropped
+// (its write returns ErrClosed). It does not wait for a write in
+// progress, which a reader that stopped reading can block for ever. The
+// underlying writer is not closed.
+func (w *Writer) Close() { w.closed.Store(true) }
 
 // SetRedact makes the writer pass the message and every string value of
 // the data of each error it writes through f before encoding them: error
@@ -403,6 +400,9 @@ func (w *Writer) write(v any) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed.Load() {
+		return ErrClosed
+	}
 	if w.err != nil {
 		return w.err
 	}
