@@ -195,7 +195,7 @@ func printUsage(w io.Writer) {
 		names = append(names, t.name)
 	}
 	fmt.Fprintf(w, "\ntools (porthunter help TOOL for arguments): %s\n", strings.Join(names, ", "))
-	fmt.Fprintln(w, "\nexit status: 0 success (and stdin EOF), 2 bad usage, 1 fatal error")
+	fmt.Fprintln(w, "\nexit status: 0 success (and stdin EOF, SIGTERM, SIGINT), 2 bad usage, 1 fatal error")
 }
 
 // printToolHelp prints one tool's description and arguments from the tool
