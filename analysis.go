@@ -378,7 +378,10 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	an := agg.Finish()
+	an, err := agg.FinishContext(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if set := an.HeaviestSources(); set != nil && rereadable(in) {
 		// The source budget refused senders heavier than some it tracked:
 		// read again, tracking the heaviest from their first packet. The
@@ -478,7 +481,7 @@ func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim 
 	if n != records {
 		return nil, fmt.Errorf("the capture changed: %d records of %d read again", n, records)
 	}
-	return agg.Finish(), nil
+	return agg.FinishContext(ctx)
 }
 
 // fileErr names the file an error came from when a set has several.

@@ -409,7 +409,7 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 	}
 	th := scan.DefaultThresholds()
 	ov := overviewView(res, args[0], 60, 20)
-	_, nsus := res.an.SuspectsTop(th, defSuspectLimit) // list_suspects' default answer
+	_, nsus, _ := res.an.SuspectsTop(ctx, th, defSuspectLimit) // list_suspects' default answer
 	el := time.Since(start)
 	st := res.an.Capture()
 	pkts := st.TotalPackets

@@ -28,7 +28,14 @@ type Detail struct {
 	DetectedAt        *Time          `json:"detected_at"`
 	DistributedTarget string         `json:"distributed_target,omitempty"`
 
-	Episodes         []EpisodeInfo  `json:"episodes"`
+	// Episodes lists the first MaxDetailEpisodes episodes in time order;
+	// EpisodesTotal counts them all and EpisodesQualifying those that
+	// meet the default listing rule on their own.
+	Episodes           []EpisodeInfo `json:"episodes"`
+	EpisodesTotal      int           `json:"episodes_total"`
+	EpisodesQualifying int           `json:"episodes_qualifying"`
+	EpisodesTruncated  bool          `json:"episodes_truncated,omitempty"`
+
 	Targets          []DetailTarget `json:"targets"`
 	TargetsTotal     int            `json:"targets_total"`
 	TargetsTruncated bool           `json:"targets_truncated"`
@@ -145,8 +152,21 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		}
 	}
 	th := DefaultThresholds()
+	d.EpisodesTotal = len(r.episodes)
 	for ei := range r.episodes {
 		e := &r.episodes[ei]
+		qualifies := e.meets(th) && e.successes < e.counted
+		rate, ok := e.rate()
+		if ok {
+			qualifies = qualifies && (rate >= th.MinRatePPS || r.trw.Scanner)
+		}
+		if qualifies {
+			d.EpisodesQualifying++
+		}
+		if ei >= MaxDetailEpisodes {
+			d.EpisodesTruncated = true
+			continue
+		}
 		ports, hosts := map[uint16]bool{}, map[int32]bool{}
 		for k := e.first; k <= e.last; k++ {
 			t := &r.probes[k]
@@ -156,11 +176,10 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 			}
 		}
 		info := EpisodeInfo{Start: an.time(e.start), End: an.time(e.end), Probes: int(e.probes), PeakPPS: float64(e.peak),
-			DistinctPorts: len(ports), DistinctHosts: len(hosts), Qualifies: e.meets(th) && e.successes < e.counted}
-		if rate, ok := e.rate(); ok {
+			DistinctPorts: len(ports), DistinctHosts: len(hosts), Qualifies: qualifies}
+		if ok {
 			x := roundSig(rate)
 			info.RatePPS = &x
-			info.Qualifies = info.Qualifies && (rate >= th.MinRatePPS || r.trw.Scanner)
 		}
 		d.Episodes = append(d.Episodes, info)
 	}
