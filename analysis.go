@@ -37,6 +37,12 @@ const (
 	// limits usable.
 	decompressedFactor = 20
 	minDecompressed    = 1 << 30
+
+	// maxReportedInterfaces caps the interfaces listed in the capture
+	// report, which every capture answer carries: a pcapng file may
+	// declare 16,384 (pcapng.MaxAllInterfaces), about 2.4 MB of report,
+	// while real captures have a handful.
+	maxReportedInterfaces = 64
 )
 
 // captureReport is the "capture" object of the answers: what was read and
@@ -48,9 +54,13 @@ type captureReport struct {
 	SizeBytes  int64             `json:"size_bytes"`
 	SHA256     string            `json:"sha256"`
 	Sections   int               `json:"sections"`
-	Interfaces []interfaceReport `json:"interfaces"`
-	Truncated  *truncationReport `json:"truncated"`
-	Stats      scan.CaptureStats `json:"stats"`
+	Interfaces []interfaceReport `json:"interfaces"` // at most maxReportedInterfaces
+	// InterfacesTotal counts the interfaces of every section and file;
+	// InterfacesTruncated says interfaces lists only the first ones.
+	InterfacesTotal     int               `json:"interfaces_total"`
+	InterfacesTruncated bool              `json:"interfaces_truncated,omitempty"`
+	Truncated           *truncationReport `json:"truncated"`
+	Stats               scan.CaptureStats `json:"stats"`
 	// Files lists the files of a capture set read as one capture, in the
 	// order read; absent for one file. SHA256 is then empty.
 	Files []captureFileReport `json:"files,omitempty"`
@@ -353,7 +363,12 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		}
 		rep.SizeBytes += c.size
 		for _, itf := range info.Interfaces {
-			ir := interfaceReport{ID: len(rep.Interfaces), Section: sections + itf.Section, LinkType: uint16(itf.LinkType),
+			rep.InterfacesTotal++
+			if len(rep.Interfaces) == maxReportedInterfaces {
+				rep.InterfacesTruncated = true
+				continue
+			}
+			ir := interfaceReport{ID: rep.InterfacesTotal - 1, Section: sections + itf.Section, LinkType: uint16(itf.LinkType),
 				Link: linkName(itf.LinkType), SnapLen: itf.SnapLen, Precision: itf.TSResolDigits, Name: itf.Name}
 			if itf.HasDrops {
 				d := itf.Drops

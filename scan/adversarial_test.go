@@ -318,3 +318,34 @@ func TestJudgeCancelled(t *testing.T) {
 		t.Fatalf("default thresholds on an ended context: %d of %d, %v", len(s), total, err)
 	}
 }
+
+// TestDetailPortListsCapped: a host that answers every port open, each
+// then used, and a scan left mostly unanswered: scanner_detail's port
+// lists stop at MaxDetailList and say so.
+func TestDetailPortListsCapped(t *testing.T) {
+	b := newBuilder(DefaultConfig())
+	const n = MaxDetailList + 200
+	for i := range n {
+		ts := t0 + int64(i)*sec/100
+		port := uint16(1 + i)
+		b.tcp(ts, scanner, 45000, victim, port, fS, 0)
+		b.tcp(ts+100, victim, port, scanner, 45000, fS|fA, 0)
+		b.tcp(ts+200, scanner, 45000, victim, port, fR, 0)
+		b.tcp(ts, scanner, 45000, "10.0.0.6", port, fS, 0) // unanswered
+	}
+	for i := range n {
+		ts := t0 + 100*sec + int64(i)*sec/100
+		port := uint16(1 + i)
+		b.tcp(ts, scanner, 50000, victim, port, fS, 0)
+		b.tcp(ts+100, victim, port, scanner, 50000, fS|fA, 0)
+		b.tcp(ts+200, scanner, 50000, victim, port, fA, 0)
+		b.tcp(ts+300, scanner, 50000, victim, port, fA|fP, 40)
+	}
+	d := mustDetail(t, b.agg.Finish(), scanner)
+	if len(d.UsedPorts) != MaxDetailList || !d.UsedPortsTruncated || len(d.UnansweredPorts) != MaxDetailList || !d.UnansweredPortsTruncated ||
+		len(d.OpenPorts) != MaxDetailList || !d.OpenPortsTruncated || d.Outcomes.Open != n || d.Outcomes.Unanswered != n {
+		t.Errorf("used %d (%v), unanswered %d (%v), open %d (%v) of %d/%d",
+			len(d.UsedPorts), d.UsedPortsTruncated, len(d.UnansweredPorts), d.UnansweredPortsTruncated,
+			len(d.OpenPorts), d.OpenPortsTruncated, d.Outcomes.Open, d.Outcomes.Unanswered)
+	}
+}

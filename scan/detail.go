@@ -46,16 +46,21 @@ type Detail struct {
 	Outcomes  Outcomes `json:"outcomes"`
 	OpenPorts []int    `json:"open_ports"` // capped like Ports; outcomes.open counts them all
 	// OpenPortsTruncated: open_ports was cut at MaxDetailList.
-	OpenPortsTruncated bool        `json:"open_ports_truncated,omitempty"`
-	UnansweredPorts    []int       `json:"unanswered_ports"` // capped like Ports
-	FirstProbe         *ProbeEvent `json:"first_probe"`
-	FirstAnswer        *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
-	FirstOpen          *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
+	OpenPortsTruncated bool  `json:"open_ports_truncated,omitempty"`
+	UnansweredPorts    []int `json:"unanswered_ports"` // capped like Ports
+	// UnansweredPortsTruncated: unanswered_ports was cut at MaxDetailList;
+	// outcomes.unanswered counts the probes.
+	UnansweredPortsTruncated bool        `json:"unanswered_ports_truncated,omitempty"`
+	FirstProbe               *ProbeEvent `json:"first_probe"`
+	FirstAnswer              *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
+	FirstOpen                *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
 
 	// FollowedByUse is true when the source later exchanged data with a
 	// port it had found open (scan followed by use); UsedPorts lists them.
-	FollowedByUse         bool    `json:"followed_by_use"`
-	UsedPorts             []int   `json:"used_ports"`
+	FollowedByUse bool  `json:"followed_by_use"`
+	UsedPorts     []int `json:"used_ports"` // capped like Ports
+	// UsedPortsTruncated: used_ports was cut at MaxDetailList.
+	UsedPortsTruncated    bool    `json:"used_ports_truncated,omitempty"`
 	SuccessfulConnections int     `json:"successful_connections"` // connections with data (not probes)
 	BackscatterPkts       uint64  `json:"backscatter_pkts"`       // unsolicited SYN/ACK and RST it sent
 	NoReturnTraffic       bool    `json:"no_return_traffic"`
@@ -131,11 +136,12 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		FlagStats: map[string]int{}, Pkts: r.pkts, ProbePkts: r.probePkts, Probes: len(r.probes),
 		DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts), FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
 		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
-		UsedPorts: nonNil(used), FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
+		FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
 		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
 		Outcomes: Outcomes{Open: int(r.out[outOpen]), Closed: int(r.out[outClosed]), Filtered: int(r.out[outFiltered]),
 			Unfiltered: int(r.out[outUnfiltered]), Unanswered: int(r.out[outUnanswered])},
 	}
+	d.UsedPorts, d.UsedPortsTruncated = capList(used, MaxDetailList)
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
 			d.FlagStats[classNames[c]] = int(r.classes[c])
@@ -264,7 +270,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 	d.OpenPorts, d.OpenPortsTruncated = capList(openPorts(r), MaxDetailList)
 	slices.Sort(unanswered)
 	unanswered = slices.Compact(unanswered)
-	d.UnansweredPorts, _ = capList(unanswered, MaxDetailList)
+	d.UnansweredPorts, d.UnansweredPortsTruncated = capList(unanswered, MaxDetailList)
 	if len(r.probes) > 0 {
 		t := &r.probes[0]
 		d.FirstProbe = an.event(r, t, t.firstTS, t.frame)
