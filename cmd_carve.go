@@ -60,7 +60,7 @@ var le = binary.LittleEndian
 // the Record.Timestamp the reader gives it.
 func cmdCarve(ctx context.Context, _ policy.Config, args []string, _, stderr io.Writer) error {
 	fl := flag.NewFlagSet("carve", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl.SetOutput(termWriter{stderr}) // the flag package prints an unknown flag's name as given
 	ipFlag := fl.String("ip", "", "address whose packets are kept (IPv4 or IPv6)")
 	outFlag := fl.String("o", "", "pcapng file to create (must not exist)")
 	fl.Usage = func() {
@@ -97,7 +97,7 @@ func cmdCarve(ctx context.Context, _ policy.Config, args []string, _, stderr io.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "carved %d of %d packets to %s\n", kept, read, *outFlag)
+	fmt.Fprintf(stderr, "carved %d of %d packets to %s\n", kept, read, termEscape(*outFlag, false))
 	return nil
 }
 
