@@ -72,6 +72,44 @@ func kindOf(magic []byte) Kind {
 	return 0
 }
 
+// otherMagics are leading bytes of common files that are not captures,
+// by the name the refusal gives them.
+var otherMagics = []struct {
+	name  string
+	magic []byte
+}{
+	{"an ELF executable", []byte{0x7f, 'E', 'L', 'F'}},
+	{"a zip archive", []byte{'P', 'K', 0x03, 0x04}},
+	{"a PDF document", []byte("%PDF")},
+	{"a bzip2 stream", []byte("BZh")},
+	{"an xz stream", []byte{0xfd, '7', 'z', 'X'}},
+	{"a zstd stream", []byte{0x28, 0xb5, 0x2f, 0xfd}},
+	{"a 7-zip archive", []byte{'7', 'z', 0xbc, 0xaf}},
+	{"a PNG image", []byte{0x89, 'P', 'N', 'G'}},
+	{"a JPEG image", []byte{0xff, 0xd8, 0xff}},
+	{"an SQLite database", []byte("SQLi")},
+	{"a snoop capture (convert it with editcap)", []byte("snoo")},
+	{"a Windows executable", []byte("MZ")},
+}
+
+// magicType names what a file that is not a capture starts like, for the
+// refusal. The bytes themselves are never echoed: the allowed directory
+// may hold files the client cannot read otherwise (with it set to "/",
+// /proc/self/environ), and each refusal would reveal some of them.
+func magicType(magic []byte) string {
+	for _, m := range otherMagics {
+		if bytes.HasPrefix(magic, m.magic) {
+			return "starts like " + m.name
+		}
+	}
+	for _, c := range magic {
+		if (c < 0x20 || c > 0x7e) && c != '\t' && c != '\n' && c != '\r' {
+			return "has an unknown magic"
+		}
+	}
+	return "starts like a text file"
+}
+
 // Sandbox opens captures found beneath one allowed directory and nowhere
 // else. Paths come from untrusted tool arguments. Every open goes through
 // os.Root, which refuses ".." and symbolic links that leave the directory
@@ -263,7 +301,7 @@ func (s *Sandbox) check(f *os.File, rel, path string) (*File, error) {
 	}
 	kind := kindOf(magic[:])
 	if kind == 0 {
-		return nil, fmt.Errorf("%w: %q starts with % x", ErrUnsupportedFileType, path, magic)
+		return nil, fmt.Errorf("%w: %q %s", ErrUnsupportedFileType, path, magicType(magic[:]))
 	}
 	file := &File{
 		Name:     rel,

@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -491,5 +492,49 @@ func TestDirFS(t *testing.T) {
 	}
 	if _, err := s.DirFS("nope"); !errors.Is(err, ErrPathNotFound) {
 		t.Errorf("DirFS(nope) = %v, want ErrPathNotFound", err)
+	}
+}
+
+// TestNotCaptureNamesNoBytes: the refusal of a file that is not a capture
+// names what it looks like and never its bytes (with the allowed
+// directory at "/", each refusal would reveal the start of any readable
+// file, such as /proc/self/environ); it reads only the magic, whatever the
+// file's size.
+func TestNotCaptureNamesNoBytes(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, start, want string
+	}{
+		{"environ", "S3CRET_TOKEN=hunter2\x00PATH=/bin", "starts like a text file"},
+		{"elf", "\x7fELF\x02\x01\x01", "starts like an ELF executable"},
+		{"zip", "PK\x03\x04\x14\x00", "starts like a zip archive"},
+		{"binary", "\x00\x01\xfe\x42\x43", "has an unknown magic"},
+	}
+	s := newSandbox(t, dir, 1<<30)
+	for _, c := range cases {
+		// A large sparse file: refusing it must not read it.
+		path := filepath.Join(dir, c.name)
+		writeFile(t, path, []byte(c.start))
+		if err := os.Truncate(path, 256<<20); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Open(c.name)
+		if !errors.Is(err, ErrUnsupportedFileType) {
+			t.Fatalf("%s: %v, want ErrUnsupportedFileType", c.name, err)
+		}
+		msg := err.Error()
+		if !bytes.Contains([]byte(msg), []byte(c.want)) {
+			t.Errorf("%s: %q does not say %q", c.name, msg, c.want)
+		}
+		m := []byte(c.start[:MagicLen])
+		for _, leak := range []string{string(m), fmt.Sprintf("% x", m[:2]), fmt.Sprintf("%x", m[:2]), fmt.Sprintf("%q", m[:2])} {
+			if bytes.Contains([]byte(msg), []byte(leak)) {
+				t.Errorf("%s: %q echoes the file's first bytes (%q)", c.name, msg, leak)
+			}
+		}
+		allocs := testing.AllocsPerRun(10, func() { s.Open(c.name) })
+		if allocs > 40 {
+			t.Errorf("%s: refusing a 256 MiB file took %v allocations, want at most 40", c.name, allocs)
+		}
 	}
 }
