@@ -93,6 +93,9 @@ func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stde
 	if cfg.RequireToken && cfg.TokenIsDefault {
 		fmt.Fprintln(stderr, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
 	}
+	if cfg.AllowedDirIsRoot() {
+		fmt.Fprintln(stderr, "porthunter: warning: PORT_HUNTER_ALLOWED_DIR is the file system root: every file this user can read may be opened; set it to the captures' directory")
+	}
 	fmt.Fprintf(stderr, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
 
 	ctx, cancel := context.WithCancel(ctx)
