@@ -113,8 +113,11 @@ func magicType(magic []byte) string {
 // Sandbox opens captures found beneath one allowed directory and nowhere
 // else. Paths come from untrusted tool arguments. Every open goes through
 // os.Root, which refuses ".." and symbolic links that leave the directory
-// (including every absolute symlink target) at each path step, so a
-// directory renamed or a link swapped mid-open cannot redirect it.
+// at each path step, so a directory renamed or a link swapped mid-open
+// cannot redirect it. os.Root also refuses every absolute symlink target;
+// a path it refuses is resolved once more by resolveLinks, which accepts
+// absolute targets inside the directory, and the symlink-free path it
+// gives is opened through os.Root again.
 //
 // A Sandbox is safe for concurrent use.
 type Sandbox struct {
@@ -193,7 +196,7 @@ func (s *Sandbox) Open(path string) (*File, error) {
 	// Stat first so a FIFO or device is refused without being opened at
 	// all (opening some devices has side effects). The fstat after the
 	// open below is the authoritative check; this one only avoids the open.
-	fi, err := s.root.Stat(rel)
+	target, fi, err := s.stat(rel)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
@@ -202,7 +205,7 @@ func (s *Sandbox) Open(path string) (*File, error) {
 	}
 	// O_NONBLOCK: if the file was replaced by a FIFO after the Stat, the
 	// open returns at once instead of waiting for a writer.
-	f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := s.root.OpenFile(target, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
@@ -212,6 +215,22 @@ func (s *Sandbox) Open(path string) (*File, error) {
 		return nil, err
 	}
 	return file, nil
+}
+
+// stat is root.Stat of rel, or, when os.Root refuses rel as leaving the
+// directory, of the path resolveLinks rewrites it to; target is the path
+// that was found (rel or its rewrite), to be opened.
+func (s *Sandbox) stat(rel string) (target string, fi fs.FileInfo, err error) {
+	fi, err = s.root.Stat(rel)
+	if err == nil || !escapes(err, s.escapeErr) {
+		return rel, fi, err
+	}
+	target, err = resolveLinks(s.root, s.dirs, rel)
+	if err != nil {
+		return "", nil, err
+	}
+	fi, err = s.root.Stat(target)
+	return target, fi, err
 }
 
 // relative turns path into a cleaned path relative to the root, refusing
@@ -225,7 +244,7 @@ func (s *Sandbox) relative(path string) (string, error) {
 	}
 	rel := filepath.Clean(path)
 	if filepath.IsAbs(rel) {
-		r, ok := s.inside(rel)
+		r, ok := insideOf(s.dirs, rel)
 		if !ok {
 			return "", fmt.Errorf("%w: %q", ErrPathOutsideAllowedDir, path)
 		}
@@ -237,25 +256,6 @@ func (s *Sandbox) relative(path string) (string, error) {
 	return rel, nil
 }
 
-// inside returns abs relative to the allowed directory when abs lies in it.
-// The prefix is compared with a trailing separator so that a sibling such
-// as "/data2" is not taken for a child of "/data".
-func (s *Sandbox) inside(abs string) (string, bool) {
-	for _, d := range s.dirs {
-		if abs == d {
-			return ".", true
-		}
-		prefix := d
-		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
-			prefix += string(filepath.Separator)
-		}
-		if r, ok := strings.CutPrefix(abs, prefix); ok {
-			return r, true
-		}
-	}
-	return "", false
-}
-
 // openError maps an os.Root error to a sentinel. Only the underlying
 // system error is kept: os.Root's own PathError text is not reused.
 func (s *Sandbox) openError(path string, err error) error {
@@ -264,8 +264,10 @@ func (s *Sandbox) openError(path string, err error) error {
 		err = pe.Err
 	}
 	switch {
-	case errors.Is(err, s.escapeErr):
+	case errors.Is(err, s.escapeErr), errors.Is(err, errEscapes):
 		return fmt.Errorf("%w: %q", ErrPathOutsideAllowedDir, path)
+	case errors.Is(err, errTooManyLinks):
+		return fmt.Errorf("%w: %q: %v", ErrPathNotFound, path, err)
 	case errors.Is(err, fs.ErrNotExist),
 		errors.Is(err, syscall.ENOTDIR), // a path component is a file
 		errors.Is(err, syscall.ELOOP),   // too many symlinks
@@ -374,16 +376,20 @@ func (s *Sandbox) DirFS(path string) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := s.root.Stat(rel)
+	target, fi, err := s.stat(rel)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %q is not a directory", ErrNotRegularFile, path)
 	}
-	sub, err := s.root.OpenRoot(rel)
+	sub, err := s.root.OpenRoot(target)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
-	return sub.FS(), nil
+	dirs := make([]string, len(s.dirs))
+	for i, d := range s.dirs {
+		dirs[i] = filepath.Join(d, target)
+	}
+	return &linkFS{fsys: sub.FS(), root: sub, dirs: dirs, escapeErr: s.escapeErr}, nil
 }
