@@ -5,8 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +107,26 @@ func TestCarveDecompressedLimit(t *testing.T) {
 		t.Errorf("%s left behind", out)
 	}
 	t.Logf("refused in %v", el)
+}
+
+// TestDockerfileGo: the image is built with an exact Go patch release of
+// a supported major version (the toolchain's or the one before it; Go
+// fixes security issues in those two only), not a floating or
+// end-of-life tag such as golang:1.24.
+func TestDockerfileGo(t *testing.T) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^FROM golang:1\.(\d+)\.(\d+)(-[a-z0-9]+)? AS build$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("Dockerfile: no FROM golang:1.MINOR.PATCH AS build line")
+	}
+	var tool int
+	if _, err := fmt.Sscanf(runtime.Version(), "go1.%d", &tool); err != nil {
+		t.Skipf("toolchain %s: not a release", runtime.Version())
+	}
+	if minor, _ := strconv.Atoi(string(m[1])); minor < tool-1 {
+		t.Errorf("Dockerfile builds with Go 1.%d; the toolchain is %s, and Go 1.%d is no longer supported", minor, runtime.Version(), minor)
+	}
 }
