@@ -135,7 +135,7 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 		w:        jsonrpc.NewWriter(stdout),
 		log:      stderr,
 		sb:       sb,
-		z:        newAnalyzer(cfg, sb),
+		z:        newAnalyzer(cfg, sb).logTo(stderr),
 		intelDB:  db,
 		tools:    tools(),
 		inflight: make(map[string]*call),
