@@ -93,6 +93,9 @@ func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stde
 	if cfg.RequireToken && cfg.TokenIsDefault {
 		fmt.Fprintln(stderr, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
 	}
+	if cfg.AllowedDirIsRoot() {
+		fmt.Fprintln(stderr, "porthunter: warning: PORT_HUNTER_ALLOWED_DIR is the file system root: every file this user can read may be opened; set it to the captures' directory")
+	}
 	fmt.Fprintf(stderr, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -132,7 +135,7 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 		w:        jsonrpc.NewWriter(stdout),
 		log:      stderr,
 		sb:       sb,
-		z:        newAnalyzer(cfg, sb),
+		z:        newAnalyzer(cfg, sb).logTo(stderr),
 		intelDB:  db,
 		tools:    tools(),
 		inflight: make(map[string]*call),
