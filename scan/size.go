@@ -1,9 +1,6 @@
 package scan
 
-import (
-	"net/netip"
-	"reflect"
-)
+import "reflect"
 
 // Sizes of the records an Analysis holds, in bytes, as the compiler lays
 // them out (reflect, since product code does not import unsafe).
@@ -15,18 +12,11 @@ var (
 	sizeEpisode   = int64(reflect.TypeFor[episode]().Size())
 	sizeTool      = int64(reflect.TypeFor[Tool]().Size())
 	sizeVerdict   = int64(reflect.TypeFor[verdict]().Size())
-	sizeDistGroup = int64(reflect.TypeFor[DistributedGroup]().Size())
-	sizeDecoy     = int64(reflect.TypeFor[DecoyGroup]().Size())
-	sizeAddr      = int64(reflect.TypeFor[netip.Addr]().Size())
+	sizeDistGroup = int64(reflect.TypeFor[distGroup]().Size())
+	sizeDecoy     = int64(reflect.TypeFor[decoySet]().Size())
 	sizeSlot4     = int64(reflect.TypeFor[slot4]().Size())
 	sizeSlot6     = int64(reflect.TypeFor[slot6]().Size())
 )
-
-// mapEntryOverhead is what one map entry costs beyond its key and value:
-// its control byte, its share of the empty slots (a Swiss table is at
-// most 7/8 full, and grows by doubling) and the group headers; 16 bytes
-// rounds that up for the small maps an Analysis holds.
-const mapEntryOverhead = 16
 
 // RetainedBytes estimates the heap an Analysis keeps alive, from the
 // lengths of the arrays it holds: what dropping it frees, and what a cache
@@ -55,15 +45,13 @@ func (an *Analysis) RetainedBytes() int64 {
 	if vs := an.defaults; vs != nil {
 		n += 8*int64(len(vs.list)+len(vs.by)) + sizeVerdict*int64(len(vs.list))
 		for _, g := range vs.groups {
-			n += sizeDistGroup + sizeAddr*int64(len(g.Sources))
+			n += sizeDistGroup + 4*int64(len(g.members))
 		}
 	}
 	for _, g := range an.decoys {
-		n += sizeDecoy + sizeAddr*int64(len(g.Sources))
+		n += sizeDecoy + 4*int64(len(g.members)+len(g.targets))
 	}
-	for _, peers := range an.decoyOf {
-		n += sizeAddr + 24 + mapEntryOverhead + sizeAddr*int64(len(peers)) // key, slice header, peers
-	}
+	n += 4 * int64(len(an.decoyOf))
 	if h := an.heavy; h != nil {
 		n += sizeSlot4*int64(len(h.v4.slots)) + sizeSlot6*int64(len(h.v6.slots))
 	}
