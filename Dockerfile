@@ -1,7 +1,16 @@
 # Static binary on an empty base image; captures are mounted read-only at /data.
 #   docker build -t porthunter .
 #   docker run -i --rm -v "$PWD/fixtures:/data:ro" -e PORT_HUNTER_TOKEN=change-me porthunter
-FROM golang:1.24 AS build
+#
+# The builder is pinned to an exact, supported Go release: the binary is
+# static, so the standard library it links (net/http, crypto/tls,
+# compress/gzip, archive readers) is whatever this image holds, and Go
+# fixes that library's security issues only in its two latest major
+# releases (1.24 reached end of life when 1.26 came out). An exact patch
+# version also makes the image's build reproducible; raise it with each Go
+# security release (TestDockerfileGo checks it is no older than the
+# toolchain's previous major release).
+FROM golang:1.26.8 AS build
 WORKDIR /src
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=docker" -o /porthunter .

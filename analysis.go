@@ -22,8 +22,9 @@ import (
 const (
 	// maxCachedAnalyses bounds the analyses kept between calls. Every tool
 	// is a view over one analysis, so a session that asks four questions
-	// about one capture reads it once; eight files cover an investigation
-	// while bounding memory (an analysis holds per-source state only).
+	// about one capture reads it once; eight files cover an investigation.
+	// Their memory is bounded apart: cached analyses and the shares of
+	// those being read stay within the memory budget (analyzer.evict).
 	maxCachedAnalyses = 8
 
 	// checkEvery is how many records the reading loop handles between
@@ -37,6 +38,12 @@ const (
 	// limits usable.
 	decompressedFactor = 20
 	minDecompressed    = 1 << 30
+
+	// maxReportedInterfaces caps the interfaces listed in the capture
+	// report, which every capture answer carries: a pcapng file may
+	// declare 16,384 (pcapng.MaxAllInterfaces), about 2.4 MB of report,
+	// while real captures have a handful.
+	maxReportedInterfaces = 64
 )
 
 // captureReport is the "capture" object of the answers: what was read and
@@ -48,9 +55,13 @@ type captureReport struct {
 	SizeBytes  int64             `json:"size_bytes"`
 	SHA256     string            `json:"sha256"`
 	Sections   int               `json:"sections"`
-	Interfaces []interfaceReport `json:"interfaces"`
-	Truncated  *truncationReport `json:"truncated"`
-	Stats      scan.CaptureStats `json:"stats"`
+	Interfaces []interfaceReport `json:"interfaces"` // at most maxReportedInterfaces
+	// InterfacesTotal counts the interfaces of every section and file;
+	// InterfacesTruncated says interfaces lists only the first ones.
+	InterfacesTotal     int               `json:"interfaces_total"`
+	InterfacesTruncated bool              `json:"interfaces_truncated,omitempty"`
+	Truncated           *truncationReport `json:"truncated"`
+	Stats               scan.CaptureStats `json:"stats"`
 	// Files lists the files of a capture set read as one capture, in the
 	// order read; absent for one file. SHA256 is then empty.
 	Files []captureFileReport `json:"files,omitempty"`
@@ -79,6 +90,22 @@ type truncationReport struct {
 type analysisResult struct {
 	an      *scan.Analysis
 	capture captureReport
+	// retained estimates the heap the result keeps alive (retainedBytes),
+	// set when it is cached.
+	retained int64
+}
+
+// retainedBytes estimates the heap r keeps alive: its analysis and the
+// report's lists.
+func (r *analysisResult) retainedBytes() int64 {
+	n := r.an.RetainedBytes() + 512 // the report's fixed part
+	for _, itf := range r.capture.Interfaces {
+		n += 96 + int64(len(itf.Name))
+	}
+	for _, f := range r.capture.Files {
+		n += 128 + int64(len(f.Name))
+	}
+	return n
 }
 
 type cacheKey struct {
@@ -90,15 +117,21 @@ type cacheKey struct {
 
 // analyzer reads captures through the sandbox, at most MaxConcurrentAnalyses
 // at a time, and caches the results by file identity, so a file that
-// changes (size, mtime, inode) is read again.
+// changes (size, mtime, inode) is read again. The cached analyses count
+// against the memory budget: the least recently used are dropped so that
+// they and the budget shares of the analyses being read fit in it.
 type analyzer struct {
 	cfg     policy.Config
 	sandbox *policy.Sandbox
 	sem     chan struct{}
+	log     io.Writer // where dropped analyses are reported
 
-	mu    sync.Mutex
-	cache map[cacheKey]*analysisResult
-	order []cacheKey // least recently used first
+	mu      sync.Mutex
+	cache   map[cacheKey]*analysisResult
+	order   []cacheKey // least recently used first
+	cached  int64      // retained bytes of the cached analyses
+	running int        // analyses being read
+	dropped uint64     // analyses dropped for the memory budget
 }
 
 func newAnalyzer(cfg policy.Config, sb *policy.Sandbox) *analyzer {
@@ -106,7 +139,13 @@ func newAnalyzer(cfg policy.Config, sb *policy.Sandbox) *analyzer {
 	if n < 1 {
 		n = 1
 	}
-	return &analyzer{cfg: cfg, sandbox: sb, sem: make(chan struct{}, n), cache: make(map[cacheKey]*analysisResult)}
+	return &analyzer{cfg: cfg, sandbox: sb, sem: make(chan struct{}, n), log: io.Discard, cache: make(map[cacheKey]*analysisResult)}
+}
+
+// logTo sets where z reports the analyses it drops for the budget.
+func (z *analyzer) logTo(w io.Writer) *analyzer {
+	z.log = w
+	return z
 }
 
 // analyze returns the analysis of the capture at path (relative to the
@@ -130,9 +169,11 @@ func (z *analyzer) analyze(ctx context.Context, path string, progress func(done,
 	if r := z.lookup(key); r != nil { // another call read it while we waited
 		return r, nil
 	}
+	z.begin()
 	in := []captureInput{{r: f.Reader(), reopen: f.Reader, size: f.Size}}
 	r, err := readCaptures(ctx, in, z.readerLimits(), z.scanConfig(), progress)
 	if err != nil {
+		z.end(key, nil)
 		return nil, err
 	}
 	if z.cfg.MemoryBudgetBytes > 0 {
@@ -140,7 +181,8 @@ func (z *analyzer) analyze(ctx context.Context, path string, progress func(done,
 		// shared (see scanConfig).
 		r.capture.Stats.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes
 	}
-	z.store(key, r)
+	r.retained = r.retainedBytes()
+	z.end(key, r)
 	return r, nil
 }
 
@@ -176,15 +218,62 @@ func (z *analyzer) lookup(k cacheKey) *analysisResult {
 	return r
 }
 
-func (z *analyzer) store(k cacheKey, r *analysisResult) {
+// begin counts an analysis about to be read, dropping cached ones to make
+// room for its share of the budget.
+func (z *analyzer) begin() {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	if _, ok := z.cache[k]; !ok && len(z.order) >= maxCachedAnalyses {
-		delete(z.cache, z.order[0])
-		z.order = z.order[1:]
+	z.running++
+	z.evict()
+}
+
+// end counts the analysis begun for k as read and caches r (nil: it
+// failed), dropping the least recently used analyses, r itself when it
+// does not fit beside the shares of those still being read.
+func (z *analyzer) end(k cacheKey, r *analysisResult) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.running--
+	if r == nil {
+		return
+	}
+	if old, ok := z.cache[k]; ok { // read twice at once (sem allows it)
+		z.cached -= old.retained
+	} else if len(z.order) >= maxCachedAnalyses {
+		z.drop(fmt.Sprintf("the cache holds %d", maxCachedAnalyses))
 	}
 	z.cache[k] = r
+	z.cached += r.retained
 	z.touch(k)
+	z.evict()
+}
+
+// evict drops the least recently used analyses until the cached ones and
+// the shares of the running ones (scanConfig: the budget over the
+// analyses that may run at once, which each stays within) fit in the
+// memory budget. A call that still holds a dropped analysis keeps it
+// until it answers. Callers hold mu.
+func (z *analyzer) evict() {
+	budget := z.cfg.MemoryBudgetBytes
+	if budget <= 0 {
+		return
+	}
+	room := budget - int64(z.running)*z.scanConfig().MemoryBudgetBytes
+	for len(z.order) > 0 && z.cached > room {
+		z.drop(fmt.Sprintf("PORT_HUNTER_MEMORY_MB is %d, %d analyses being read", budget>>20, z.running))
+	}
+}
+
+// drop removes the least recently used analysis from the cache, and says
+// so on z.log with why; callers hold mu.
+func (z *analyzer) drop(why string) {
+	k := z.order[0]
+	r := z.cache[k]
+	z.cached -= r.retained
+	delete(z.cache, k)
+	z.order = slices.Delete(z.order, 0, 1)
+	z.dropped++
+	fmt.Fprintf(z.log, "porthunter: cache: dropped the analysis of %q (%.1f MiB): %s\n", k.name, float64(r.retained)/(1<<20), why)
 }
 
 // touch moves k to the most recently used end; callers hold mu.
@@ -353,7 +442,12 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		}
 		rep.SizeBytes += c.size
 		for _, itf := range info.Interfaces {
-			ir := interfaceReport{ID: len(rep.Interfaces), Section: sections + itf.Section, LinkType: uint16(itf.LinkType),
+			rep.InterfacesTotal++
+			if len(rep.Interfaces) == maxReportedInterfaces {
+				rep.InterfacesTruncated = true
+				continue
+			}
+			ir := interfaceReport{ID: rep.InterfacesTotal - 1, Section: sections + itf.Section, LinkType: uint16(itf.LinkType),
 				Link: linkName(itf.LinkType), SnapLen: itf.SnapLen, Precision: itf.TSResolDigits, Name: itf.Name}
 			if itf.HasDrops {
 				d := itf.Drops
@@ -378,7 +472,10 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	an := agg.Finish()
+	an, err := agg.FinishContext(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if set := an.HeaviestSources(); set != nil && rereadable(in) {
 		// The source budget refused senders heavier than some it tracked:
 		// read again, tracking the heaviest from their first packet. The
@@ -478,7 +575,7 @@ func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim 
 	if n != records {
 		return nil, fmt.Errorf("the capture changed: %d records of %d read again", n, records)
 	}
-	return agg.Finish(), nil
+	return agg.FinishContext(ctx)
 }
 
 // fileErr names the file an error came from when a set has several.

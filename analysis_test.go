@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +161,96 @@ func TestFileChangedWhileRead(t *testing.T) {
 	if tr == nil || tr.AfterFrame != 3 || !strings.Contains(tr.Reason, "shrank") || s.capture.SHA256 != "" {
 		t.Errorf("shrunk file: truncated %+v, hash %q; want after frame 3, shrank, no hash", tr, s.capture.SHA256)
 	}
+}
+
+// writeScanCapture writes a pcap of one source sending a SYN to each of
+// hosts×ports targets, 1 ms apart.
+func writeScanCapture(t *testing.T, path string, hosts, ports int) {
+	t.Helper()
+	src := netip.MustParseAddr("198.51.100.7")
+	recs := make([]pcapng.Record, 0, hosts*ports)
+	ts := int64(1_700_000_000) * 1e9
+	for h := range hosts {
+		dst := netip.AddrFrom4([4]byte{10, 0, byte(h >> 8), byte(h)})
+		for p := range ports {
+			data := ipv4TCP(src, dst, 40000, uint16(1+p), 0x02)
+			recs = append(recs, pcapng.Record{LinkType: pcapng.LinkIPv4, Timestamp: ts, Precision: 6, Data: data, OrigLen: len(data)})
+			ts += 1e6
+		}
+	}
+	writePcap(t, path, recs)
+}
+
+// cacheBytes is the estimated heap of the cached analyses.
+func cacheBytes(z *analyzer) int64 {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	var n int64
+	for _, r := range z.cache {
+		n += r.an.RetainedBytes()
+	}
+	return n
+}
+
+// TestCacheMemoryBudget: cached analyses count against the memory budget.
+// With PORT_HUNTER_MEMORY_MB=16 and two analyses at a time (8 MiB each),
+// seven captures of about 1.7 MiB of analysis each are read one after the
+// other: while one is read, the cached ones and its 8 MiB share stay
+// within 16 MiB, by the estimate and by the live heap (MemStats after a
+// collection), where the cache kept them all (17.9 MiB with the seventh
+// read's share). Each analysis dropped is reported; the most recent one
+// stays cached.
+func TestCacheMemoryBudget(t *testing.T) {
+	dir := t.TempDir()
+	const files = 7
+	for i := range files {
+		writeScanCapture(t, filepath.Join(dir, fmt.Sprintf("c%d.pcap", i)), 240, 100)
+	}
+	cfg := testConfig(t, dir, map[string]string{"PORT_HUNTER_MEMORY_MB": "16", "PORT_HUNTER_MAX_ANALYSES": "2"})
+	sb, err := policy.NewSandbox(dir, cfg.MaxPcapBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	var log bytes.Buffer
+	z := newAnalyzer(cfg, sb).logTo(&log)
+	budget, share := cfg.MemoryBudgetBytes, z.scanConfig().MemoryBudgetBytes
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	base := int64(m.HeapAlloc)
+	var last *analysisResult
+	var maxLive int64
+	for i := range files {
+		checked, worst := false, int64(0)
+		check := func(done, total int64) {
+			checked = true
+			c := cacheBytes(z)
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			worst = max(worst, c+share, int64(m.HeapAlloc)-base)
+		}
+		last, err = z.analyze(context.Background(), fmt.Sprintf("c%d.pcap", i), check)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !checked {
+			t.Fatalf("read %d: no progress call", i)
+		}
+		if worst > budget {
+			t.Errorf("read %d: cached analyses and the running one's share, or the live heap: %.1f MiB > budget %.1f MiB",
+				i, float64(worst)/(1<<20), float64(budget)/(1<<20))
+		}
+		maxLive = max(maxLive, int64(m.HeapAlloc)-base)
+	}
+	if r, err := z.analyze(context.Background(), fmt.Sprintf("c%d.pcap", files-1), nil); err != nil || r != last {
+		t.Errorf("the last analysis is not cached (%v)", err)
+	}
+	if c := cacheBytes(z); c > budget {
+		t.Errorf("after the reads: cached %.1f MiB > budget", float64(c)/(1<<20))
+	}
+	if n := strings.Count(log.String(), "porthunter: cache: dropped the analysis of "); n == 0 || uint64(n) != z.dropped {
+		t.Errorf("%d analyses dropped, %d reported:\n%s", z.dropped, n, log.String())
+	}
+	t.Logf("analysis of %.1f MiB; %d cached; live heap at most %.1f MiB", float64(last.an.RetainedBytes())/(1<<20), len(z.cache), float64(maxLive)/(1<<20))
 }

@@ -39,7 +39,7 @@ func openCLI(ctx context.Context, cfg policy.Config, file string, stderr io.Writ
 	if isTerminal(stderr) {
 		progress = func(done, total int64) {
 			if total > 0 {
-				fmt.Fprintf(stderr, "\rreading %s: %3d%%", filepath.Base(file), done*100/total)
+				fmt.Fprintf(stderr, "\rreading %s: %3d%%", termEscape(filepath.Base(file), false), done*100/total)
 			}
 		}
 		defer fmt.Fprint(stderr, "\r\033[K")
@@ -115,7 +115,7 @@ func isTerminal(w io.Writer) bool {
 // files are one rotated capture set, analysed as one capture (openCLIFiles).
 func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fl := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl.SetOutput(termWriter{stderr}) // the flag package prints an unknown flag's name as given
 	asJSON := fl.Bool("json", false, "print the tools' JSON answers instead of tables")
 	window := fl.Float64("window", 60, "timeline window in seconds (time_window_s)")
 	topK := fl.Int("top", 20, "rows per table (top_k)")
@@ -153,7 +153,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		"first_event": res.an.FirstEvent(th),
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(termWriter{stdout})
 		enc.SetIndent("", "  ")
 		return enc.Encode(answer)
 	}
@@ -350,6 +350,8 @@ func listOf(v any) []any {
 	return xs
 }
 
+// str is a JSON value as report text, terminal controls escaped: every
+// string of the report comes through str or num.
 func str(v any) string {
 	if v == nil {
 		return "-"
@@ -358,9 +360,9 @@ func str(v any) string {
 		if s == "" {
 			return `""`
 		}
-		return s
+		return termEscape(s, false)
 	}
-	return fmt.Sprint(v)
+	return termEscape(fmt.Sprint(v), false)
 }
 
 func num(v any) string {
@@ -373,7 +375,7 @@ func num(v any) string {
 		}
 		return fmt.Sprintf("%.2f", x)
 	}
-	return fmt.Sprint(v)
+	return termEscape(fmt.Sprint(v), false)
 }
 
 func list(v any) string { return shortList(v, 0) }
@@ -409,12 +411,12 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 	}
 	th := scan.DefaultThresholds()
 	ov := overviewView(res, args[0], 60, 20)
-	_, nsus := res.an.SuspectsTop(th, defSuspectLimit) // list_suspects' default answer
+	_, nsus, _ := res.an.SuspectsTop(ctx, th, defSuspectLimit) // list_suspects' default answer
 	el := time.Since(start)
 	st := res.an.Capture()
 	pkts := st.TotalPackets
 	secs := el.Seconds()
-	fmt.Fprintf(stdout, "file       %s\n", args[0])
+	fmt.Fprintf(stdout, "file       %s\n", termEscape(args[0], false))
 	fmt.Fprintf(stdout, "size       %d bytes\n", res.capture.SizeBytes)
 	fmt.Fprintf(stdout, "packets    %d\n", pkts)
 	fmt.Fprintf(stdout, "suspects   %d (scanners in overview: %d)\n", nsus, len(ov.Scanners))

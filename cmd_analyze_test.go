@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -219,6 +220,28 @@ func TestSuspectsTableCapsOpenPorts(t *testing.T) {
 	for _, line := range strings.Split(out, "\n") {
 		if len(line) > 200 {
 			t.Fatalf("line of %d bytes: %q", len(line), line)
+		}
+	}
+}
+
+// TestGzipNotCaptureNamesNoBytes: a gzip file whose content is not a
+// capture is refused without echoing the content's first bytes.
+func TestGzipNotCaptureNamesNoBytes(t *testing.T) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte("S3CRET_TOKEN=hunter2\n"))
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "secret.gz")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCLI("analyze", path)
+	if code != exitFatal || !strings.Contains(stderr, "unsupported_file_type") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, leak := range []string{"S3CR", "53 33", "5333"} {
+		if strings.Contains(stderr, leak) {
+			t.Errorf("stderr %q echoes the content's first bytes (%q)", stderr, leak)
 		}
 	}
 }

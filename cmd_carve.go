@@ -58,9 +58,9 @@ var le = binary.LittleEndian
 // (comments, flags), name resolution, statistics and custom blocks. A
 // Simple Packet Block has no timestamp; its packet is written at 0 (1970),
 // the Record.Timestamp the reader gives it.
-func cmdCarve(ctx context.Context, _ policy.Config, args []string, _, stderr io.Writer) error {
+func cmdCarve(ctx context.Context, cfg policy.Config, args []string, _, stderr io.Writer) error {
 	fl := flag.NewFlagSet("carve", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl.SetOutput(termWriter{stderr}) // the flag package prints an unknown flag's name as given
 	ipFlag := fl.String("ip", "", "address whose packets are kept (IPv4 or IPv6)")
 	outFlag := fl.String("o", "", "pcapng file to create (must not exist)")
 	fl.Usage = func() {
@@ -93,12 +93,21 @@ func cmdCarve(ctx context.Context, _ policy.Config, args []string, _, stderr io.
 	defer sb.Close()
 	defer in.Close()
 
-	kept, read, err := carveToFile(ctx, in.Reader(), *outFlag, addr)
+	kept, read, err := carveToFile(ctx, in.Reader(), *outFlag, addr, carveLimits(cfg))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "carved %d of %d packets to %s\n", kept, read, *outFlag)
+	fmt.Fprintf(stderr, "carved %d of %d packets to %s\n", kept, read, termEscape(*outFlag, false))
 	return nil
+}
+
+// carveLimits are the limits carve reads with: the analysis reader's
+// (analyzer.readerLimits, so a gzip capture expands no further than
+// PORT_HUNTER_MAX_PCAP_MB allows an analysis), with carveMaxInterfaces.
+func carveLimits(cfg policy.Config) pcapng.Limits {
+	lim := newAnalyzer(cfg, nil).readerLimits()
+	lim.MaxAllInterfaces = carveMaxInterfaces
+	return lim
 }
 
 // openCaptureCLI opens a capture named on the command line through a
@@ -126,7 +135,7 @@ func openCaptureCLI(file string) (*policy.File, *policy.Sandbox, error) {
 // planted there, is refused rather than clobbered) and carves into it.
 // The file is synced before it is reported written, and removed on error
 // so that no half-written capture is left looking like evidence.
-func carveToFile(ctx context.Context, src io.Reader, out string, addr netip.Addr) (kept, read uint64, err error) {
+func carveToFile(ctx context.Context, src io.Reader, out string, addr netip.Addr, lim pcapng.Limits) (kept, read uint64, err error) {
 	// 0o666 before the umask, as tcpdump -w and Wireshark create captures.
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
@@ -135,7 +144,7 @@ func carveToFile(ctx context.Context, src io.Reader, out string, addr netip.Addr
 		}
 		return 0, 0, fmt.Errorf("carve: %w", err)
 	}
-	kept, read, err = carve(ctx, src, f, addr)
+	kept, read, err = carve(ctx, src, f, addr, lim)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -150,10 +159,10 @@ func carveToFile(ctx context.Context, src io.Reader, out string, addr netip.Addr
 }
 
 // carve copies the packets of src that involve addr to dst as pcapng and
-// returns how many it kept and how many it read. addr must be normalized
-// (normalizeAddr).
-func carve(ctx context.Context, src io.Reader, dst io.Writer, addr netip.Addr) (kept, read uint64, err error) {
-	rd, err := pcapng.NewReaderLimits(src, pcapng.Limits{MaxAllInterfaces: carveMaxInterfaces})
+// returns how many it kept and how many it read, reading src within lim
+// (carveLimits). addr must be normalized (normalizeAddr).
+func carve(ctx context.Context, src io.Reader, dst io.Writer, addr netip.Addr, lim pcapng.Limits) (kept, read uint64, err error) {
+	rd, err := pcapng.NewReaderLimits(src, lim)
 	if err != nil {
 		return 0, 0, err
 	}

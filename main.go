@@ -150,10 +150,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "porthunter: %v\n", err)
+		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(err.Error(), false))
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "porthunter: %s\n", cliMessage(err))
+		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(cliMessage(err), false))
 		return exitFatal
 	}
 }

@@ -124,6 +124,9 @@ func (s *server) serve(ctx context.Context, stdin io.Reader) error {
 	if cfg.RequireToken && cfg.TokenIsDefault {
 		fmt.Fprintln(s.log, "porthunter: warning: PORT_HUNTER_TOKEN is the default TEST_TOKEN; set your own token")
 	}
+	if cfg.AllowedDirIsRoot() {
+		fmt.Fprintln(s.log, "porthunter: warning: PORT_HUNTER_ALLOWED_DIR is the file system root: every file this user can read may be opened; set it to the captures' directory")
+	}
 	fmt.Fprintf(s.log, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
 
 	// stdin is read on its own goroutine so that a signal is seen while
@@ -235,7 +238,7 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 		w:        w,
 		log:      &redactingWriter{w: stderr, r: red},
 		sb:       sb,
-		z:        newAnalyzer(cfg, sb),
+		z:        newAnalyzer(cfg, sb).logTo(stderr),
 		intelDB:  db,
 		tools:    tools(),
 		inflight: make(map[string]*call),

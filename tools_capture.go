@@ -76,7 +76,10 @@ func handleSuspects(ctx context.Context, s *server, c *call, a toolArgs) (map[st
 	if err != nil {
 		return nil, err
 	}
-	list, total := res.an.SuspectsTop(th, limit)
+	list, total, err := res.an.SuspectsTop(ctx, th, limit)
+	if err != nil {
+		return nil, err
+	}
 	if total <= limit {
 		return map[string]any{"suspects": list}, nil
 	}

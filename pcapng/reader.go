@@ -222,7 +222,9 @@ func NewReaderLimits(r io.Reader, lim Limits) (*Reader, error) {
 	case pcapMagic(magic) != 0:
 		err = rd.openPCAP()
 	default:
-		err = formatErr(0, ErrNotCapture, "unknown magic % x", magic)
+		// The bytes are not echoed: the answer may reach a client that
+		// cannot read the file (a gzip file it did not write).
+		err = formatErr(0, ErrNotCapture, "unknown magic")
 	}
 	if err != nil {
 		return nil, headerErr(err)

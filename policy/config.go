@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -125,6 +126,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.MemoryBudgetBytes = n << 20
 	return c, nil
+}
+
+// AllowedDirIsRoot reports whether the allowed directory is the file
+// system's root, as written or once its symbolic links are resolved: a
+// sandbox there confines nothing, so main warns at start. A directory that
+// cannot be resolved is not the root (opening it fails later, and says so).
+func (c Config) AllowedDirIsRoot() bool {
+	abs, err := filepath.Abs(c.AllowedDir)
+	if err != nil {
+		return false
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	return filepath.Dir(abs) == abs // "/", or a volume's root on Windows
 }
 
 // envInt parses a whole number in [lo, hi].

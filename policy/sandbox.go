@@ -72,11 +72,52 @@ func kindOf(magic []byte) Kind {
 	return 0
 }
 
+// otherMagics are leading bytes of common files that are not captures,
+// by the name the refusal gives them.
+var otherMagics = []struct {
+	name  string
+	magic []byte
+}{
+	{"an ELF executable", []byte{0x7f, 'E', 'L', 'F'}},
+	{"a zip archive", []byte{'P', 'K', 0x03, 0x04}},
+	{"a PDF document", []byte("%PDF")},
+	{"a bzip2 stream", []byte("BZh")},
+	{"an xz stream", []byte{0xfd, '7', 'z', 'X'}},
+	{"a zstd stream", []byte{0x28, 0xb5, 0x2f, 0xfd}},
+	{"a 7-zip archive", []byte{'7', 'z', 0xbc, 0xaf}},
+	{"a PNG image", []byte{0x89, 'P', 'N', 'G'}},
+	{"a JPEG image", []byte{0xff, 0xd8, 0xff}},
+	{"an SQLite database", []byte("SQLi")},
+	{"a snoop capture (convert it with editcap)", []byte("snoo")},
+	{"a Windows executable", []byte("MZ")},
+}
+
+// magicType names what a file that is not a capture starts like, for the
+// refusal. The bytes themselves are never echoed: the allowed directory
+// may hold files the client cannot read otherwise (with it set to "/",
+// /proc/self/environ), and each refusal would reveal some of them.
+func magicType(magic []byte) string {
+	for _, m := range otherMagics {
+		if bytes.HasPrefix(magic, m.magic) {
+			return "starts like " + m.name
+		}
+	}
+	for _, c := range magic {
+		if (c < 0x20 || c > 0x7e) && c != '\t' && c != '\n' && c != '\r' {
+			return "has an unknown magic"
+		}
+	}
+	return "starts like a text file"
+}
+
 // Sandbox opens captures found beneath one allowed directory and nowhere
 // else. Paths come from untrusted tool arguments. Every open goes through
 // os.Root, which refuses ".." and symbolic links that leave the directory
-// (including every absolute symlink target) at each path step, so a
-// directory renamed or a link swapped mid-open cannot redirect it.
+// at each path step, so a directory renamed or a link swapped mid-open
+// cannot redirect it. os.Root also refuses every absolute symlink target;
+// a path it refuses is resolved once more by resolveLinks, which accepts
+// absolute targets inside the directory, and the symlink-free path it
+// gives is opened through os.Root again.
 //
 // A Sandbox is safe for concurrent use.
 type Sandbox struct {
@@ -155,7 +196,7 @@ func (s *Sandbox) Open(path string) (*File, error) {
 	// Stat first so a FIFO or device is refused without being opened at
 	// all (opening some devices has side effects). The fstat after the
 	// open below is the authoritative check; this one only avoids the open.
-	fi, err := s.root.Stat(rel)
+	target, fi, err := s.stat(rel)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
@@ -164,7 +205,7 @@ func (s *Sandbox) Open(path string) (*File, error) {
 	}
 	// O_NONBLOCK: if the file was replaced by a FIFO after the Stat, the
 	// open returns at once instead of waiting for a writer.
-	f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := s.root.OpenFile(target, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
@@ -174,6 +215,22 @@ func (s *Sandbox) Open(path string) (*File, error) {
 		return nil, err
 	}
 	return file, nil
+}
+
+// stat is root.Stat of rel, or, when os.Root refuses rel as leaving the
+// directory, of the path resolveLinks rewrites it to; target is the path
+// that was found (rel or its rewrite), to be opened.
+func (s *Sandbox) stat(rel string) (target string, fi fs.FileInfo, err error) {
+	fi, err = s.root.Stat(rel)
+	if err == nil || !escapes(err, s.escapeErr) {
+		return rel, fi, err
+	}
+	target, err = resolveLinks(s.root, s.dirs, rel)
+	if err != nil {
+		return "", nil, err
+	}
+	fi, err = s.root.Stat(target)
+	return target, fi, err
 }
 
 // relative turns path into a cleaned path relative to the root, refusing
@@ -187,7 +244,7 @@ func (s *Sandbox) relative(path string) (string, error) {
 	}
 	rel := filepath.Clean(path)
 	if filepath.IsAbs(rel) {
-		r, ok := s.inside(rel)
+		r, ok := insideOf(s.dirs, rel)
 		if !ok {
 			return "", fmt.Errorf("%w: %q", ErrPathOutsideAllowedDir, path)
 		}
@@ -199,25 +256,6 @@ func (s *Sandbox) relative(path string) (string, error) {
 	return rel, nil
 }
 
-// inside returns abs relative to the allowed directory when abs lies in it.
-// The prefix is compared with a trailing separator so that a sibling such
-// as "/data2" is not taken for a child of "/data".
-func (s *Sandbox) inside(abs string) (string, bool) {
-	for _, d := range s.dirs {
-		if abs == d {
-			return ".", true
-		}
-		prefix := d
-		if !strings.HasSuffix(prefix, string(filepath.Separator)) {
-			prefix += string(filepath.Separator)
-		}
-		if r, ok := strings.CutPrefix(abs, prefix); ok {
-			return r, true
-		}
-	}
-	return "", false
-}
-
 // openError maps an os.Root error to a sentinel. Only the underlying
 // system error is kept: os.Root's own PathError text is not reused.
 func (s *Sandbox) openError(path string, err error) error {
@@ -226,8 +264,10 @@ func (s *Sandbox) openError(path string, err error) error {
 		err = pe.Err
 	}
 	switch {
-	case errors.Is(err, s.escapeErr):
+	case errors.Is(err, s.escapeErr), errors.Is(err, errEscapes):
 		return fmt.Errorf("%w: %q", ErrPathOutsideAllowedDir, path)
+	case errors.Is(err, errTooManyLinks):
+		return fmt.Errorf("%w: %q: %v", ErrPathNotFound, path, err)
 	case errors.Is(err, fs.ErrNotExist),
 		errors.Is(err, syscall.ENOTDIR), // a path component is a file
 		errors.Is(err, syscall.ELOOP),   // too many symlinks
@@ -263,7 +303,7 @@ func (s *Sandbox) check(f *os.File, rel, path string) (*File, error) {
 	}
 	kind := kindOf(magic[:])
 	if kind == 0 {
-		return nil, fmt.Errorf("%w: %q starts with % x", ErrUnsupportedFileType, path, magic)
+		return nil, fmt.Errorf("%w: %q %s", ErrUnsupportedFileType, path, magicType(magic[:]))
 	}
 	file := &File{
 		Name:     rel,
@@ -336,16 +376,20 @@ func (s *Sandbox) DirFS(path string) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := s.root.Stat(rel)
+	target, fi, err := s.stat(rel)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %q is not a directory", ErrNotRegularFile, path)
 	}
-	sub, err := s.root.OpenRoot(rel)
+	sub, err := s.root.OpenRoot(target)
 	if err != nil {
 		return nil, s.openError(path, err)
 	}
-	return sub.FS(), nil
+	dirs := make([]string, len(s.dirs))
+	for i, d := range s.dirs {
+		dirs[i] = filepath.Join(d, target)
+	}
+	return &linkFS{fsys: sub.FS(), root: sub, dirs: dirs, escapeErr: s.escapeErr}, nil
 }

@@ -3,12 +3,14 @@ package policy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/iotest"
@@ -491,5 +493,126 @@ func TestDirFS(t *testing.T) {
 	}
 	if _, err := s.DirFS("nope"); !errors.Is(err, ErrPathNotFound) {
 		t.Errorf("DirFS(nope) = %v, want ErrPathNotFound", err)
+	}
+}
+
+// TestNotCaptureNamesNoBytes: the refusal of a file that is not a capture
+// names what it looks like and never its bytes (with the allowed
+// directory at "/", each refusal would reveal the start of any readable
+// file, such as /proc/self/environ); it reads only the magic, whatever the
+// file's size.
+func TestNotCaptureNamesNoBytes(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, start, want string
+	}{
+		{"environ", "S3CRET_TOKEN=hunter2\x00PATH=/bin", "starts like a text file"},
+		{"elf", "\x7fELF\x02\x01\x01", "starts like an ELF executable"},
+		{"zip", "PK\x03\x04\x14\x00", "starts like a zip archive"},
+		{"binary", "\x00\x01\xfe\x42\x43", "has an unknown magic"},
+	}
+	s := newSandbox(t, dir, 1<<30)
+	for _, c := range cases {
+		// A large sparse file: refusing it must not read it.
+		path := filepath.Join(dir, c.name)
+		writeFile(t, path, []byte(c.start))
+		if err := os.Truncate(path, 256<<20); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Open(c.name)
+		if !errors.Is(err, ErrUnsupportedFileType) {
+			t.Fatalf("%s: %v, want ErrUnsupportedFileType", c.name, err)
+		}
+		msg := err.Error()
+		if !bytes.Contains([]byte(msg), []byte(c.want)) {
+			t.Errorf("%s: %q does not say %q", c.name, msg, c.want)
+		}
+		m := []byte(c.start[:MagicLen])
+		for _, leak := range []string{string(m), fmt.Sprintf("% x", m[:2]), fmt.Sprintf("%x", m[:2]), fmt.Sprintf("%q", m[:2])} {
+			if bytes.Contains([]byte(msg), []byte(leak)) {
+				t.Errorf("%s: %q echoes the file's first bytes (%q)", c.name, msg, leak)
+			}
+		}
+		allocs := testing.AllocsPerRun(10, func() { s.Open(c.name) })
+		if allocs > 40 {
+			t.Errorf("%s: refusing a 256 MiB file took %v allocations, want at most 40", c.name, allocs)
+		}
+	}
+}
+
+// TestSandboxAbsoluteSymlinks: a symbolic link whose target is absolute
+// and inside the allowed directory (in either spelling of it) is
+// followed, as a relative one is; one whose target leaves it, directly,
+// through another link or by ".." after it, is refused. Loops and chains
+// past maxSymlinks, and paths past maxResolveSteps, are refused in
+// milliseconds.
+func TestSandboxAbsoluteSymlinks(t *testing.T) {
+	tr := newTree(t, t.TempDir())
+	in := func(p string) string { return filepath.Join(tr.allowed, p) }
+	symlink(t, in("sub/inner.pcap"), in("abs-in"))
+	symlink(t, in("sub"), in("abs-dir-in"))
+	symlink(t, in("abs-in"), in("abs-chain"))
+	symlink(t, in("link-out"), in("abs-to-rel-out"))
+	symlink(t, filepath.Join(tr.base, "alias", "cap.pcap"), in("abs-via-alias"))
+	symlink(t, in("loop-b"), in("loop-a"))
+	symlink(t, in("loop-a"), in("loop-b"))
+	symlink(t, in("sub"), in("sub/abs-self"))
+	// A chain of links, each absolute to the next, longer than maxSymlinks.
+	for i := range maxSymlinks + 1 {
+		symlink(t, in(fmt.Sprintf("chain%d", i+1)), in(fmt.Sprintf("chain%d", i)))
+	}
+	writeFile(t, in(fmt.Sprintf("chain%d", maxSymlinks+1)), pcapHeader)
+	s := newSandbox(t, tr.allowed, 1<<20)
+	deep := "abs-dir-in/" + strings.Repeat("abs-self/", maxResolveSteps) + "inner.pcap"
+	for _, c := range []struct {
+		path string
+		want error
+	}{
+		{"abs-in", nil},
+		{"abs-dir-in/inner.pcap", nil},
+		{"abs-chain", nil},
+		{in("abs-in"), nil},
+		{"abs-dir-in/abs-self/abs-self/inner.pcap", nil},
+		{"abs-dir-in/../cap.pcap", nil},
+		{"chain1", nil},
+		{"abs-dir-in/../../outside/secret.pcap", ErrPathOutsideAllowedDir},
+		{"abs-to-rel-out", ErrPathOutsideAllowedDir},
+		{"abs-via-alias", ErrPathOutsideAllowedDir},
+		{"link-abs-out", ErrPathOutsideAllowedDir},
+		{"link-null", ErrPathOutsideAllowedDir},
+		{"loop-a", ErrPathNotFound},
+		{"chain0", ErrPathNotFound},
+		{deep, ErrPathNotFound},
+	} {
+		start := time.Now()
+		f, err := s.Open(c.path)
+		if el := time.Since(start); el > 500*time.Millisecond {
+			t.Errorf("Open(%.60q) took %v", c.path, el)
+		}
+		if !errors.Is(err, c.want) {
+			t.Errorf("Open(%.60q) = %v, want %v", c.path, err, c.want)
+			continue
+		}
+		if err == nil {
+			if f.Kind != KindPCAP {
+				t.Errorf("Open(%q): kind %v", c.path, f.Kind)
+			}
+			f.Close()
+		}
+	}
+	// The intel directory's file system follows them alike; a link to
+	// one inside the allowed directory but outside the intel directory
+	// is refused, as os.Root refuses a relative one.
+	symlink(t, in("sub/inner.pcap"), in("sub/abs-file"))
+	symlink(t, in("cap.pcap"), in("sub/abs-file-out"))
+	fsys, err := s.DirFS("abs-dir-in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := fs.ReadFile(fsys, "abs-file"); err != nil || !bytes.Equal(b, pcapHeader) {
+		t.Errorf("DirFS: ReadFile(abs-file) = %q, %v", b, err)
+	}
+	if _, err := fs.ReadFile(fsys, "abs-file-out"); err == nil {
+		t.Errorf("DirFS: ReadFile(abs-file-out) left the directory")
 	}
 }

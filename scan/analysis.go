@@ -2,6 +2,7 @@ package scan
 
 import (
 	"cmp"
+	"context"
 	"net/netip"
 	"runtime"
 	"runtime/debug"
@@ -198,10 +199,10 @@ type Analysis struct {
 	hostSrc  []int32     // source indexes, ascending (by address) within each host
 	hosts    []int32     // address indexes of the hosts probed, ascending
 	defaults *verdicts   // listing under DefaultThresholds, computed once
-	decoys   []DecoyGroup
-	decoyOf  map[netip.Addr][]netip.Addr // source → the other sources of its decoy groups
-	workers  int                         // goroutines a search over every source or host may use
-	heavy    *SourceSet                  // see HeaviestSources
+	decoys   []decoySet  // in order of their first member
+	decoyOf  []int32     // by source index: index into decoys, -1 for none; nil when there are none
+	workers  int         // goroutines a search over every source or host may use
+	heavy    *SourceSet  // see HeaviestSources
 }
 
 // HeaviestSources is, when the source budget made the first reading refuse
@@ -250,7 +251,17 @@ func (an *Analysis) probedBy(h int32) []int32 {
 // Finish freezes the aggregator into an Analysis. The aggregator must not
 // be used afterwards.
 func (a *Aggregator) Finish() *Analysis {
+	an, _ := a.FinishContext(context.Background()) // fails only when ctx ends
+	return an
+}
+
+// FinishContext is Finish, stopped with ctx's error within about a
+// millisecond of work once ctx ends: every stage that grows with the
+// capture looks at it (pollEvery). The aggregator must not be used
+// afterwards, whatever it returns.
+func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
 	a.Close()
+	p := newPoll(ctx)
 	an := &Analysis{stats: a.st, prec: a.prec, idleGap: a.cfg.IdleGapNS}
 	if an.stats.TotalPackets == 0 {
 		an.prec = 6
@@ -284,6 +295,9 @@ func (a *Aggregator) Finish() *Analysis {
 	}
 
 	a.ids4, a.ids6 = idTable4{}, idTable6{}
+	if err := p.now(); err != nil {
+		return nil, err
+	}
 	var remap []int32
 	an.addrs, remap = sortAddrs(a.addrs)
 	an.makeSources(a.addrs, remap, a.shards[:])
@@ -291,6 +305,9 @@ func (a *Aggregator) Finish() *Analysis {
 	st.Sources = len(an.sources)
 	workers := min(max(a.cfg.Workers, 1), numShards)
 	an.workers = workers
+	if err := p.now(); err != nil {
+		return nil, err
+	}
 	if st.Targets >= collectAfterTargets {
 		// The lookup tables are garbage now, and the copy of the targets
 		// grouped by source is about to be as large as the shards' lists
@@ -299,11 +316,17 @@ func (a *Aggregator) Finish() *Analysis {
 		// capture: peak RSS 296 → 234 MiB) for a few milliseconds.
 		debug.FreeOSMemory()
 	}
-	all, start := groupTargets(a.shards[:], remap, an.srcOf, len(an.sources), workers)
+	if err := p.now(); err != nil {
+		return nil, err
+	}
+	all, start := groupTargets(ctx, a.shards[:], remap, an.srcOf, len(an.sources), workers)
 	for i := range a.shards {
 		a.shards[i] = nil // the analysis holds copies
 	}
-	if len(all) >= collectAfterTargets {
+	if err := p.now(); err != nil {
+		return nil, err
+	}
+	if len(all) >= collectAfterTargets && p.now() == nil {
 		// The aggregator's tables, most of the memory so far, are garbage
 		// now: collecting them before the analysis's arrays are made keeps
 		// the peak near the larger of the two rather than their sum. The
@@ -311,37 +334,34 @@ func (a *Aggregator) Finish() *Analysis {
 		// milliseconds.
 		runtime.GC()
 	}
-	hostsOf := an.buildSources(all, start, returned, workers)
+	hostsOf := an.buildSources(ctx, all, start, returned, workers)
+	if err := p.now(); err != nil {
+		return nil, err
+	}
 	an.indexHosts(hostsOf)
 	// The decoy search and the default verdicts read the sources and
 	// write disjoint fields: they run side by side.
 	var wg sync.WaitGroup
+	var decoyErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		an.findDecoys(workers)
+		decoyErr = an.findDecoys(ctx, workers)
 	}()
-	an.defaults = an.judge(DefaultThresholds())
+	var err error
+	an.defaults, err = an.judge(ctx, DefaultThresholds())
 	wg.Wait()
-	return an
+	if err = cmp.Or(err, decoyErr); err != nil {
+		return nil, err
+	}
+	return an, nil
 }
 
-// findDecoys sets the decoy groups and each member's peers.
-func (an *Analysis) findDecoys(workers int) {
-	an.decoys = findDecoys(an, workers)
-	an.decoyOf = make(map[netip.Addr][]netip.Addr)
-	for _, g := range an.decoys {
-		for _, s := range g.Sources {
-			for _, o := range g.Sources {
-				if o != s && !slices.Contains(an.decoyOf[s], o) {
-					an.decoyOf[s] = append(an.decoyOf[s], o)
-				}
-			}
-		}
-	}
-	for _, peers := range an.decoyOf {
-		slices.SortFunc(peers, netip.Addr.Compare)
-	}
+// findDecoys sets the decoy groups and each member's group.
+func (an *Analysis) findDecoys(ctx context.Context, workers int) error {
+	var err error
+	an.decoys, an.decoyOf, err = findDecoys(ctx, an, workers)
+	return err
 }
 
 // sortAddrs sorts the addresses as netip.Addr.Compare does (IPv4 as
@@ -423,11 +443,15 @@ func (an *Analysis) makeSources(recs []addrRec, remap []int32, shards []*shard) 
 // each source's in file order, with address and source indexes of the
 // analysis: all[start[s]:start[s+1]] are source s's targets. Up to workers
 // goroutines share the copying, each writing the targets of a range of
-// sources.
-func groupTargets(shards []*shard, remap, srcOf []int32, nsrc, workers int) (all []target, start []int32) {
+// sources. Once ctx ends it stops early: the caller drops what it made.
+func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, nsrc, workers int) (all []target, start []int32) {
 	start = make([]int32, nsrc+1)
+	p := newPoll(ctx)
 	for _, s := range shards {
 		for j, c := range s.tgts.chunks {
+			if p.work(len(c)) {
+				return nil, nil
+			}
 			for i := range c[:min(len(c), s.tgts.n-j*targetChunkLen)] {
 				start[srcOf[remap[c[i].src]]+1]++
 			}
@@ -445,13 +469,15 @@ func groupTargets(shards []*shard, remap, srcOf []int32, nsrc, workers int) (all
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mergeByFrame(shards, func(t *target) {
+			p := newPoll(ctx)
+			mergeByFrame(shards, func(t *target) bool {
 				if g := srcOf[remap[t.src]]; g >= lo && g < hi {
 					x := &all[fill[g]]
 					*x = *t
 					x.src, x.dst = g, remap[t.dst]
 					fill[g]++
 				}
+				return !p.stop()
 			})
 		}()
 	}
@@ -465,8 +491,8 @@ func groupTargets(shards []*shard, remap, srcOf []int32, nsrc, workers int) (all
 // mergeByFrame calls f with every shard's targets (each shard's list is
 // in file order) merged by frame: in file order, the order the
 // fingerprint counters see a source's probes in, and mostly already their
-// time order.
-func mergeByFrame(shards []*shard, f func(t *target)) {
+// time order. It stops early when f returns false.
+func mergeByFrame(shards []*shard, f func(t *target) bool) {
 	pos := make([]int32, len(shards))
 	head := make([]uint64, len(shards)) // frame of each list's next target
 	const done = ^uint64(0)
@@ -487,7 +513,9 @@ func mergeByFrame(shards []*shard, f func(t *target)) {
 			return
 		}
 		s := shards[best]
-		f(s.tgts.at(pos[best]))
+		if !f(s.tgts.at(pos[best])) {
+			return
+		}
 		pos[best]++
 		head[best] = done
 		if int(pos[best]) < s.tgts.n {
@@ -513,7 +541,7 @@ func splitSources(start []int32, workers int) []int {
 // buildSources derives every source's result from its targets, on up to
 // workers goroutines over disjoint ranges of sources, and returns the
 // distinct hosts each source probed (for indexHosts).
-func (an *Analysis) buildSources(all []target, start []int32, returned bool, workers int) [][]int32 {
+func (an *Analysis) buildSources(ctx context.Context, all []target, start []int32, returned bool, workers int) [][]int32 {
 	bounds := splitSources(start, workers)
 	hostsOf := make([][]int32, len(an.sources))
 	var wg sync.WaitGroup
@@ -522,7 +550,11 @@ func (an *Analysis) buildSources(all []target, start []int32, returned bool, wor
 		b := newSrcBuilder(an, returned, len(an.addrs))
 		run := func() {
 			defer wg.Done()
+			p := newPoll(ctx)
 			for si := lo; si < hi; si++ {
+				if p.work(int(start[si+1]-start[si]) + 1) {
+					return // the caller sees ctx ended and drops the sources
+				}
 				b.build(&an.sources[si], all[start[si]:start[si+1]:start[si+1]])
 				hostsOf[si] = b.hostList
 			}

@@ -42,6 +42,20 @@ const (
 	// the totals are always given beside the capped list.
 	MaxDetailList = 1024
 
+	// MaxGroupSources caps each address list of a group in the answers:
+	// the sources of a distributed scan or a decoy group, a decoy group's
+	// targets, a suspect's decoy peers. nmap -D runs name a handful of
+	// decoys and distributed scans a few dozen sources, while a spoofed
+	// capture can make either a group of thousands; the totals are given
+	// beside the list.
+	MaxGroupSources = 32
+
+	// MaxDetailEpisodes caps scanner_detail's episodes: a source that
+	// probes once every idle gap makes one episode per probe (a 5.6 MB
+	// capture gave 180k of them, a 36.6 MB answer). The first ones are
+	// listed in time order, with the total and the first qualifying one.
+	MaxDetailEpisodes = 100
+
 	// MaxTimelineWindows caps the overview's timeline: a millisecond
 	// window over a day of scanning would list millions (megabytes no
 	// MCP host takes as one answer). 10000 windows are a chart's worth.

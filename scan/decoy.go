@@ -2,20 +2,44 @@ package scan
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 )
 
-// DecoyGroup is a set of sources that sent byte-identical probe headers
-// (same destination, port, sequence, source port and IP ID): nmap -D
-// sends each probe from the real address and every decoy (DETECTION.md §5).
-// Only one of them is the scanner; the capture cannot tell which.
+// DecoyGroup is one decoy scan as the answers list it: sources that sent
+// byte-identical probe headers (same destination, port, sequence, source
+// port and IP ID), as nmap -D sends each probe from the real address and
+// every decoy (DETECTION.md §5). Only one of them is the scanner; the
+// capture cannot tell which. Sources are joined transitively: nmap keeps
+// one decoy list for a whole run, so the sources sharing probes with a
+// common source are one run, or several runs of one scanner.
 type DecoyGroup struct {
-	Target  netip.Addr   `json:"target"`
-	Sources []netip.Addr `json:"sources"`
-	Shared  int          `json:"shared_probes"`
+	Sources          []netip.Addr `json:"sources"` // in address order, at most MaxGroupSources
+	SourcesTotal     int          `json:"sources_total"`
+	SourcesTruncated bool         `json:"sources_truncated,omitempty"`
+	Targets          []netip.Addr `json:"targets"` // the hosts probed with shared headers, likewise capped
+	TargetsTotal     int          `json:"targets_total"`
+	TargetsTruncated bool         `json:"targets_truncated,omitempty"`
+	Shared           int          `json:"shared_probes"` // distinct probe headers sent by two members or more
+}
+
+// decoySet is one decoy group, stored once: each member points to it
+// (Analysis.decoyOf), so a group of n sources costs O(n), not O(n²).
+type decoySet struct {
+	members []int32 // source indexes, ascending (address order)
+	targets []int32 // address indexes, ascending
+	shared  int
+}
+
+// decoyEdge is one destination's probes shared by one set of sources at
+// least decoyMinShared times: the evidence joining them.
+type decoyEdge struct {
+	dst     int32
+	members []int32 // source indexes, ascending
+	shared  int
 }
 
 type decoyKey struct {
@@ -37,64 +61,125 @@ const decoySieveBits = 22
 // eachDecoyProbe calls f with the source index and each of the first
 // decoyMaxProbes TCP probes, in source then time order, that could share
 // its key with another source's probe: its host was probed by another
-// source too.
-func eachDecoyProbe(an *Analysis, f func(si int, t *target)) {
+// source too. It stops early, returning p's error, when p's context ends.
+func eachDecoyProbe(p *poll, an *Analysis, f func(si int, t *target)) error {
 	n := 0
 	for si := range an.sources {
 		r := &an.sources[si]
+		if p.work(len(r.probes) + 1) {
+			return p.err
+		}
 		for i := range r.probes {
 			t := &r.probes[i]
 			if t.proto != protoTCP {
 				continue
 			}
 			if n++; n > decoyMaxProbes {
-				return
+				return nil
 			}
 			if an.hostOff[t.dst+1]-an.hostOff[t.dst] > 1 {
 				f(si, t)
 			}
 		}
 	}
+	return nil
 }
 
-// findDecoys groups sources whose TCP probes are identical. The probes
-// are split by destination into parts (a group has one destination), one
-// goroutine each, up to workers.
-func findDecoys(an *Analysis, workers int) []DecoyGroup {
+// findDecoys finds the decoy groups. The probes are split by destination
+// into parts (an edge has one destination), one goroutine each, up to
+// workers; the edges are then joined into groups with a union-find over
+// their members, in near-linear time.
+func findDecoys(ctx context.Context, an *Analysis, workers int) ([]decoySet, []int32, error) {
 	parts := max(workers, 1)
-	found := make([][]DecoyGroup, parts)
+	found := make([][]decoyEdge, parts)
+	errs := make([]error, parts)
 	var wg sync.WaitGroup
 	for p := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found[p] = findDecoysPart(an, int32(p), int32(parts))
+			found[p], errs[p] = findDecoysPart(ctx, an, int32(p), int32(parts))
 		}()
 	}
 	wg.Wait()
-	out := append([]DecoyGroup{}, slices.Concat(found...)...) // [] when none, not null
-	slices.SortFunc(out, func(x, y DecoyGroup) int {
-		if c := x.Target.Compare(y.Target); c != 0 {
-			return c
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	edges := slices.Concat(found...)
+	if len(edges) == 0 {
+		return nil, nil, nil
+	}
+	// Union-find over source indexes, with path halving and union by
+	// the lower index (so a root is its group's first member).
+	parent := make([]int32, len(an.sources))
+	for i := range parent {
+		parent[i] = -1 // in no edge
+	}
+	find := func(x int32) int32 {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
 		}
-		return slices.CompareFunc(x.Sources, y.Sources, netip.Addr.Compare)
-	})
-	return out
+		return x
+	}
+	for _, e := range edges {
+		for _, m := range e.members {
+			if parent[m] < 0 {
+				parent[m] = m
+			}
+		}
+		r0 := find(e.members[0])
+		for _, m := range e.members[1:] {
+			if r := find(m); r != r0 {
+				lo, hi := min(r, r0), max(r, r0)
+				parent[hi] = lo
+				r0 = lo
+			}
+		}
+	}
+	// Groups in order of their first member; members in address order.
+	decoyOf := make([]int32, len(an.sources))
+	var sets []decoySet
+	for s := range parent {
+		decoyOf[s] = -1
+		if parent[s] < 0 {
+			continue
+		}
+		r := find(int32(s))
+		if r == int32(s) {
+			decoyOf[s] = int32(len(sets))
+			sets = append(sets, decoySet{})
+		} else {
+			decoyOf[s] = decoyOf[r] // r < s: already set
+		}
+		g := &sets[decoyOf[s]]
+		g.members = append(g.members, int32(s))
+	}
+	for _, e := range edges {
+		g := &sets[decoyOf[e.members[0]]]
+		g.targets = append(g.targets, e.dst)
+		g.shared += e.shared
+	}
+	for i := range sets {
+		slices.Sort(sets[i].targets)
+		sets[i].targets = slices.Compact(sets[i].targets)
+	}
+	return sets, decoyOf, nil
 }
 
 // findDecoysPart finds the decoy groups of the destinations d with
 // d % parts == part. A first pass marks a hash of every probe's key in a
 // bit array, once and twice; only probes whose hash was seen twice can
 // share their key with another, so only they are sorted in the second.
-func findDecoysPart(an *Analysis, part, parts int32) []DecoyGroup {
-	sources := an.sources
+func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32) ([]decoyEdge, error) {
 	var once, twice [1 << decoySieveBits / 64]uint64
 	seed := slotSeed()
 	slot := func(k decoyKey) uint64 {
 		h := mix64((uint64(uint32(k.dst))<<32 | uint64(k.seq)) ^ seed)
 		return mix64(h^(uint64(k.port)<<32|uint64(k.sport)<<16|uint64(k.ipid))) >> (64 - decoySieveBits)
 	}
-	eachDecoyProbe(an, func(_ int, t *target) {
+	p := newPoll(ctx)
+	err := eachDecoyProbe(p, an, func(_ int, t *target) {
 		if t.dst%parts != part {
 			return
 		}
@@ -103,6 +188,9 @@ func findDecoysPart(an *Analysis, part, parts int32) []DecoyGroup {
 		twice[w] |= once[w] & bit
 		once[w] |= bit
 	})
+	if err != nil {
+		return nil, err
+	}
 	// The candidates sorted by key (packed into two words), then source:
 	// each run of one key lists its sources in order.
 	type cand struct {
@@ -110,7 +198,7 @@ func findDecoysPart(an *Analysis, part, parts int32) []DecoyGroup {
 		si     int32
 	}
 	var cands []cand
-	eachDecoyProbe(an, func(si int, t *target) {
+	err = eachDecoyProbe(p, an, func(si int, t *target) {
 		if t.dst%parts != part {
 			return
 		}
@@ -129,51 +217,52 @@ func findDecoysPart(an *Analysis, part, parts int32) []DecoyGroup {
 		}
 		return cmp.Compare(x.si, y.si)
 	})
-	shared := make(map[decoyKey][]int32) // keys probed by two sources or more, with the sources
+	// Each run of one key is a probe header sent by the sources of the
+	// run; the edges count, per destination and set of sources, the
+	// headers they shared. A key's sources are hashed with its
+	// destination to find its edge; a hash match is confirmed by
+	// comparing the sets.
+	var edges []decoyEdge
+	byHash := map[uint64][]int32{} // hash → indexes into edges
+	var idx []int32
 	for i := 0; i < len(cands); {
 		j := i + 1
 		for j < len(cands) && cands[j].k1 == cands[i].k1 && cands[j].k2 == cands[i].k2 {
 			j++
 		}
+		if p.work(j - i) {
+			return nil, p.err
+		}
 		if cands[i].si != cands[j-1].si {
-			var idx []int32
+			idx = idx[:0]
+			dst := int32(cands[i].k1 >> 32)
+			h := mix64(uint64(uint32(dst)) ^ seed)
 			for _, c := range cands[i:j] {
 				if len(idx) == 0 || idx[len(idx)-1] != c.si {
 					idx = append(idx, c.si)
+					h = mix64(h ^ uint64(uint32(c.si)))
 				}
 			}
-			c := cands[i]
-			k := decoyKey{dst: int32(c.k1 >> 32), seq: uint32(c.k1), port: uint16(c.k2 >> 32), sport: uint16(c.k2 >> 16), ipid: uint16(c.k2)}
-			shared[k] = idx
+			found := false
+			for _, ei := range byHash[h] {
+				if e := &edges[ei]; e.dst == dst && slices.Equal(e.members, idx) {
+					e.shared++
+					found = true
+					break
+				}
+			}
+			if !found {
+				byHash[h] = append(byHash[h], int32(len(edges)))
+				edges = append(edges, decoyEdge{dst: dst, members: slices.Clone(idx), shared: 1})
+			}
 		}
 		i = j
 	}
-	type groupKey struct {
-		dst  int32
-		srcs string
-	}
-	count := map[groupKey]*DecoyGroup{}
-	for k, idx := range shared {
-		var names []string
-		var addrs []netip.Addr
-		for _, i := range idx {
-			a := an.addrAt(sources[i].ai)
-			names = append(names, a.String())
-			addrs = append(addrs, a)
-		}
-		gk := groupKey{k.dst, strings.Join(names, ",")}
-		g := count[gk]
-		if g == nil {
-			g = &DecoyGroup{Target: an.addrAt(k.dst), Sources: addrs}
-			count[gk] = g
-		}
-		g.Shared++
-	}
-	var out []DecoyGroup
-	for _, g := range count {
-		if g.Shared >= decoyMinShared {
-			out = append(out, *g)
+	out := edges[:0]
+	for _, e := range edges {
+		if e.shared >= decoyMinShared {
+			out = append(out, e)
 		}
 	}
-	return out
+	return out, nil
 }

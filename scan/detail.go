@@ -28,7 +28,14 @@ type Detail struct {
 	DetectedAt        *Time          `json:"detected_at"`
 	DistributedTarget string         `json:"distributed_target,omitempty"`
 
-	Episodes         []EpisodeInfo  `json:"episodes"`
+	// Episodes lists the first MaxDetailEpisodes episodes in time order;
+	// EpisodesTotal counts them all and EpisodesQualifying those that
+	// meet the default listing rule on their own.
+	Episodes           []EpisodeInfo `json:"episodes"`
+	EpisodesTotal      int           `json:"episodes_total"`
+	EpisodesQualifying int           `json:"episodes_qualifying"`
+	EpisodesTruncated  bool          `json:"episodes_truncated,omitempty"`
+
 	Targets          []DetailTarget `json:"targets"`
 	TargetsTotal     int            `json:"targets_total"`
 	TargetsTruncated bool           `json:"targets_truncated"`
@@ -39,16 +46,21 @@ type Detail struct {
 	Outcomes  Outcomes `json:"outcomes"`
 	OpenPorts []int    `json:"open_ports"` // capped like Ports; outcomes.open counts them all
 	// OpenPortsTruncated: open_ports was cut at MaxDetailList.
-	OpenPortsTruncated bool        `json:"open_ports_truncated,omitempty"`
-	UnansweredPorts    []int       `json:"unanswered_ports"` // capped like Ports
-	FirstProbe         *ProbeEvent `json:"first_probe"`
-	FirstAnswer        *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
-	FirstOpen          *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
+	OpenPortsTruncated bool  `json:"open_ports_truncated,omitempty"`
+	UnansweredPorts    []int `json:"unanswered_ports"` // capped like Ports
+	// UnansweredPortsTruncated: unanswered_ports was cut at MaxDetailList;
+	// outcomes.unanswered counts the probes.
+	UnansweredPortsTruncated bool        `json:"unanswered_ports_truncated,omitempty"`
+	FirstProbe               *ProbeEvent `json:"first_probe"`
+	FirstAnswer              *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
+	FirstOpen                *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
 
 	// FollowedByUse is true when the source later exchanged data with a
 	// port it had found open (scan followed by use); UsedPorts lists them.
-	FollowedByUse         bool    `json:"followed_by_use"`
-	UsedPorts             []int   `json:"used_ports"`
+	FollowedByUse bool  `json:"followed_by_use"`
+	UsedPorts     []int `json:"used_ports"` // capped like Ports
+	// UsedPortsTruncated: used_ports was cut at MaxDetailList.
+	UsedPortsTruncated    bool    `json:"used_ports_truncated,omitempty"`
 	SuccessfulConnections int     `json:"successful_connections"` // connections with data (not probes)
 	BackscatterPkts       uint64  `json:"backscatter_pkts"`       // unsolicited SYN/ACK and RST it sent
 	NoReturnTraffic       bool    `json:"no_return_traffic"`
@@ -124,11 +136,12 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		FlagStats: map[string]int{}, Pkts: r.pkts, ProbePkts: r.probePkts, Probes: len(r.probes),
 		DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts), FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
 		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
-		UsedPorts: nonNil(used), FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
+		FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
 		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
 		Outcomes: Outcomes{Open: int(r.out[outOpen]), Closed: int(r.out[outClosed]), Filtered: int(r.out[outFiltered]),
 			Unfiltered: int(r.out[outUnfiltered]), Unanswered: int(r.out[outUnanswered])},
 	}
+	d.UsedPorts, d.UsedPortsTruncated = capList(used, MaxDetailList)
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
 			d.FlagStats[classNames[c]] = int(r.classes[c])
@@ -145,8 +158,21 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		}
 	}
 	th := DefaultThresholds()
+	d.EpisodesTotal = len(r.episodes)
 	for ei := range r.episodes {
 		e := &r.episodes[ei]
+		qualifies := e.meets(th) && e.successes < e.counted
+		rate, ok := e.rate()
+		if ok {
+			qualifies = qualifies && (rate >= th.MinRatePPS || r.trw.Scanner)
+		}
+		if qualifies {
+			d.EpisodesQualifying++
+		}
+		if ei >= MaxDetailEpisodes {
+			d.EpisodesTruncated = true
+			continue
+		}
 		ports, hosts := map[uint16]bool{}, map[int32]bool{}
 		for k := e.first; k <= e.last; k++ {
 			t := &r.probes[k]
@@ -156,11 +182,10 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 			}
 		}
 		info := EpisodeInfo{Start: an.time(e.start), End: an.time(e.end), Probes: int(e.probes), PeakPPS: float64(e.peak),
-			DistinctPorts: len(ports), DistinctHosts: len(hosts), Qualifies: e.meets(th) && e.successes < e.counted}
-		if rate, ok := e.rate(); ok {
+			DistinctPorts: len(ports), DistinctHosts: len(hosts), Qualifies: qualifies}
+		if ok {
 			x := roundSig(rate)
 			info.RatePPS = &x
-			info.Qualifies = info.Qualifies && (rate >= th.MinRatePPS || r.trw.Scanner)
 		}
 		d.Episodes = append(d.Episodes, info)
 	}
@@ -245,7 +270,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 	d.OpenPorts, d.OpenPortsTruncated = capList(openPorts(r), MaxDetailList)
 	slices.Sort(unanswered)
 	unanswered = slices.Compact(unanswered)
-	d.UnansweredPorts, _ = capList(unanswered, MaxDetailList)
+	d.UnansweredPorts, d.UnansweredPortsTruncated = capList(unanswered, MaxDetailList)
 	if len(r.probes) > 0 {
 		t := &r.probes[0]
 		d.FirstProbe = an.event(r, t, t.firstTS, t.frame)

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -154,7 +155,7 @@ func TestSuspectsTop(t *testing.T) {
 		sort.SliceStable(rank, func(i, j int) bool { return rank[i].Probes > rank[j].Probes })
 		want := rank[:min(limit, len(rank))]
 		sort.Slice(want, func(i, j int) bool { return want[i].IP.Less(want[j].IP) })
-		got, total := an.SuspectsTop(th, limit)
+		got, total, _ := an.SuspectsTop(context.Background(), th, limit)
 		if total != len(all) {
 			t.Errorf("limit %d: total %d, want %d", limit, total, len(all))
 		}

@@ -1,6 +1,9 @@
 package scan
 
 import (
+	"cmp"
+	"context"
+	"errors"
 	"math"
 	"net/netip"
 	"slices"
@@ -54,9 +57,9 @@ func (v *verdict) firstProbe() *target {
 
 // verdicts is the listing of a whole capture under one set of thresholds.
 type verdicts struct {
-	list   []*verdict // by source address
-	by     []*verdict // by source index; nil where not listed
-	groups []DistributedGroup
+	list   []*verdict  // by source address
+	by     []*verdict  // by source index; nil where not listed
+	groups []distGroup // by target address
 }
 
 // of returns r's verdict, or nil.
@@ -72,12 +75,20 @@ func (vs *verdicts) of(an *Analysis, r *srcResult) *verdict {
 // (one timestamp), or the TRW test called the source a scanner (slow
 // scans). Sources under every threshold that jointly probe one host are
 // then grouped as distributed scans.
-func (an *Analysis) judge(th Thresholds) *verdicts {
+//
+// It stops with ctx's error within about a millisecond of work once ctx
+// ends; the whole judgement is linear in the probes, but it runs again
+// for every call with thresholds of its own.
+func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error) {
 	th = th.sane()
-	vs := &verdicts{by: make([]*verdict, len(an.sources)), groups: []DistributedGroup{}}
+	vs := &verdicts{by: make([]*verdict, len(an.sources))}
 	var c counter // made on first use: most calls list few sources
+	p := newPoll(ctx)
 	for i := range an.sources {
 		r := &an.sources[i]
+		if p.work(len(r.episodes) + 1) {
+			return nil, p.err
+		}
 		for ei := range r.episodes {
 			e := &r.episodes[ei]
 			if !e.meets(th) || e.successes >= e.counted {
@@ -92,6 +103,7 @@ func (an *Analysis) judge(th Thresholds) *verdicts {
 				c = newCounter(len(an.addrs))
 			}
 			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c)
+			p.work(int(e.probes))
 			if !ok {
 				v.reasons |= rsSingleTS
 			} else if rate >= th.MinRatePPS {
@@ -105,15 +117,16 @@ func (an *Analysis) judge(th Thresholds) *verdicts {
 			break
 		}
 	}
-	an.distributed(vs, th)
+	if err := an.distributed(ctx, vs, th); err != nil {
+		return nil, err
+	}
 	// Sources are in address order: the listing is vs.by without the gaps.
-	vs.list = vs.list[:0]
 	for _, v := range vs.by {
 		if v != nil {
 			vs.list = append(vs.list, v)
 		}
 	}
-	return vs
+	return vs, nil
 }
 
 // explain replays episode ei and returns the count rules it meets and the
@@ -166,15 +179,47 @@ func confidence(an *Analysis, v *verdict, th Thresholds) float64 {
 	return round(math.Min(math.Max(c, 0.05), 0.99), 2)
 }
 
-// DistributedGroup is a many-to-one scan: sources each under the
-// thresholds whose probes of one host jointly reach MinPorts.
+// DistributedGroup is a many-to-one scan as the answers list it: sources
+// each under the thresholds whose probes of one host jointly reach
+// MinPorts.
 type DistributedGroup struct {
-	Target        netip.Addr   `json:"target"`
-	Sources       []netip.Addr `json:"sources"`
-	DistinctPorts int          `json:"distinct_ports"`
-	Probes        int          `json:"probes"`
-	FirstSeen     Time         `json:"first_seen"`
-	DetectedAt    Time         `json:"detected_at"`
+	Target           netip.Addr   `json:"target"`
+	Sources          []netip.Addr `json:"sources"` // in address order, at most MaxGroupSources
+	SourcesTotal     int          `json:"sources_total"`
+	SourcesTruncated bool         `json:"sources_truncated,omitempty"`
+	DistinctPorts    int          `json:"distinct_ports"`
+	Probes           int          `json:"probes"`
+	FirstSeen        Time         `json:"first_seen"`
+	DetectedAt       Time         `json:"detected_at"`
+}
+
+// distGroup is a distributed scan of one host.
+type distGroup struct {
+	host     int32
+	members  []int32 // source indexes, ascending
+	detNS    int64
+	detFrame uint64
+	firstNS  int64
+	ports    int // distinct ports of the members' probes of host
+	probes   int // the members' counted probes of host
+}
+
+// group is g as the answers list it.
+func (an *Analysis) group(g *distGroup) DistributedGroup {
+	d := DistributedGroup{Target: an.addrAt(g.host), SourcesTotal: len(g.members), DistinctPorts: g.ports,
+		Probes: g.probes, FirstSeen: an.time(g.firstNS), DetectedAt: an.time(g.detNS)}
+	d.Sources, d.SourcesTruncated = an.addrList(g.members, MaxGroupSources, func(si int32) int32 { return an.sources[si].ai })
+	return d
+}
+
+// addrList names the first max of xs (never nil) through addr, an
+// address index, and says whether it cut.
+func (an *Analysis) addrList(xs []int32, max int, addr func(int32) int32) ([]netip.Addr, bool) {
+	out := make([]netip.Addr, 0, min(len(xs), max))
+	for _, x := range xs[:min(len(xs), max)] {
+		out = append(out, an.addrAt(addr(x)))
+	}
+	return out, len(xs) > max
 }
 
 // distributed finds distributed scans among the sources not listed on
@@ -184,124 +229,163 @@ type DistributedGroup struct {
 // rate test is not applied: spreading probes over sources is how a
 // distributed scan stays under every per-source rate.
 //
-// A host's group depends only on the sources listed on their own, so the
-// hosts are searched on up to an.workers goroutines, over ranges of hosts
-// with about equal numbers of probing sources; a source in several groups
-// then takes the verdict of the first host, in address order.
-func (an *Analysis) distributed(vs *verdicts, th Thresholds) {
-	bounds := an.splitHosts(max(an.workers, 1))
-	found := make([][]distGroup, len(bounds)-1)
+// The cost is linear in the probes (a sort per host at worst): the
+// candidates' counted probes of the hosts that enough candidates probed
+// are gathered by host in one pass (a counting sort), then each host's
+// are ordered by time and searched on up to an.workers goroutines. A
+// source in several groups takes the verdict of the first host, in
+// address order, whatever the number of workers.
+func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds) error {
+	p := newPoll(ctx)
+	cand := func(si int32) bool {
+		r := &an.sources[si]
+		return vs.by[si] == nil && len(r.succTS) < int(r.counted)
+	}
+	// off[h+1] counts, then places, the gathered probes of host h; hosts
+	// that fewer than DistributedMinSources candidates probed get none.
+	off := make([]int32, len(an.addrs)+1)
+	var hosts []int32
+	for _, h := range an.hosts {
+		if p.work(int(an.hostOff[h+1] - an.hostOff[h])) {
+			return p.err
+		}
+		n := 0
+		for _, si := range an.probedBy(h) {
+			if cand(si) {
+				n++
+			}
+		}
+		if n >= DistributedMinSources {
+			off[h+1] = 1 // marked; counted below
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) == 0 {
+		return nil
+	}
+	marked := func(h int32) bool { return off[h+1] != 0 }
+	counts := make([]int32, len(an.addrs)+1)
+	for si := range an.sources {
+		if !cand(int32(si)) {
+			continue
+		}
+		r := &an.sources[si]
+		if p.work(len(r.probes)) {
+			return p.err
+		}
+		for i := range r.probes {
+			if t := &r.probes[i]; marked(t.dst) && counted(t) {
+				counts[t.dst+1]++
+			}
+		}
+	}
+	for h := 1; h < len(counts); h++ {
+		counts[h] += counts[h-1]
+	}
+	off = nil
+	type ref struct {
+		ts     int64
+		si, pi int32
+	}
+	refs := make([]ref, counts[len(an.addrs)])
+	fill := slices.Clone(counts[:len(an.addrs)])
+	for si := range an.sources {
+		if !cand(int32(si)) {
+			continue
+		}
+		r := &an.sources[si]
+		if p.work(len(r.probes)) {
+			return p.err
+		}
+		for i := range r.probes {
+			if t := &r.probes[i]; counts[t.dst+1] > counts[t.dst] && counted(t) {
+				refs[fill[t.dst]] = ref{t.firstTS, int32(si), int32(i)}
+				fill[t.dst]++
+			}
+		}
+	}
+	fill = nil
+	at := func(x ref) *target { return &an.sources[x.si].probes[x.pi] }
+
+	// Each host's references are in source order: its members are read
+	// off before they are sorted by time (and frame: a probe's frame is
+	// its own).
+	parts := min(max(an.workers, 1), len(hosts))
+	found := make([][]distGroup, parts)
+	errs := make([]error, parts)
 	var wg sync.WaitGroup
-	for w := range found {
+	for w := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, host := range an.hosts[bounds[w]:bounds[w+1]] {
-				if g, ok := an.distributedAt(vs, th, host); ok {
-					found[w] = append(found[w], g)
+			p := newPoll(ctx)
+			var seen [1 << 16]uint32 // by port: the last host (+1) that counted it
+			for k := w; k < len(hosts); k += parts {
+				h := hosts[k]
+				hr := refs[counts[h]:counts[h+1]]
+				if p.work(len(hr)) {
+					errs[w] = p.err
+					return
 				}
+				var members []int32
+				for _, x := range hr {
+					if len(members) == 0 || members[len(members)-1] != x.si {
+						members = append(members, x.si)
+					}
+				}
+				if len(members) < DistributedMinSources {
+					continue
+				}
+				slices.SortFunc(hr, func(x, y ref) int {
+					if x.ts != y.ts {
+						return cmpInt64(x.ts, y.ts)
+					}
+					return cmpInt64(int64(at(x).frame), int64(at(y).frame))
+				})
+				ports := 0
+				var det *target
+				for _, x := range hr {
+					t := at(x)
+					if t.class == clsICMP || seen[t.port] == uint32(k+1) {
+						continue
+					}
+					seen[t.port] = uint32(k + 1)
+					if ports++; det == nil && ports >= th.MinPorts {
+						det = t
+					}
+				}
+				if det == nil {
+					continue
+				}
+				found[w] = append(found[w], distGroup{host: h, members: members, detNS: det.firstTS, detFrame: det.frame,
+					firstNS: hr[0].ts, ports: ports, probes: len(hr)})
 			}
 		}()
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	for _, part := range found {
-		for _, d := range part {
-			for _, si := range d.members {
-				r := &an.sources[si]
-				d.g.Sources = append(d.g.Sources, an.addrAt(r.ai))
-				if vs.by[si] != nil {
-					continue
-				}
-				v := &verdict{r: r, ep: int32(episodeOf(r, d.host)), kind: "distributed", reasons: rsDistributed,
-					detNS: d.detNS, detFrame: d.detFrame, group: d.host}
-				v.confidence = 0.4
-				if len(d.members) >= 2*DistributedMinSources {
-					v.confidence = 0.5
-				}
-				vs.by[si] = v
+		vs.groups = append(vs.groups, part...)
+	}
+	slices.SortFunc(vs.groups, func(x, y distGroup) int { return cmp.Compare(x.host, y.host) })
+	for _, d := range vs.groups {
+		for _, si := range d.members {
+			if vs.by[si] != nil {
+				continue
 			}
-			vs.groups = append(vs.groups, d.g)
-		}
-	}
-}
-
-// distGroup is a distributed scan of one host, before its members'
-// verdicts are made.
-type distGroup struct {
-	host     int32
-	members  []int32 // source indexes
-	detNS    int64
-	detFrame uint64
-	g        DistributedGroup // without Sources
-}
-
-// splitHosts cuts an.hosts into up to parts ranges with about equal
-// numbers of probing sources: hosts bounds[w] to bounds[w+1]-1 for part w.
-func (an *Analysis) splitHosts(parts int) []int {
-	total := len(an.hostSrc)
-	bounds := []int{0}
-	for i, h := range an.hosts {
-		if len(bounds) < parts && int(an.hostOff[h+1]) > total/parts*len(bounds) {
-			bounds = append(bounds, i+1)
-		}
-	}
-	return append(bounds, len(an.hosts))
-}
-
-// distributedAt is the distributed scan of host, if there is one. It reads
-// vs as judge left it before distributed: every verdict there is a
-// listing on its own.
-func (an *Analysis) distributedAt(vs *verdicts, th Thresholds, host int32) (distGroup, bool) {
-	srcs := an.probedBy(host)
-	if len(srcs) < DistributedMinSources {
-		return distGroup{}, false
-	}
-	var members []int32
-	var probes []*target
-	for _, si := range srcs {
-		r := &an.sources[si]
-		if vs.by[si] != nil {
-			continue // listed on its own
-		}
-		if len(r.succTS) >= int(r.counted) {
-			continue
-		}
-		n := len(probes)
-		for i := range r.probes {
-			if t := &r.probes[i]; t.dst == host && counted(t) {
-				probes = append(probes, t)
+			r := &an.sources[si]
+			v := &verdict{r: r, ep: int32(episodeOf(r, d.host)), kind: "distributed", reasons: rsDistributed,
+				detNS: d.detNS, detFrame: d.detFrame, group: d.host}
+			v.confidence = 0.4
+			if len(d.members) >= 2*DistributedMinSources {
+				v.confidence = 0.5
 			}
-		}
-		if len(probes) > n {
-			members = append(members, si)
+			vs.by[si] = v
 		}
 	}
-	if len(members) < DistributedMinSources {
-		return distGroup{}, false
-	}
-	slices.SortFunc(probes, func(x, y *target) int {
-		if x.firstTS != y.firstTS {
-			return cmpInt64(x.firstTS, y.firstTS)
-		}
-		return cmpInt64(int64(x.frame), int64(y.frame))
-	})
-	ports := make(map[uint16]bool)
-	var det *target
-	for _, t := range probes {
-		if t.class == clsICMP {
-			continue
-		}
-		ports[t.port] = true
-		if det == nil && len(ports) >= th.MinPorts {
-			det = t
-		}
-	}
-	if det == nil {
-		return distGroup{}, false
-	}
-	return distGroup{host: host, members: members, detNS: det.firstTS, detFrame: det.frame,
-		g: DistributedGroup{Target: an.addrAt(host), DistinctPorts: len(ports), Probes: len(probes),
-			FirstSeen: an.time(probes[0].firstTS), DetectedAt: an.time(det.firstTS)}}, true
+	return nil
 }
 
 // episodeOf is the index of r's first episode holding a probe of host.

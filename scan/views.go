@@ -2,6 +2,7 @@ package scan
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"net/netip"
 	"slices"
@@ -40,26 +41,33 @@ type Suspect struct {
 	NoReturnTraffic bool     `json:"no_return_traffic"` // none of its probes drew any answer: attempts counted
 	// DistributedTarget is the host a distributed scan probed jointly.
 	DistributedTarget string `json:"distributed_target,omitempty"`
-	// DecoyPeers are other sources that sent identical probes (nmap -D).
-	DecoyPeers []netip.Addr `json:"decoy_peers,omitempty"`
+	// DecoyPeers are other sources of its decoy group (nmap -D): sources
+	// that sent identical probes, in address order, at most
+	// MaxGroupSources; DecoyPeersTotal counts them all.
+	DecoyPeers      []netip.Addr `json:"decoy_peers,omitempty"`
+	DecoyPeersTotal int          `json:"decoy_peers_total,omitempty"`
+	// DecoyPeersTruncated: more peers than decoy_peers lists.
+	DecoyPeersTruncated bool `json:"decoy_peers_truncated,omitempty"`
 }
 
-// Suspects lists the sources that th flags, by address.
+// Suspects lists the sources that th flags, by address. Thresholds other
+// than the defaults are judged anew, without a deadline: a call on
+// behalf of a client uses SuspectsTop.
 func (an *Analysis) Suspects(th Thresholds) []Suspect {
-	vs := an.verdictsFor(th)
-	out := make([]Suspect, 0, len(vs.list))
-	for _, v := range vs.list {
-		out = append(out, an.suspect(v))
-	}
-	return out
+	list, _, _ := an.SuspectsTop(context.Background(), th, math.MaxInt)
+	return list
 }
 
 // SuspectsTop is Suspects cut to the limit sources with the most probes
 // (ties: the lower address), still in address order, and the number th
 // lists in all. Only the kept suspects are built: a capture of a million
-// slow scanners lists hundreds of thousands.
-func (an *Analysis) SuspectsTop(th Thresholds, limit int) (list []Suspect, total int) {
-	vs := an.verdictsFor(th)
+// slow scanners lists hundreds of thousands. Thresholds other than the
+// defaults are judged anew, which stops with ctx's error once ctx ends.
+func (an *Analysis) SuspectsTop(ctx context.Context, th Thresholds, limit int) (list []Suspect, total int, err error) {
+	vs, err := an.verdictsFor(ctx, th)
+	if err != nil {
+		return nil, 0, err
+	}
 	keep := vs.list
 	if len(keep) > limit {
 		keep = slices.Clone(keep)
@@ -71,14 +79,27 @@ func (an *Analysis) SuspectsTop(th Thresholds, limit int) (list []Suspect, total
 	for _, v := range keep {
 		list = append(list, an.suspect(v))
 	}
-	return list, len(vs.list)
+	return list, len(vs.list), nil
 }
 
-func (an *Analysis) verdictsFor(th Thresholds) *verdicts {
+// verdictsFor is the listing under th: the one Finish made for the
+// default thresholds, or a new one.
+func (an *Analysis) verdictsFor(ctx context.Context, th Thresholds) (*verdicts, error) {
 	if th == DefaultThresholds() && an.defaults != nil {
-		return an.defaults
+		return an.defaults, nil
 	}
-	return an.judge(th)
+	return an.judge(ctx, th)
+}
+
+// mustVerdicts is verdictsFor for the views without a context: the
+// judgement is linear in the probes, and without a deadline it cannot
+// fail.
+func (an *Analysis) mustVerdicts(th Thresholds) *verdicts {
+	vs, err := an.verdictsFor(context.Background(), th)
+	if err != nil {
+		panic(err) // unreachable: context.Background never ends
+	}
+	return vs
 }
 
 func (an *Analysis) suspect(v *verdict) Suspect {
@@ -100,9 +121,28 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	if v.group >= 0 {
 		s.DistributedTarget = an.addrAt(v.group).String()
 	}
-	s.DecoyPeers = an.decoyOf[s.IP]
+	if an.decoyOf != nil {
+		if gi := an.decoyOf[an.srcOf[r.ai]]; gi >= 0 {
+			g := &an.decoys[gi]
+			self := an.srcOf[r.ai]
+			peers := make([]int32, 0, min(len(g.members), MaxGroupSources+1))
+			for _, m := range g.members {
+				if m != self {
+					peers = append(peers, m)
+				}
+				if len(peers) > MaxGroupSources {
+					break
+				}
+			}
+			s.DecoyPeers, s.DecoyPeersTruncated = an.addrList(peers, MaxGroupSources, an.sourceAddr)
+			s.DecoyPeersTotal = len(g.members) - 1
+		}
+	}
 	return s
 }
+
+// sourceAddr is the address index of source index si.
+func (an *Analysis) sourceAddr(si int32) int32 { return an.sources[si].ai }
 
 // FirstEvent is first_scan_event's answer (CONTRACT.md §3.3).
 type FirstEvent struct {
@@ -124,7 +164,7 @@ type FirstEvent struct {
 // FirstEvent is the first probe of the earliest qualifying episode of any
 // source th lists; nil when none is listed.
 func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
-	vs := an.verdictsFor(th)
+	vs := an.mustVerdicts(th)
 	var best *verdict
 	for _, v := range vs.list {
 		if best == nil {
@@ -213,11 +253,15 @@ type Overview struct {
 	TimelineWindows   int  `json:"timeline_windows,omitempty"`
 	Capture           any  `json:"capture"`
 
-	ScannersTotal int                `json:"scanners_total"` // before the top_k cut
-	TargetsTotal  int                `json:"targets_total"`
-	Distributed   []DistributedGroup `json:"distributed"`
-	Decoys        []DecoyGroup       `json:"decoys"`
-	WindowS       float64            `json:"time_window_s"`
+	ScannersTotal int `json:"scanners_total"` // before the top_k cut
+	TargetsTotal  int `json:"targets_total"`
+	// Distributed and Decoys list at most top_k groups each (the
+	// largest); the totals count them all.
+	Distributed      []DistributedGroup `json:"distributed"`
+	DistributedTotal int                `json:"distributed_total"`
+	Decoys           []DecoyGroup       `json:"decoys"`
+	DecoysTotal      int                `json:"decoys_total"`
+	WindowS          float64            `json:"time_window_s"`
 }
 
 // ScannerSummary is one scanner of the overview.
@@ -275,10 +319,10 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 	if topK < 1 {
 		topK = 1
 	}
-	vs := an.verdictsFor(th)
+	vs := an.mustVerdicts(th)
 	ov := Overview{TotalPkts: an.stats.TotalPackets, IntervalS: round(an.stats.DurationS, 9), WindowS: windowS,
 		Scanners: []ScannerSummary{}, Targets: []Target{}, PortDistribution: []PortHits{},
-		SuspectedPatterns: []string{}, Timeline: []Window{}, Distributed: vs.groups}
+		SuspectedPatterns: []string{}, Timeline: []Window{}, Distributed: []DistributedGroup{}, Decoys: []DecoyGroup{}}
 
 	// Scanners by distinct targets, then packets, then address.
 	order := slices.Clone(vs.list)
@@ -302,15 +346,9 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 			ov.Scanners = append(ov.Scanners, an.summary(v))
 		}
 	}
-	ov.Decoys = []DecoyGroup{}
-	for _, g := range an.decoys {
-		for _, s := range g.Sources {
-			if r := an.source(s); r != nil && vs.of(an, r) != nil {
-				ov.Decoys = append(ov.Decoys, g)
-				shapes["decoy"] = true
-				break
-			}
-		}
+	an.overviewGroups(&ov, vs, topK)
+	if len(ov.Decoys) > 0 {
+		shapes["decoy"] = true
 	}
 	if len(vs.groups) > 0 {
 		shapes["distributed"] = true
@@ -392,6 +430,57 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		ov.Timeline = append(ov.Timeline, Window{Start: an.time(an.stats.firstNS + k*wns), Probes: w.probes, Scanners: w.scanners})
 	}
 	return ov
+}
+
+// overviewGroups lists at most topK distributed scans and topK decoy
+// groups with a listed member: those with the most sources (ties: the
+// most probes, then the lower address), in address order.
+func (an *Analysis) overviewGroups(ov *Overview, vs *verdicts, topK int) {
+	dist := make([]*distGroup, 0, len(vs.groups))
+	for i := range vs.groups {
+		dist = append(dist, &vs.groups[i])
+	}
+	ov.DistributedTotal = len(dist)
+	if len(dist) > topK {
+		slices.SortStableFunc(dist, func(x, y *distGroup) int {
+			if c := cmp.Compare(len(y.members), len(x.members)); c != 0 {
+				return c
+			}
+			return cmp.Compare(y.probes, x.probes)
+		})
+		dist = dist[:topK]
+		slices.SortFunc(dist, func(x, y *distGroup) int { return cmp.Compare(x.host, y.host) })
+	}
+	for _, g := range dist {
+		ov.Distributed = append(ov.Distributed, an.group(g))
+	}
+	var decoys []*decoySet
+	for i := range an.decoys {
+		g := &an.decoys[i]
+		for _, m := range g.members {
+			if vs.by[m] != nil {
+				decoys = append(decoys, g)
+				break
+			}
+		}
+	}
+	ov.DecoysTotal = len(decoys)
+	if len(decoys) > topK {
+		slices.SortStableFunc(decoys, func(x, y *decoySet) int {
+			if c := cmp.Compare(len(y.members), len(x.members)); c != 0 {
+				return c
+			}
+			return cmp.Compare(y.shared, x.shared)
+		})
+		decoys = decoys[:topK]
+		slices.SortFunc(decoys, func(x, y *decoySet) int { return cmp.Compare(x.members[0], y.members[0]) })
+	}
+	for _, g := range decoys {
+		d := DecoyGroup{SourcesTotal: len(g.members), TargetsTotal: len(g.targets), Shared: g.shared}
+		d.Sources, d.SourcesTruncated = an.addrList(g.members, MaxGroupSources, an.sourceAddr)
+		d.Targets, d.TargetsTruncated = an.addrList(g.targets, MaxGroupSources, func(a int32) int32 { return a })
+		ov.Decoys = append(ov.Decoys, d)
+	}
 }
 
 // overviewHost is one host the listed scanners probed.

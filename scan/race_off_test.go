@@ -1,0 +1,6 @@
+//go:build !race
+
+package scan
+
+// raceSlowdown: see race_on_test.go.
+const raceSlowdown = 1
