@@ -39,7 +39,8 @@ const (
 	// the pipe. A call past it is refused at once (error busy) instead of
 	// making the reader wait: a reader that waits cannot read the
 	// cancellations that would free a slot. A slot is held until the
-	// call's work has returned, not only until it is answered.
+	// call's work has returned, not only until it is answered. As many
+	// answers again may wait for stdout (see runCall).
 	maxInflightCalls = 64
 
 	// shutdownGrace is how long a signal (SIGTERM, SIGINT) lets the
@@ -79,6 +80,7 @@ type server struct {
 	inflight map[string]*call // by the request id's JSON text
 	stopping bool             // a signal came: no call starts any more
 	slots    chan struct{}
+	writing  chan struct{} // answers of returned calls waiting for stdout
 	wg       sync.WaitGroup
 	red      *redactor
 }
@@ -243,6 +245,7 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 		tools:    tools(),
 		inflight: make(map[string]*call),
 		slots:    make(chan struct{}, maxInflightCalls),
+		writing:  make(chan struct{}, maxInflightCalls),
 		red:      red,
 	}, nil
 }
@@ -487,28 +490,36 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 	go s.runCall(cctx, c, key, t, p.Arguments, modern)
 }
 
-// runCall runs one accepted call and answers it. The answer does not wait
-// for work that overstays the call's context: when the context ends first
-// the call is answered timeout (or, cancelled, not at all) at once, and
-// its slot is kept until the work returns, so that the limit counts the
-// work actually running.
+// runCall runs one accepted call and answers it.
+//
+// A call whose work returns gives its slot back before its answer is
+// written, so a client that sends a call after each answer never meets
+// busy; the answers waiting for stdout hold a place in s.writing instead,
+// so that a client that does not read cannot pile them up.
+//
+// The answer does not wait for work that overstays the call's context:
+// when the context ends first the call is answered timeout (or, cancelled,
+// not at all) at once, and its slot is kept until the work returns, so
+// that the limit counts the work actually running.
 func (s *server) runCall(ctx context.Context, c *call, key string, t *tool, args json.RawMessage, modern bool) {
 	defer s.wg.Done()
 	done := make(chan map[string]any, 1)
 	go func() { done <- s.runTool(ctx, t, c, args) }()
-	var res map[string]any
-	returned := false
 	select {
-	case res = <-done:
-		returned = true
-		res = s.redactResult(res)
+	case res := <-done:
+		s.writing <- struct{}{}
+		s.release(c, key)
+		s.answer(c, s.redactResult(res), modern)
+		<-s.writing
 	case <-ctx.Done():
-		res = s.stoppedResult(ctx.Err())
-	}
-	s.answer(c, res, modern)
-	if !returned {
+		s.answer(c, s.stoppedResult(ctx.Err()), modern)
 		<-done
+		s.release(c, key)
 	}
+}
+
+// release ends a call whose work has returned: its id and slot are free.
+func (s *server) release(c *call, key string) {
 	c.cancel()
 	s.mu.Lock()
 	if s.inflight[key] == c {
