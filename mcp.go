@@ -235,12 +235,13 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 	red := newRedactor(cfg.Token, cfg.OTXKey, cfg.GreyNoiseKey)
 	w := jsonrpc.NewWriter(stdout)
 	w.SetRedact(red.str)
+	log := &redactingWriter{w: stderr, r: red}
 	return &server{
 		cfg:      cfg,
 		w:        w,
-		log:      &redactingWriter{w: stderr, r: red},
+		log:      log,
 		sb:       sb,
-		z:        newAnalyzer(cfg, sb).logTo(stderr),
+		z:        newAnalyzer(cfg, sb).logTo(log),
 		intelDB:  db,
 		tools:    tools(),
 		inflight: make(map[string]*call),
