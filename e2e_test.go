@@ -605,3 +605,69 @@ func TestSignalWithStdoutBlocked(t *testing.T) {
 		t.Fatal("still running 5 s after SIGTERM with its stdout blocked")
 	}
 }
+
+// TestCancelAfterReading: a call cancelled once its capture has been read,
+// while the analysis groups and judges the targets (scan.FinishContext),
+// gives back the analysis slot within 100 ms: with one analysis at a time,
+// a call on another file that waited for it is answered within 100 ms of
+// the cancellation (plus its own few milliseconds).
+func TestCancelAfterReading(t *testing.T) {
+	dir := t.TempDir()
+	writeBigCapture(t, filepath.Join(dir, "big.pcap"), 2_000_000) // 112 MB: read in ~0.9 s, then ~0.6 s of Finish
+	demo, err := os.ReadFile("fixtures/demo.pcapng")
+	e2eMust(t, err)
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "demo.pcapng"), demo, 0o644))
+	e2eMust(t, os.WriteFile(filepath.Join(dir, "demo2.pcapng"), demo, 0o644))
+	s := startE2EServer(t, "PORT_HUNTER_ALLOWED_DIR="+dir, "PORT_HUNTER_TOKEN=t", "PORT_HUNTER_MAX_ANALYSES=1", "PORT_HUNTER_MAX_PCAP_MB=200")
+
+	// The honest cost of the waiting call: a first reading of the demo.
+	start := time.Now()
+	s.send(t, e2eToolCall(1, "list_suspects", map[string]any{"auth_token": "t", "path": "demo.pcapng"}))
+	if m := s.next(t, 5*time.Second); m["id"] != float64(1) {
+		t.Fatalf("got %v", m)
+	}
+	own := time.Since(start)
+
+	s.send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_suspects","arguments":{"auth_token":"t","path":"big.pcap"},"_meta":{"progressToken":"p"}}}`)
+	// The reading is over when no progress has come for 1.5 times the
+	// progress interval (under load it may not be; the bound holds for a
+	// cancellation while reading too).
+	deadline := time.Now().Add(10 * time.Second)
+	for seen := false; ; {
+		if time.Now().After(deadline) {
+			t.Fatal("no end of the reading seen within 10 s")
+		}
+		select {
+		case l, ok := <-s.lines:
+			if !ok {
+				t.Fatalf("stdout closed; stderr:\n%s", s.err.String())
+			}
+			var line map[string]any
+			json.Unmarshal([]byte(l), &line)
+			p, _ := line["params"].(map[string]any)
+			if line["method"] != "notifications/progress" {
+				t.Fatalf("the call ended before it could be cancelled: %.300s", l)
+			}
+			seen = p["progress"].(float64) > 0
+			continue
+		case <-time.After(progressInterval * 3 / 2):
+			if !seen {
+				continue
+			}
+		}
+		break
+	}
+	start = time.Now()
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}`)
+	s.send(t, e2eToolCall(3, "list_suspects", map[string]any{"auth_token": "t", "path": "demo2.pcapng"}))
+	m := s.next(t, 5*time.Second)
+	el := time.Since(start)
+	if m["id"] != float64(3) {
+		t.Fatalf("got %.300v, want the answer to 3 (2 was cancelled)", m)
+	}
+	t.Logf("answered %v after the cancellation (its own cost %v)", el, own)
+	if el > 100*time.Millisecond+own {
+		t.Errorf("the waiting call was answered %v after the cancellation, its own cost being %v", el, own)
+	}
+	e2eMust(t, s.cmd.Process.Signal(syscall.SIGTERM))
+}
