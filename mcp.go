@@ -144,7 +144,8 @@ func (s *server) close() { s.sb.Close() }
 
 // openIntel opens the intel database: the offline directory through the
 // sandbox (so it must lie inside the allowed directory), online providers
-// only when enabled.
+// only when enabled. The first load runs before any request is read, not
+// under a call's context.
 func openIntel(cfg policy.Config, sb *policy.Sandbox) (*intel.DB, error) {
 	o := intel.Options{Online: cfg.Online, OTXKey: cfg.OTXKey, GreyNoiseKey: cfg.GreyNoiseKey, AllowPrivate: cfg.AllowPrivate}
 	if cfg.IntelDir != "" {
@@ -154,7 +155,7 @@ func openIntel(cfg policy.Config, sb *policy.Sandbox) (*intel.DB, error) {
 		}
 		o.Dir = dir
 	}
-	return intel.Open(o)
+	return intel.Open(context.Background(), o)
 }
 
 // requestMeta is what the server reads of params._meta.

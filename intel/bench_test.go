@@ -3,6 +3,7 @@ package intel
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -44,7 +45,7 @@ func synthIP2ASN(n int) []byte {
 
 func loadSynth(tb testing.TB, data []byte) *asnTable {
 	var st loadStats
-	t, err := loadIP2ASN(&lineReader{r: bufio.NewReaderSize(bytes.NewReader(data), MaxLineLen)}, &st)
+	t, err := loadIP2ASN(context.Background(), &lineReader{r: bufio.NewReaderSize(bytes.NewReader(data), MaxLineLen)}, &st)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func BenchmarkOpenIP2ASN500kGzip(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		db, err := Open(Options{Dir: os.DirFS(dir)})
+		db, err := Open(context.Background(), Options{Dir: os.DirFS(dir)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -130,7 +131,7 @@ func BenchmarkLookupIP2ASN500k(b *testing.B) {
 }
 
 func BenchmarkEnrichOffline(b *testing.B) {
-	db, err := Open(Options{Dir: os.DirFS(intelDir(b, nil))})
+	db, err := Open(context.Background(), Options{Dir: os.DirFS(intelDir(b, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestSynthIP2ASN(t *testing.T) {
 // BenchmarkCorrelate1000Full: correlate 1000 addresses over the full-size
 // iptoasn file plus the fixture directory.
 func BenchmarkCorrelate1000Full(b *testing.B) {
-	db, err := Open(Options{Dir: os.DirFS(intelDir(b, map[string][]byte{"ip2asn-full.tsv": synthIP2ASN(fullRows)}))})
+	db, err := Open(context.Background(), Options{Dir: os.DirFS(intelDir(b, map[string][]byte{"ip2asn-full.tsv": synthIP2ASN(fullRows)}))})
 	if err != nil {
 		b.Fatal(err)
 	}

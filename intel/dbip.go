@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"context"
 	"net/netip"
 	"strconv"
 
@@ -53,7 +54,7 @@ type geoKey struct {
 }
 
 // loadDBIP returns either a geo table (country/city) or an ASN table.
-func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
+func loadDBIP(ctx context.Context, lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 	var spans []span
 	var geoIn interner[geoKey]
 	var asnIn interner[asnFact]
@@ -125,8 +126,12 @@ func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 	if len(spans) == 0 {
 		return nil, nil, ErrNoEntries
 	}
+	set, err := buildRanges(ctx, spans, 0)
+	if err != nil {
+		return nil, nil, err
+	}
 	if kind == dbipASN {
-		return nil, &asnTable{set: buildRanges(spans, 0), infos: asnIn.vals}, nil
+		return nil, &asnTable{set: set, infos: asnIn.vals}, nil
 	}
 	infos := make([]geoFact, len(geoIn.vals))
 	for i, k := range geoIn.vals {
@@ -136,7 +141,7 @@ func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 			infos[i].lat, infos[i].lon = &lat, &lon
 		}
 	}
-	return &geoTable{set: buildRanges(spans, 0), infos: infos}, nil, nil
+	return &geoTable{set: set, infos: infos}, nil, nil
 }
 
 func dbipShape(f []string) dbipKind {

@@ -3,6 +3,7 @@ package intel
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"net/netip"
@@ -46,7 +47,7 @@ func FuzzIP2ASN(f *testing.F) {
 	f.Add([]byte("1.0.0.0\t1.0.0.255\tAS13335\tus\tA\tB\n::\t::1\t1\tJP\t\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		tbl, err := loadIP2ASN(fuzzLines(data), &st)
+		tbl, err := loadIP2ASN(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if tbl != nil {
 				t.Fatal("table with an error")
@@ -70,7 +71,7 @@ func FuzzRIR(f *testing.F) {
 	f.Add([]byte("x|ZZ|ipv4|0.0.0.0|4294967296|0|allocated\nx|DE|ipv6|::|0|0|assigned\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		tbl, _, err := loadRIR(fuzzLines(data), &st)
+		tbl, _, err := loadRIR(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if tbl != nil {
 				t.Fatal("table with an error")
@@ -92,7 +93,7 @@ func FuzzDBIP(f *testing.F) {
 	f.Add([]byte("31.0.0.0,31.0.3.255,64496,\"A, \"\"B\"\"\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		geo, asn, err := loadDBIP(fuzzLines(data), &st)
+		geo, asn, err := loadDBIP(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if geo != nil || asn != nil {
 				t.Fatal("table with an error")
@@ -122,7 +123,7 @@ func FuzzList(f *testing.F) {
 	f.Add([]byte("; x\n1.2.3.0/24 ; SBL1\n::ffff:1.2.3.4\n0.0.0.0/0\n2a0f::/16,x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		res, err := loadList(fuzzLines(data), &st)
+		res, err := loadList(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if res.table != nil {
 				t.Fatal("table with an error")
@@ -154,7 +155,7 @@ func FuzzOTXImport(f *testing.F) {
 	f.Add([]byte(`[{"id":"x","indicators":[{"indicator":"31.0.0.0/8","type":"CIDR"}]}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		tbl, err := loadOTXImport(bytes.NewReader(data), data[:min(len(data), SniffLen)], testNow, &st)
+		tbl, err := loadOTXImport(context.Background(), bytes.NewReader(data), data[:min(len(data), SniffLen)], testNow, &st)
 		if err != nil {
 			return
 		}

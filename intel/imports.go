@@ -2,6 +2,7 @@ package intel
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/netip"
@@ -65,7 +66,7 @@ type otxDoc struct {
 	otxPulseJSON
 }
 
-func loadOTXImport(r io.Reader, head []byte, now time.Time, st *loadStats) (*otxTable, error) {
+func loadOTXImport(ctx context.Context, r io.Reader, head []byte, now time.Time, st *loadStats) (*otxTable, error) {
 	var pulses []otxPulseJSON
 	dec := json.NewDecoder(io.LimitReader(r, MaxOTXImportBytes))
 	if t := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf"); len(t) > 0 && t[0] == '[' {
@@ -122,7 +123,10 @@ func loadOTXImport(r io.Reader, head []byte, now time.Time, st *loadStats) (*otx
 	if len(spans) == 0 {
 		return nil, ErrNoEntries
 	}
-	t.set = buildRanges(spans, len(t.pulseOf))
+	var err error
+	if t.set, err = buildRanges(ctx, spans, len(t.pulseOf)); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

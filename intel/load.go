@@ -2,6 +2,7 @@ package intel
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,11 +40,13 @@ type offline struct {
 	stamps   map[string]stamp
 }
 
-// loadDir loads every recognised file of fsys (see detectFormat).
-func loadDir(fsys fs.FS, now time.Time) *offline {
+// loadDir loads every recognised file of fsys (see detectFormat). It
+// fails only when ctx ends, with ctx's error; nothing of the partial load
+// is kept.
+func loadDir(ctx context.Context, fsys fs.FS, now time.Time) (*offline, error) {
 	off := &offline{stamps: make(map[string]stamp)}
 	if fsys == nil {
-		return off
+		return off, nil
 	}
 	names, stamps, err := listDir(fsys)
 	off.stamps = stamps
@@ -52,14 +55,20 @@ func loadDir(fsys fs.FS, now time.Time) *offline {
 		off.status = append(off.status, SourceStatus{Status: "error", Error: &msg})
 	}
 	for _, name := range names {
-		ds, st := loadFile(fsys, name, now)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ds, st := loadFile(ctx, fsys, name, now)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		off.status = append(off.status, st)
 		if ds != nil {
 			off.datasets = append(off.datasets, ds)
 		}
 	}
 	off.groups = groupDatasets(off.datasets)
-	return off
+	return off, nil
 }
 
 // listDir returns the regular files up to MaxDirDepth levels down, in
@@ -103,14 +112,14 @@ func listDir(fsys fs.FS) ([]string, map[string]stamp, error) {
 	return names, stamps, err
 }
 
-func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
+func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
 	st := SourceStatus{File: name, Status: "error"}
 	fail := func(err error) (*dataset, SourceStatus) {
 		msg := err.Error()
 		st.Error = &msg
 		return nil, st
 	}
-	o, err := openFile(fsys, name, MaxFileBytes)
+	o, err := openFile(ctx, fsys, name, MaxFileBytes)
 	if err != nil {
 		return fail(err)
 	}
@@ -140,24 +149,24 @@ func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
 	switch format {
 	case FormatIP2ASN:
 		ds.provider, ds.license, ds.staleAfter = "ip2asn", licensePDDL, staleASN
-		ds.asn, err = loadIP2ASN(lr, &ds.stats)
+		ds.asn, err = loadIP2ASN(ctx, lr, &ds.stats)
 	case FormatRIR:
 		ds.provider, ds.staleAfter = "rir_delegated", staleRIR
 		var asOf time.Time
-		ds.rir, asOf, err = loadRIR(lr, &ds.stats)
+		ds.rir, asOf, err = loadRIR(ctx, lr, &ds.stats)
 		if !asOf.IsZero() {
 			ds.asOf = asOf
 		}
 	case FormatDBIP:
 		ds.provider, ds.license, ds.attribution, ds.staleAfter = "dbip_csv", licenseCCBY, attributionDBIP, staleDBIP
-		ds.geo, ds.asn, err = loadDBIP(lr, &ds.stats)
+		ds.geo, ds.asn, err = loadDBIP(ctx, lr, &ds.stats)
 		if t := dbipAsOf(base); !t.IsZero() {
 			ds.asOf = t
 		}
 	case FormatList:
 		ds.provider, ds.staleAfter = "list:"+listName(base), staleBlocklist
 		var res listResult
-		res, err = loadList(lr, &ds.stats)
+		res, err = loadList(ctx, lr, &ds.stats)
 		ds.list = res.table
 		if !res.asOf.IsZero() {
 			ds.asOf = res.asOf
@@ -167,7 +176,7 @@ func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
 		}
 	case FormatOTXImport:
 		ds.provider, ds.staleAfter = "otx_import", staleBlocklist
-		ds.otx, err = loadOTXImport(o.r, o.head, now, &ds.stats)
+		ds.otx, err = loadOTXImport(ctx, o.r, o.head, now, &ds.stats)
 	case FormatGreyNoiseImport:
 		ds.provider, ds.staleAfter = "greynoise_import", staleBlocklist
 		ds.gn, err = loadGreyNoiseImport(lr, &ds.stats)

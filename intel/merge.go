@@ -2,6 +2,7 @@ package intel
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -84,11 +85,17 @@ func (m *merger) addField(prov, field string) {
 	}
 }
 
-func (m *merger) offline(off *offline, a netip.Addr, now time.Time) {
+// offline asks every loaded dataset about a; the error is ctx's, looked
+// at before each dataset (a lookup is a binary search, or an MMDB record
+// of at most MaxMMDBValues values, or the pulses naming a).
+func (m *merger) offline(ctx context.Context, off *offline, a netip.Addr) error {
 	for _, g := range off.groups {
 		gr := groupResult{g: g}
 		errs := 0
 		for _, ds := range g.datasets {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			hit, err := m.lookupDataset(ds, a)
 			if err != nil {
 				errs++
@@ -103,6 +110,7 @@ func (m *merger) offline(off *offline, a netip.Addr, now time.Time) {
 		}
 		m.groups = append(m.groups, gr)
 	}
+	return nil
 }
 
 // lookupDataset records what one dataset knows about a.

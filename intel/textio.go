@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,14 +15,20 @@ import (
 )
 
 // capReader fails with ErrFileTooLarge once more than max bytes were read,
-// so a gzip bomb or a file that grows while read stops at the limit.
+// so a gzip bomb or a file that grows while read stops at the limit, and
+// with ctx's error once ctx ends: every loader reads through it, at most
+// 64 KiB at a time, so a cancelled load stops within milliseconds.
 type capReader struct {
+	ctx  context.Context
 	r    io.Reader
 	max  int64
 	read int64
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := c.r.Read(p)
 	c.read += int64(n)
 	if c.read > c.max {
@@ -45,7 +52,7 @@ type opened struct {
 
 func (o *opened) Close() error { return o.closer.Close() }
 
-func openFile(fsys fs.FS, name string, max int64) (*opened, error) {
+func openFile(ctx context.Context, fsys fs.FS, name string, max int64) (*opened, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
@@ -60,17 +67,20 @@ func openFile(fsys fs.FS, name string, max int64) (*opened, error) {
 		return nil, fmt.Errorf("intel: %s is not a regular file", name)
 	}
 	o := &opened{name: name, modTime: fi.ModTime(), size: fi.Size(), closer: f}
-	raw := bufio.NewReaderSize(&capReader{r: f, max: max}, 64<<10)
+	raw := bufio.NewReaderSize(&capReader{ctx: ctx, r: f, max: max}, 64<<10)
 	var r io.Reader = raw
 	if magic, _ := raw.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(raw)
 		if err != nil {
 			f.Close()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, &FormatError{File: name, Offset: 0, Reason: "bad gzip header", Err: ErrUnrecognised}
 		}
 		zr.Multistream(true)
 		o.gz = true
-		r = &capReader{r: zr, max: max}
+		r = &capReader{ctx: ctx, r: zr, max: max}
 	}
 	o.r = bufio.NewReaderSize(r, MaxLineLen)
 	head, err := o.r.Peek(SniffLen)
