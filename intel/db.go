@@ -74,8 +74,9 @@ type DB struct {
 //
 // A list is provider "list:<stem>" (drop*.{txt,json} → spamhaus_drop,
 // edrop → spamhaus_edrop, ipblocklist* → feodo, greynoise*.txt →
-// greynoise_block). Hidden files are skipped; subdirectories are read up to
-// MaxDirDepth levels.
+// greynoise_block). Hidden files are skipped, and so is anything that is
+// not a regular file (or a symlink to one), without being opened;
+// subdirectories are read up to MaxDirDepth levels.
 func Open(ctx context.Context, o Options) (*DB, error) {
 	if err := checkHTTPS(o.OTXURL); err != nil {
 		return nil, err
@@ -127,7 +128,7 @@ func (db *DB) Sources() []SourceStatus {
 }
 
 // Refresh reloads the intel directory when a file was added, removed or
-// changed (mtime or size), at most once per RefreshInterval unless
+// changed (mtime, size or type), at most once per RefreshInterval unless
 // force. The new tables replace the old ones atomically; lookups in flight
 // finish on the old ones. It reports whether a reload happened. When ctx
 // ends during the reload, the old tables stay, the error is ctx's, and the
@@ -145,7 +146,7 @@ func (db *DB) Refresh(ctx context.Context, force bool) (bool, error) {
 	old := db.off.Load().stamps
 	changed := len(stamps) != len(old)
 	for name, s := range stamps {
-		if o, ok := old[name]; !ok || !o.modTime.Equal(s.modTime) || o.size != s.size {
+		if o, ok := old[name]; !ok || !o.modTime.Equal(s.modTime) || o.size != s.size || o.mode != s.mode {
 			changed = true
 		}
 	}

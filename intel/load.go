@@ -18,7 +18,7 @@ type SourceStatus struct {
 	Provider  string  `json:"provider"` // e.g. "ip2asn", "list:spamhaus_drop", "otx"; "" when ignored
 	Format    string  `json:"format"`   // Format* constant, "online", or "" when ignored
 	File      string  `json:"file"`     // path inside the intel directory; "" for online providers
-	Status    string  `json:"status"`   // "loaded", "error", "ignored", "enabled", "disabled"
+	Status    string  `json:"status"`   // "loaded", "error", "ignored" (unrecognised, not a regular file), "enabled", "disabled"
 	Entries   int     `json:"entries"`
 	Skipped   int     `json:"skipped"`   // unusable lines
 	Dropped   int     `json:"dropped"`   // deliberately not stored: special-purpose, not routed, available, expired
@@ -31,6 +31,7 @@ type SourceStatus struct {
 type stamp struct {
 	modTime time.Time
 	size    int64
+	mode    fs.FileMode
 }
 
 type offline struct {
@@ -48,17 +49,26 @@ func loadDir(ctx context.Context, fsys fs.FS, now time.Time) (*offline, error) {
 	if fsys == nil {
 		return off, nil
 	}
-	names, stamps, err := listDir(fsys)
+	ents, stamps, err := listDir(fsys)
 	off.stamps = stamps
 	if err != nil {
 		msg := err.Error()
 		off.status = append(off.status, SourceStatus{Status: "error", Error: &msg})
 	}
-	for _, name := range names {
+	for _, e := range ents {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ds, st := loadFile(ctx, fsys, name, now)
+		if e.err != nil { // never opened
+			msg := e.err.Error()
+			st := SourceStatus{File: e.name, Status: "error", Error: &msg}
+			if errors.Is(e.err, ErrNotRegular) {
+				st.Status = "ignored"
+			}
+			off.status = append(off.status, st)
+			continue
+		}
+		ds, st := loadFile(ctx, fsys, e.name, now)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -71,10 +81,19 @@ func loadDir(ctx context.Context, fsys fs.FS, now time.Time) (*offline, error) {
 	return off, nil
 }
 
-// listDir returns the regular files up to MaxDirDepth levels down, in
-// lexical order, skipping hidden names, at most MaxFiles.
-func listDir(fsys fs.FS) ([]string, map[string]stamp, error) {
-	var names []string
+// dirEntry is one entry of the intel directory; err says why it is not
+// read (ErrNotRegular, or its stat failed).
+type dirEntry struct {
+	name string
+	err  error
+}
+
+// listDir returns the files up to MaxDirDepth levels down, in lexical
+// order, skipping hidden names, at most MaxFiles, with their stamps. Only
+// regular files (or symlinks to one) are to be read: the others are listed
+// with ErrNotRegular. Nothing is opened but directories.
+func listDir(fsys fs.FS) ([]dirEntry, map[string]stamp, error) {
+	var ents []dirEntry
 	stamps := make(map[string]stamp)
 	var tooMany error
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -96,20 +115,31 @@ func listDir(fsys fs.FS) ([]string, map[string]stamp, error) {
 			}
 			return nil
 		}
-		if len(names) == MaxFiles {
+		if len(ents) == MaxFiles {
 			tooMany = fmt.Errorf("intel: more than %d files; the rest were not read", MaxFiles)
 			return fs.SkipAll
 		}
-		names = append(names, p)
-		if fi, err := d.Info(); err == nil {
-			stamps[p] = stamp{modTime: fi.ModTime(), size: fi.Size()}
+		// The type from the directory listing (lstat) is enough for what
+		// is not a symlink; a symlink is followed by a stat, never an open.
+		var fi fs.FileInfo
+		if t := d.Type(); t.IsRegular() || t&fs.ModeSymlink != 0 {
+			fi, err = statNoOpen(fsys, p)
+		} else {
+			fi, err = d.Info()
 		}
+		if err == nil {
+			stamps[p] = stamp{modTime: fi.ModTime(), size: fi.Size(), mode: fi.Mode().Type()}
+			if !fi.Mode().IsRegular() {
+				err = notRegular(fi.Mode())
+			}
+		}
+		ents = append(ents, dirEntry{name: p, err: err})
 		return nil
 	})
 	if err == nil {
 		err = tooMany
 	}
-	return names, stamps, err
+	return ents, stamps, err
 }
 
 func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
@@ -121,6 +151,9 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dat
 	}
 	o, err := openFile(ctx, fsys, name, MaxFileBytes)
 	if err != nil {
+		if errors.Is(err, ErrNotRegular) {
+			st.Status = "ignored"
+		}
 		return fail(err)
 	}
 	defer o.Close()

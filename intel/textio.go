@@ -52,19 +52,56 @@ type opened struct {
 
 func (o *opened) Close() error { return o.closer.Close() }
 
+// statNoOpen stats name, following a symlink, without opening it: opening
+// a FIFO blocks until a writer comes. A file system that cannot stat by
+// name is not read.
+func statNoOpen(fsys fs.FS, name string) (fs.FileInfo, error) {
+	sfs, ok := fsys.(fs.StatFS)
+	if !ok {
+		return nil, fmt.Errorf("intel: the directory cannot say what %s is without opening it", name)
+	}
+	return sfs.Stat(name)
+}
+
+// notRegular is ErrNotRegular naming what the entry is.
+func notRegular(m fs.FileMode) error {
+	kind := "special file"
+	switch {
+	case m.IsDir():
+		kind = "directory"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "named pipe"
+	case m&fs.ModeSocket != 0:
+		kind = "socket"
+	case m&fs.ModeDevice != 0:
+		kind = "device"
+	}
+	return fmt.Errorf("%w (a %s)", ErrNotRegular, kind)
+}
+
+// openFile opens a regular file of fsys. Its type is checked before the
+// open (a FIFO or device is never opened) and again on the open handle;
+// the sandbox's directory also opens with O_NONBLOCK, so a file replaced
+// by a FIFO in between cannot block either.
 func openFile(ctx context.Context, fsys fs.FS, name string, max int64) (*opened, error) {
+	fi, err := statNoOpen(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegular(fi.Mode())
+	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
+	if fi, err = f.Stat(); err != nil {
 		f.Close()
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("intel: %s is not a regular file", name)
+		return nil, notRegular(fi.Mode())
 	}
 	o := &opened{name: name, modTime: fi.ModTime(), size: fi.Size(), closer: f}
 	raw := bufio.NewReaderSize(&capReader{ctx: ctx, r: f, max: max}, 64<<10)
