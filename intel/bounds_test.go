@@ -1,15 +1,91 @@
 package intel
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
+
+// The intel files are hostile: these tests hold loading and lookups to
+// bounds in time and memory that the honest cost meets with a wide margin
+// and the attacks they stand for (a gzip bomb, a zeroed MMDB) pass by far.
+
+// measure runs f and returns the bytes allocated meanwhile and the time.
+func measure(f func()) (alloc uint64, took time.Duration) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	f()
+	took = time.Since(start)
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, took
+}
+
+// emptyIndicators is an OTX page of one pulse with n empty indicator
+// objects: 3 bytes each, and a struct of 64 bytes each when decoded whole.
+func emptyIndicators(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"results":[{"id":"x","indicators":[`)
+	b.WriteString(strings.Repeat("{},", n))
+	b.WriteString(`{}]}]}`)
+	return b.Bytes()
+}
+
+// TestOTXGzipBomb: 4 MB of empty indicators gzip to 4 KB. Decoded whole
+// they took 400 MiB and 1.3 s (12 MB: 1.25 GiB and 4 s); now the stream
+// stops at MaxGzipRatio times the file and reports why.
+func TestOTXGzipBomb(t *testing.T) {
+	data := gz(t, emptyIndicators(1_300_000))
+	var st SourceStatus
+	alloc, took := measure(func() { _, st = load(t, "otx-bomb.json", data) })
+	if st.Status != "error" || !strings.Contains(deref(st.Error), "times its") {
+		t.Errorf("status %+v error %s, want the gzip ratio error", st, deref(st.Error))
+	}
+	if alloc > 16<<20 || took > slow(time.Second) {
+		t.Errorf("a %d-byte file allocated %d MiB in %v, want under 16 MiB and 1 s", len(data), alloc>>20, took)
+	}
+}
+
+// zeroMMDB is an MMDB whose search tree is size bytes of zeros: it
+// compresses 1000:1.
+func zeroMMDB(size int) []byte {
+	meta := buildMMDBMeta(map[string]any{"binary_format_major_version": mmdbU16(2), "node_count": mmdbU32(uint32((size - 16) / 6)),
+		"record_size": mmdbU16(24), "ip_version": mmdbU16(6)})
+	return append(make([]byte, size), meta...)
+}
+
+// TestMMDBZeroTree: four gzip'd 8 MiB zero trees (8 KB each) took 85 MiB
+// and the time to inflate them (0.5 MB files: 3.5 GiB and 20 s);
+// now each stops at MaxGzipRatio times its size.
+func TestMMDBZeroTree(t *testing.T) {
+	bomb := gz(t, zeroMMDB(8<<20))
+	dir := fstest.MapFS{}
+	for i := range 4 {
+		dir[fmt.Sprintf("zero-%d.mmdb", i)] = &fstest.MapFile{Data: bomb}
+	}
+	var db *DB
+	alloc, took := measure(func() { db = openTest(t, Options{Dir: dir}) })
+	for _, s := range db.Sources()[:4] {
+		if s.Status != "error" || !strings.Contains(deref(s.Error), "times its") {
+			t.Errorf("%s: %s %s, want the gzip ratio error", s.File, s.Status, deref(s.Error))
+		}
+	}
+	if alloc > 16<<20 || took > slow(200*time.Millisecond) {
+		t.Errorf("four %d-byte files allocated %d MiB in %v, want under 16 MiB and 200 ms", len(bomb), alloc>>20, took)
+	}
+
+}
 
 // slow scales a time bound for the race detector.
 func slow(d time.Duration) time.Duration { return raceSlowdown * d }

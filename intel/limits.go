@@ -42,6 +42,15 @@ const (
 	// identify its format.
 	SniffLen = 4096
 
+	// MaxGzipRatio caps how far a gzip'd file may inflate: real feeds
+	// compress 3:1 to 15:1 (JSON exports about 20:1), a bomb 1000:1.
+	// Reading stops with ErrFileTooLarge at this many times the compressed
+	// size (and never below MinGzipAllowance), so the time spent inflating
+	// is bounded by the bytes on disk.
+	MaxGzipRatio = 64
+	// MinGzipAllowance: a tiny compressed file may inflate to this much
+	// whatever its ratio (a header and a few lines compress unevenly).
+	MinGzipAllowance = 1 << 20
 	// sortRun is how many entries are sorted between two looks at the
 	// context while a table is built: 32768 spans sort in about 2 ms.
 	sortRun = 1 << 15

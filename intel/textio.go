@@ -23,6 +23,7 @@ type capReader struct {
 	r    io.Reader
 	max  int64
 	read int64
+	what string // the limit, for the error
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
@@ -32,7 +33,7 @@ func (c *capReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.read += int64(n)
 	if c.read > c.max {
-		return n, fmt.Errorf("%w: more than %d bytes", ErrFileTooLarge, c.max)
+		return n, fmt.Errorf("%w: more than %d bytes%s", ErrFileTooLarge, c.max, c.what)
 	}
 	return n, err
 }
@@ -82,8 +83,10 @@ func notRegular(m fs.FileMode) error {
 // openFile opens a regular file of fsys. Its type is checked before the
 // open (a FIFO or device is never opened) and again on the open handle;
 // the sandbox's directory also opens with O_NONBLOCK, so a file replaced
-// by a FIFO in between cannot block either.
-func openFile(ctx context.Context, fsys fs.FS, name string, max int64) (*opened, error) {
+// by a FIFO in between cannot block either. The file may hold limit
+// bytes; a gzip stream may inflate to limit, and to no more than
+// MaxGzipRatio times its compressed size.
+func openFile(ctx context.Context, fsys fs.FS, name string, limit int64) (*opened, error) {
 	fi, err := statNoOpen(fsys, name)
 	if err != nil {
 		return nil, err
@@ -104,7 +107,7 @@ func openFile(ctx context.Context, fsys fs.FS, name string, max int64) (*opened,
 		return nil, notRegular(fi.Mode())
 	}
 	o := &opened{name: name, modTime: fi.ModTime(), size: fi.Size(), closer: f}
-	raw := bufio.NewReaderSize(&capReader{ctx: ctx, r: f, max: max}, 64<<10)
+	raw := bufio.NewReaderSize(&capReader{ctx: ctx, r: f, max: limit}, 64<<10)
 	var r io.Reader = raw
 	if magic, _ := raw.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(raw)
@@ -117,7 +120,11 @@ func openFile(ctx context.Context, fsys fs.FS, name string, max int64) (*opened,
 		}
 		zr.Multistream(true)
 		o.gz = true
-		r = &capReader{ctx: ctx, r: zr, max: max}
+		inflated, what := limit, ""
+		if byRatio := max(MaxGzipRatio*fi.Size(), MinGzipAllowance); byRatio < limit {
+			inflated, what = byRatio, fmt.Sprintf(" (%d times its %d compressed bytes)", MaxGzipRatio, fi.Size())
+		}
+		r = &capReader{ctx: ctx, r: zr, max: inflated, what: what}
 	}
 	o.r = bufio.NewReaderSize(r, MaxLineLen)
 	head, err := o.r.Peek(SniffLen)
