@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
 // TestIntelDirFIFO: a FIFO in PORT_HUNTER_INTEL_DIR hung the server at
-// start. It is skipped without being opened.
+// start. It is skipped without being opened, and stderr says so next to
+// what was loaded and the memory it holds.
 func TestIntelDirFIFO(t *testing.T) {
 	dir := t.TempDir()
 	intelDir := filepath.Join(dir, "intel")
@@ -38,5 +40,11 @@ func TestIntelDirFIFO(t *testing.T) {
 		e2eMust(t, err)
 	case <-time.After(2 * time.Second):
 		t.Fatal("the server did not start: blocked on the FIFO")
+	}
+	for _, want := range []string{"intel: loaded 1 of 2 files (", " MiB budget); 0 refused over the budget, 0 in error, 1 ignored",
+		`intel: ignored "pipe.txt": intel: not a regular file (a named pipe)`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
 	}
 }

@@ -67,7 +67,8 @@ func zeroMMDB(size int) []byte {
 
 // TestMMDBZeroTree: four gzip'd 8 MiB zero trees (8 KB each) took 85 MiB
 // and the time to inflate them (0.5 MB files: 3.5 GiB and 20 s);
-// now each stops at MaxGzipRatio times its size.
+// now each stops at MaxGzipRatio times its size, and a plain one past the
+// budget is refused before it is read.
 func TestMMDBZeroTree(t *testing.T) {
 	bomb := gz(t, zeroMMDB(8<<20))
 	dir := fstest.MapFS{}
@@ -85,6 +86,43 @@ func TestMMDBZeroTree(t *testing.T) {
 		t.Errorf("four %d-byte files allocated %d MiB in %v, want under 16 MiB and 200 ms", len(bomb), alloc>>20, took)
 	}
 
+	plain := fstest.MapFS{"zero.mmdb": &fstest.MapFile{Data: zeroMMDB(8 << 20)}}
+	alloc, _ = measure(func() { db = openTest(t, Options{Dir: plain, MaxMemory: 4 << 20}) })
+	if s := db.Sources()[0]; s.Status != "refused" || !strings.Contains(deref(s.Error), ErrOverBudget.Error()) {
+		t.Errorf("plain zero tree: %+v %s, want refused", s, deref(s.Error))
+	}
+	if alloc > 1<<20 {
+		t.Errorf("refusing an 8 MiB MMDB allocated %d KiB", alloc>>10)
+	}
+}
+
+// TestBudgetShared: the files share the budget in lexical order; the one
+// that does not fit is refused, said in the sources and the log, and its
+// memory is not kept.
+func TestBudgetShared(t *testing.T) {
+	var list bytes.Buffer
+	for i := range 20_000 {
+		fmt.Fprintf(&list, "31.%d.%d.0/24\n", i>>8, i&255)
+	}
+	dir := fstest.MapFS{"a-list.txt": {Data: list.Bytes()}, "b-list.txt": {Data: list.Bytes()}, "c-list.txt": {Data: []byte("31.255.0.1\n")}}
+	var log bytes.Buffer
+	db := openTest(t, Options{Dir: dir, MaxMemory: 6 << 20, Log: &log})
+	got := map[string]SourceStatus{}
+	var used int64
+	for _, s := range db.Sources() {
+		got[s.File] = s
+		used += s.Bytes
+	}
+	a, b, c := got["a-list.txt"], got["b-list.txt"], got["c-list.txt"]
+	if a.Status != "loaded" || a.Bytes < 20_000*listEntryBytes || b.Status != "refused" || c.Status != "loaded" || used > 6<<20 {
+		t.Errorf("a %+v\nb %+v %s\nc %+v, %d bytes used", a, b, deref(b.Error), c, used)
+	}
+	if !strings.Contains(log.String(), `intel: loaded 2 of 3 files`) || !strings.Contains(log.String(), `intel: refused "b-list.txt": intel: over the intel memory budget`) {
+		t.Errorf("log:\n%s", log.String())
+	}
+	if e := enriched(t)(db.Enrich(context.Background(), ip("31.255.0.1"))); !e.Threat.Listed {
+		t.Error("the file after the refused one did not load")
+	}
 }
 
 // slow scales a time bound for the race detector.
@@ -195,5 +233,24 @@ func TestSortCtx(t *testing.T) {
 	cancel()
 	if err := sortCtx(ctx, make([]uint32, 4*sortRun), func(a, b uint32) int { return int(a) - int(b) }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled sort: %v", err)
+	}
+}
+
+// TestSizeHonest: what the budget is charged for a large table is within
+// a factor of the heap it keeps.
+func TestSizeHonest(t *testing.T) {
+	data := synthIP2ASN(50_000)
+	ds, _ := mustLoad(t, "ip2asn.tsv", data)
+	size, working := ds.size(), ds.stats.bytes
+	var with, without runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&with)
+	runtime.KeepAlive(ds)
+	ds = nil
+	runtime.GC()
+	runtime.ReadMemStats(&without)
+	kept := int64(with.HeapAlloc) - int64(without.HeapAlloc)
+	if size < kept/2 || size > 2*kept || working < kept {
+		t.Errorf("charged %d bytes (working set %d) for %d bytes kept", size, working, kept)
 	}
 }

@@ -3,6 +3,8 @@ package intel
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/netip"
@@ -40,6 +42,13 @@ type Options struct {
 	// Now is the clock for staleness, cache lifetimes and OTX expirations;
 	// nil means time.Now.
 	Now func() time.Time
+	// MaxMemory is the memory budget of the offline tables; 0 (or more
+	// than MaxIntelMemory) means MaxIntelMemory.
+	MaxMemory int64
+	// Log receives a summary of every load of the directory (what was
+	// loaded, and each file refused, in error or ignored, one per line);
+	// nil means none. Package main passes stderr.
+	Log io.Writer
 }
 
 // DB answers enrichments. It is safe for concurrent use.
@@ -76,7 +85,9 @@ type DB struct {
 // edrop → spamhaus_edrop, ipblocklist* → feodo, greynoise*.txt →
 // greynoise_block). Hidden files are skipped, and so is anything that is
 // not a regular file (or a symlink to one), without being opened;
-// subdirectories are read up to MaxDirDepth levels.
+// subdirectories are read up to MaxDirDepth levels. The tables together
+// hold at most Options.MaxMemory (MaxIntelMemory); a file past it is
+// refused.
 func Open(ctx context.Context, o Options) (*DB, error) {
 	if err := checkHTTPS(o.OTXURL); err != nil {
 		return nil, err
@@ -88,11 +99,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
-	off, err := loadDir(ctx, o.Dir, db.now())
+	if db.opts.MaxMemory <= 0 || db.opts.MaxMemory > MaxIntelMemory {
+		db.opts.MaxMemory = MaxIntelMemory
+	}
+	off, err := loadDir(ctx, o.Dir, db.now(), db.opts.MaxMemory)
 	if err != nil {
 		return nil, err
 	}
 	db.off.Store(off)
+	db.logLoad("loaded", off)
 	db.lastCheck = db.now()
 	db.otxReason, db.gnReason = "offline_mode", "offline_mode"
 	if o.Online {
@@ -154,13 +169,44 @@ func (db *DB) Refresh(ctx context.Context, force bool) (bool, error) {
 		db.lastCheck = now
 		return false, nil
 	}
-	off, err := loadDir(ctx, db.opts.Dir, now)
+	off, err := loadDir(ctx, db.opts.Dir, now, db.opts.MaxMemory)
 	if err != nil {
 		return false, err
 	}
 	db.off.Store(off)
 	db.lastCheck = now
+	db.logLoad("reloaded", off)
 	return true, nil
+}
+
+// logLoad writes a load's summary to Options.Log: one line of totals, then
+// one per file not loaded (names quoted, so a crafted name cannot forge a
+// line).
+func (db *DB) logLoad(what string, off *offline) {
+	if db.opts.Log == nil || db.opts.Dir == nil {
+		return
+	}
+	count, files := map[string]int{}, 0
+	for _, st := range off.status {
+		if st.File != "" { // not the directory's own error
+			count[st.Status]++
+			files++
+		}
+	}
+	fmt.Fprintf(db.opts.Log, "intel: %s %d of %d files (%.1f MiB of the %d MiB budget); %d refused over the budget, %d in error, %d ignored\n",
+		what, count["loaded"], files, float64(off.used)/(1<<20), off.limit>>20, count["refused"], count["error"], count["ignored"])
+	for _, st := range off.status {
+		if st.Status != "loaded" {
+			fmt.Fprintf(db.opts.Log, "intel: %s %q: %s\n", st.Status, st.File, errText(st.Error))
+		}
+	}
+}
+
+func errText(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // providerGroup is the datasets of one offline provider, in file order.

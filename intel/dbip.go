@@ -96,9 +96,11 @@ func loadDBIP(ctx context.Context, lr *lineReader, st *loadStats) (*geoTable, *a
 			continue
 		}
 		var id int32
+		var fresh bool
+		extra := 0
 		switch kind {
 		case dbipCountry:
-			id = geoIn.id(geoKey{country: countryCode(fields[2])})
+			id, fresh = geoIn.id(geoKey{country: countryCode(fields[2])})
 		case dbipCity:
 			gk := geoKey{continent: cleanText(fields[2]), country: countryCode(fields[3]),
 				region: cleanText(fields[4]), city: cleanText(fields[5])}
@@ -107,17 +109,27 @@ func loadDBIP(ctx context.Context, lr *lineReader, st *loadStats) (*geoTable, *a
 			if e1 == nil && e2 == nil && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 {
 				gk.lat, gk.lon, gk.hasLL = lat, lon, true
 			}
-			id = geoIn.id(gk)
+			id, fresh = geoIn.id(gk)
 		case dbipASN:
 			asn, _ := strconv.ParseUint(fields[2], 10, 32) // checked by dbipShape
 			if asn == 0 {
 				st.dropped++
 				continue
 			}
-			id = asnIn.id(asnFact{asn: uint32(asn), org: cleanText(fields[3])})
+			fact := asnFact{asn: uint32(asn), org: cleanText(fields[3])}
+			if id, fresh = asnIn.id(fact); fresh {
+				extra = internCost(asnFactBytes, len(fact.org))
+			}
+		}
+		if fresh && kind != dbipASN {
+			// The key in the interner, and the geoFact built from it.
+			gk := &geoIn.vals[id]
+			extra = internCost(geoKeyBytes, len(gk.continent)+len(gk.country)+len(gk.region)+len(gk.city)) + geoFactBytes + 2*floatBytes
+		}
+		if err := st.store(extra); err != nil {
+			return nil, nil, err
 		}
 		spans = append(spans, span{start: start, end: end, id: id})
-		st.entries++
 	}
 	st.skipped += lr.long
 	if lr.err != nil {

@@ -111,13 +111,19 @@ func loadOTXImport(ctx context.Context, r io.Reader, head []byte, now time.Time,
 				st.dropped++
 				continue
 			}
+			if err := st.store(0); err != nil {
+				return nil, err
+			}
 			spans = append(spans, span{start: p.Addr(), end: lastAddr(p), id: int32(len(t.pulseOf))})
 			t.pulseOf = append(t.pulseOf, pi)
-			st.entries++
 			used = true
 		}
 		if used {
-			t.pulses = append(t.pulses, otxPulseFrom(pj))
+			p := otxPulseFrom(pj)
+			if err := st.charge(int64(otxPulseBytes + p.textBytes())); err != nil {
+				return nil, err
+			}
+			t.pulses = append(t.pulses, p)
 		}
 	}
 	if len(spans) == 0 {
@@ -233,9 +239,20 @@ func loadGreyNoiseImport(lr *lineReader, st *loadStats) (*gnTable, error) {
 			}
 			continue
 		}
-		t.byIP[a] = gnRecord{noise: j.Noise, riot: j.Riot, classification: cleanText(j.Classification),
+		r := gnRecord{noise: j.Noise, riot: j.Riot, classification: cleanText(j.Classification),
 			name: cleanText(j.Name), link: cleanText(j.Link), lastSeen: cleanText(j.LastSeen)}
-		st.entries++
+		if old, seen := t.byIP[a]; seen { // the last line for an address wins
+			st.dropped++
+			if err := st.charge(int64(r.textBytes() - old.textBytes())); err != nil {
+				return nil, err
+			}
+			t.byIP[a] = r
+			continue
+		}
+		if err := st.store((addrBytes+gnRecordBytes)*(1+mapSlack) + r.textBytes()); err != nil {
+			return nil, err
+		}
+		t.byIP[a] = r
 	}
 	st.skipped += lr.long
 	if lr.err != nil {

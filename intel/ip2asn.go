@@ -35,8 +35,15 @@ func loadIP2ASN(ctx context.Context, lr *lineReader, st *loadStats) (*asnTable, 
 			st.dropped++
 			continue
 		}
-		spans = append(spans, span{start: start, end: end, id: in.id(fact)})
-		st.entries++
+		id, fresh := in.id(fact)
+		extra := 0
+		if fresh {
+			extra = internCost(asnFactBytes, len(fact.org)+len(fact.country))
+		}
+		if err := st.store(extra); err != nil {
+			return nil, err
+		}
+		spans = append(spans, span{start: start, end: end, id: id})
 	}
 	st.skipped += lr.long
 	if lr.err != nil {

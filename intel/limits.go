@@ -42,6 +42,15 @@ const (
 	// identify its format.
 	SniffLen = 4096
 
+	// MaxIntelMemory is the memory the offline tables of one load may hold
+	// together (the real set: iptoasn, a DB-IP city CSV, GeoLite2 City and
+	// ASN, a few blocklists and OTX pages, is a few hundred MiB). Files are
+	// loaded in lexical order; one whose tables, or whose working set while
+	// it loads, would pass what the files before it left is refused, with
+	// status "refused" in the sources report and a line in the log. A
+	// reload builds new tables beside the old ones, so during a reload up to
+	// twice this is held.
+	MaxIntelMemory = 1 << 30
 	// MaxGzipRatio caps how far a gzip'd file may inflate: real feeds
 	// compress 3:1 to 15:1 (JSON exports about 20:1), a bomb 1000:1.
 	// Reading stops with ErrFileTooLarge at this many times the compressed

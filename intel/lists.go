@@ -132,9 +132,12 @@ func loadList(ctx context.Context, lr *lineReader, st *loadStats) (listResult, e
 			st.dropped++
 			continue
 		}
+		ref = cleanText(ref)
+		if err := st.store(listEntryBytes + len(ref)); err != nil {
+			return res, err
+		}
 		spans = append(spans, span{start: p.Addr(), end: lastAddr(p), id: int32(len(entries))})
-		entries = append(entries, listEntry{prefix: p, ref: cleanText(ref)})
-		st.entries++
+		entries = append(entries, listEntry{prefix: p, ref: ref})
 	}
 	st.skipped += lr.long
 	if lr.err != nil {

@@ -15,14 +15,18 @@ import (
 // SourceStatus is the load report of one file of the intel directory (or
 // one online provider).
 type SourceStatus struct {
-	Provider  string  `json:"provider"` // e.g. "ip2asn", "list:spamhaus_drop", "otx"; "" when ignored
-	Format    string  `json:"format"`   // Format* constant, "online", or "" when ignored
-	File      string  `json:"file"`     // path inside the intel directory; "" for online providers
-	Status    string  `json:"status"`   // "loaded", "error", "ignored" (unrecognised, not a regular file), "enabled", "disabled"
+	Provider string `json:"provider"` // e.g. "ip2asn", "list:spamhaus_drop", "otx"; "" when ignored
+	Format   string `json:"format"`   // Format* constant, "online", or "" when ignored
+	File     string `json:"file"`     // path inside the intel directory; "" for online providers
+	// Status is "loaded", "error", "ignored" (not a format read here, or
+	// not a regular file), "refused" (over the memory budget), "enabled"
+	// or "disabled".
+	Status    string  `json:"status"`
 	Entries   int     `json:"entries"`
 	Skipped   int     `json:"skipped"`   // unusable lines
-	Dropped   int     `json:"dropped"`   // deliberately not stored: special-purpose, not routed, available, expired
+	Dropped   int     `json:"dropped"`   // deliberately not stored: special-purpose, not routed, available, expired, duplicate
 	Truncated bool    `json:"truncated"` // MaxRowsPerFile reached
+	Bytes     int64   `json:"bytes"`     // memory its tables hold (an estimate), counted in the budget
 	AsOf      *string `json:"as_of"`
 	Error     *string `json:"error"`
 }
@@ -39,13 +43,15 @@ type offline struct {
 	groups   []providerGroup // datasets by provider, in answer order
 	status   []SourceStatus
 	stamps   map[string]stamp
+	used     int64 // bytes the loaded datasets hold (the sum of their Bytes)
+	limit    int64 // the budget they were loaded under
 }
 
-// loadDir loads every recognised file of fsys (see detectFormat). It
-// fails only when ctx ends, with ctx's error; nothing of the partial load
-// is kept.
-func loadDir(ctx context.Context, fsys fs.FS, now time.Time) (*offline, error) {
-	off := &offline{stamps: make(map[string]stamp)}
+// loadDir loads every recognised file of fsys (see detectFormat) under a
+// memory budget of limit bytes. It fails only when ctx ends, with ctx's
+// error; nothing of the partial load is kept.
+func loadDir(ctx context.Context, fsys fs.FS, now time.Time, limit int64) (*offline, error) {
+	off := &offline{stamps: make(map[string]stamp), limit: limit}
 	if fsys == nil {
 		return off, nil
 	}
@@ -68,14 +74,16 @@ func loadDir(ctx context.Context, fsys fs.FS, now time.Time) (*offline, error) {
 			off.status = append(off.status, st)
 			continue
 		}
-		ds, st := loadFile(ctx, fsys, e.name, now)
+		ds, st := loadFile(ctx, fsys, e.name, now, limit-off.used)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		off.status = append(off.status, st)
 		if ds != nil {
+			st.Bytes = ds.size()
+			off.used += st.Bytes
 			off.datasets = append(off.datasets, ds)
 		}
+		off.status = append(off.status, st)
 	}
 	off.groups = groupDatasets(off.datasets)
 	return off, nil
@@ -142,12 +150,24 @@ func listDir(fsys fs.FS) ([]dirEntry, map[string]stamp, error) {
 	return ents, stamps, err
 }
 
-func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
+// loadFile loads one file; allow is what the memory budget leaves it. It
+// never fails: what went wrong is in the status.
+func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow int64) (*dataset, SourceStatus) {
 	st := SourceStatus{File: name, Status: "error"}
 	fail := func(err error) (*dataset, SourceStatus) {
+		var fe *FormatError
+		if errors.As(err, &fe) && fe.File == "" {
+			fe.File = name
+		}
+		if errors.Is(err, ErrOverBudget) {
+			st.Status = "refused"
+		}
 		msg := err.Error()
 		st.Error = &msg
 		return nil, st
+	}
+	if allow <= 0 {
+		return fail(fmt.Errorf("%w: the files before it hold all of it", ErrOverBudget))
 	}
 	o, err := openFile(ctx, fsys, name, MaxFileBytes)
 	if err != nil {
@@ -163,7 +183,7 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dat
 	var buf []byte
 	if format == "" && looksBinary(o.head) {
 		// Possibly an MMDB under another name: only its tail tells.
-		if buf, err = io.ReadAll(o.r); err != nil {
+		if buf, err = readHeld(o, allow); err != nil {
 			return fail(err)
 		}
 		if isMMDB(buf) {
@@ -177,7 +197,7 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dat
 		st.Error = &msg
 		return nil, st
 	}
-	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC()}
+	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC(), stats: loadStats{allow: allow}}
 	lr := &lineReader{r: o.r}
 	switch format {
 	case FormatIP2ASN:
@@ -216,7 +236,8 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dat
 	case FormatMMDB:
 		ds.provider, ds.staleAfter = "mmdb:"+path.Base(name), staleDBIP
 		if buf == nil {
-			if buf, err = io.ReadAll(o.r); err != nil {
+			if buf, err = readHeld(o, allow); err != nil {
+				st.Provider = ds.provider
 				return fail(err)
 			}
 		}
@@ -236,14 +257,57 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time) (*dat
 		st.AsOf = &s
 	}
 	if err != nil {
-		var fe *FormatError
-		if errors.As(err, &fe) && fe.File == "" {
-			fe.File = name
-		}
 		return fail(err)
+	}
+	if n := ds.size(); n > allow { // the estimate while loading was below the tables' size
+		return fail(fmt.Errorf("%w: its tables hold %d bytes, %d are left", ErrOverBudget, n, allow))
 	}
 	st.Status = "loaded"
 	return ds, st
+}
+
+// heldChunk is the step in which a gzip'd file kept whole is read: its
+// size is known only at its end, and chunks joined once cost twice the
+// file where a doubling buffer costs four times.
+const heldChunk = 1 << 20
+
+// readHeld reads the rest of a file that is kept whole in memory (an
+// MMDB), refusing it once it passes allow bytes. A plain file's size is
+// known: one too big is refused before it is read, and the buffer is
+// allocated once.
+func readHeld(o *opened, allow int64) ([]byte, error) {
+	over := fmt.Errorf("%w: it is held whole, and more than the %d bytes left", ErrOverBudget, allow)
+	r := io.LimitReader(o.r, allow+1)
+	if !o.gz {
+		if o.size > allow {
+			return nil, over
+		}
+		b := bytes.NewBuffer(make([]byte, 0, o.size+bytes.MinRead))
+		if _, err := b.ReadFrom(r); err != nil {
+			return nil, err
+		}
+		if int64(b.Len()) > allow { // it grew while read
+			return nil, over
+		}
+		return b.Bytes(), nil
+	}
+	var chunks [][]byte
+	total := 0
+	for {
+		c := make([]byte, heldChunk)
+		n, err := io.ReadFull(r, c)
+		chunks, total = append(chunks, c[:n]), total+n
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if int64(total) > allow {
+		return nil, over
+	}
+	return bytes.Join(chunks, nil), nil
 }
 
 func mmdbLicence(dbType string) (license, attribution string) {

@@ -44,7 +44,7 @@ func readFixture(t testing.TB, name string) []byte {
 func load(t *testing.T, name string, data []byte) (*dataset, SourceStatus) {
 	t.Helper()
 	fsys := fstest.MapFS{name: &fstest.MapFile{Data: data, ModTime: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)}}
-	return loadFile(context.Background(), fsys, name, testNow)
+	return loadFile(context.Background(), fsys, name, testNow, MaxIntelMemory)
 }
 
 func mustLoad(t *testing.T, name string, data []byte) (*dataset, SourceStatus) {

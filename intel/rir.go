@@ -86,8 +86,15 @@ func loadRIR(ctx context.Context, lr *lineReader, st *loadStats) (*rirTable, tim
 			st.dropped++
 			continue
 		}
-		spans = append(spans, span{start: start, end: end, id: in.id(fact)})
-		st.entries++
+		id, fresh := in.id(fact)
+		extra := 0
+		if fresh {
+			extra = internCost(rirFactBytes, len(fact.registry)+len(fact.country)+len(fact.status))
+		}
+		if err := st.store(extra); err != nil {
+			return nil, asOf, err
+		}
+		spans = append(spans, span{start: start, end: end, id: id})
 	}
 	st.skipped += lr.long
 	if lr.err != nil {
