@@ -18,7 +18,8 @@ import (
 
 // The intel files are hostile: these tests hold loading and lookups to
 // bounds in time and memory that the honest cost meets with a wide margin
-// and the attacks they stand for (a gzip bomb, a zeroed MMDB) pass by far.
+// and the attacks they stand for (a gzip bomb, a zeroed MMDB, one address
+// in thousands of copies of a pulse) pass by far.
 
 // measure runs f and returns the bytes allocated meanwhile and the time.
 func measure(f func()) (alloc uint64, took time.Duration) {
@@ -31,6 +32,9 @@ func measure(f func()) (alloc uint64, took time.Duration) {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc, took
 }
+
+// slow scales a time bound for the race detector.
+func slow(d time.Duration) time.Duration { return raceSlowdown * d }
 
 // emptyIndicators is an OTX page of one pulse with n empty indicator
 // objects: 3 bytes each, and a struct of 64 bytes each when decoded whole.
@@ -54,6 +58,35 @@ func TestOTXGzipBomb(t *testing.T) {
 	}
 	if alloc > 16<<20 || took > slow(time.Second) {
 		t.Errorf("a %d-byte file allocated %d MiB in %v, want under 16 MiB and 1 s", len(data), alloc>>20, took)
+	}
+}
+
+// TestOTXStreamed: a plain export is walked, not decoded whole: 400 000
+// empty indicators (1.2 MB) cost no memory, and one 16 MB string stops at
+// MaxJSONToken instead of being held.
+func TestOTXStreamed(t *testing.T) {
+	data := emptyIndicators(400_000)
+	var st SourceStatus
+	alloc, took := measure(func() { _, st = load(t, "otx-empty.json", data) })
+	if st.Status != "error" || deref(st.Error) != ErrNoEntries.Error() {
+		t.Errorf("status %+v error %s", st, deref(st.Error))
+	}
+	if alloc > 4<<20 || took > slow(time.Second) {
+		t.Errorf("1.2 MB of empty indicators allocated %d MiB in %v, want under 4 MiB and 1 s", alloc>>20, took)
+	}
+
+	long := []byte(`{"id":"x","name":"` + strings.Repeat("a", 16<<20) + `","indicators":[]}`)
+	alloc, _ = measure(func() { _, st = load(t, "otx-long.json", long) })
+	if st.Status != "error" || !strings.Contains(deref(st.Error), "JSON value longer than") {
+		t.Errorf("status %+v error %s", st, deref(st.Error))
+	}
+	if alloc > 8<<20 {
+		t.Errorf("a 16 MiB string allocated %d MiB, want under 8 MiB", alloc>>20)
+	}
+
+	deep := []byte(`{"id":"x","tags":` + strings.Repeat("[", 100_000) + `]}`)
+	if _, st = load(t, "otx-deep.json", deep); st.Status != "error" || !strings.Contains(deref(st.Error), "nested deeper") {
+		t.Errorf("deep: status %+v error %s", st, deref(st.Error))
 	}
 }
 
@@ -125,8 +158,79 @@ func TestBudgetShared(t *testing.T) {
 	}
 }
 
-// slow scales a time bound for the race detector.
-func slow(d time.Duration) time.Duration { return raceSlowdown * d }
+// dupPulses is an OTX array of n pulses naming 31.0.9.9; distinct gives
+// each its own id, else they are n copies of one pulse.
+func dupPulses(n int, distinct bool) []byte {
+	var b bytes.Buffer
+	b.WriteString("[")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		id := 0
+		if distinct {
+			id = i
+		}
+		fmt.Fprintf(&b, `{"id":"%x","indicators":[{"indicator":"31.0.9.9","type":"IPv4"},{"indicator":"31.0.9.0/24","type":"CIDR"}]}`, id)
+	}
+	b.WriteString("]")
+	return b.Bytes()
+}
+
+// TestOTXDuplicates: one address in 20 000 copies of one pulse made every
+// lookup quadratic (60 ms here, 36.6 s from a 48 KB gzip'd file) and
+// answered 20 000 pulses. Copies are merged at load: one pulse, two
+// networks, and a lookup in microseconds. 20 000 distinct pulses naming
+// the address cost n log n.
+func TestOTXDuplicates(t *testing.T) {
+	n := 20_000
+	if raceOn {
+		n /= raceSlowdown // the load, not the lookup, would take seconds
+	}
+	for _, distinct := range []bool{false, true} {
+		data := dupPulses(n, distinct)
+		db := openTest(t, Options{Dir: fstest.MapFS{"otx-dups.json": {Data: data}}})
+		st := db.Sources()[0]
+		want := 1
+		if distinct {
+			want = n
+		}
+		if st.Status != "loaded" || st.Entries != 2*want || st.Dropped != 2*n-2*want {
+			t.Errorf("distinct %v: status %+v", distinct, st)
+		}
+		var e Enrichment
+		_, took := measure(func() { e = enriched(t)(db.Enrich(context.Background(), ip("31.0.9.9"))) })
+		if n := e.Threat.OTX.PulseCount; n == nil || *n != want || len(e.Threat.OTX.Pulses) != min(want, MaxPulsesShown) {
+			t.Errorf("distinct %v: pulse_count %v, %d shown, want %d", distinct, n, len(e.Threat.OTX.Pulses), want)
+		}
+		if took > slow(10*time.Millisecond) {
+			t.Errorf("distinct %v: enrich took %v, want under 10 ms", distinct, took)
+		}
+	}
+}
+
+// BenchmarkOTXDuplicates grows one address in n copies of one pulse (and
+// in n distinct pulses) 1x to 8x: load and one lookup. The cost must grow
+// linearly (n log n for the distinct pulses' lookup).
+func BenchmarkOTXDuplicates(b *testing.B) {
+	for _, kind := range []string{"copies", "distinct"} {
+		for _, n := range []int{10_000, 20_000, 40_000, 80_000} {
+			data := dupPulses(n, kind == "distinct")
+			b.Run(fmt.Sprintf("%s/n=%d", kind, n), func(b *testing.B) {
+				dir := fstest.MapFS{"otx.json": {Data: data}}
+				for b.Loop() {
+					db, err := Open(b.Context(), Options{Dir: dir, Now: func() time.Time { return testNow }})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := db.Enrich(b.Context(), ip("31.0.9.9")); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
 
 // bigIP2ASN is a directory holding a synthetic iptoasn file of n rows.
 func bigIP2ASN(t testing.TB, n int) string {

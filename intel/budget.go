@@ -22,6 +22,7 @@ const (
 	geoFactBytes   = 96  // five strings, two *float64
 	listEntryBytes = 48  // netip.Prefix (32 B), a string
 	otxPulseBytes  = 144 // six strings, two slices
+	otxPairBytes   = 40  // netip.Prefix, an int32
 	gnRecordBytes  = 80  // two *bool, four strings
 	addrBytes      = 24  // netip.Addr
 	floatBytes     = 8   // one allocated float64 (a coordinate)
@@ -76,7 +77,7 @@ func (ds *dataset) size() int64 {
 		n = ds.mmdb.bufBytes
 	case ds.otx != nil:
 		t := ds.otx
-		n = t.set.size() + 4*int64(cap(t.pulseOf)) + int64(cap(t.pulses))*otxPulseBytes
+		n = t.set.size() + 4*int64(cap(t.first)+cap(t.pulseIdx)) + int64(cap(t.pulses))*otxPulseBytes
 		for i := range t.pulses {
 			n += int64(t.pulses[i].textBytes())
 		}

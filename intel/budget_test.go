@@ -20,6 +20,7 @@ func TestBudgetSizes(t *testing.T) {
 		{"geoFact", geoFactBytes, unsafe.Sizeof(geoFact{})},
 		{"listEntry", listEntryBytes, unsafe.Sizeof(listEntry{})},
 		{"otxPulse", otxPulseBytes, unsafe.Sizeof(otxPulse{})},
+		{"otxPair", otxPairBytes, unsafe.Sizeof(otxPair{})},
 		{"gnRecord", gnRecordBytes, unsafe.Sizeof(gnRecord{})},
 		{"netip.Addr", addrBytes, unsafe.Sizeof(netip.Addr{})},
 	}

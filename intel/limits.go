@@ -60,6 +60,13 @@ const (
 	// MinGzipAllowance: a tiny compressed file may inflate to this much
 	// whatever its ratio (a header and a few lines compress unevenly).
 	MinGzipAllowance = 1 << 20
+	// MaxJSONToken caps one JSON string or number of an OTX export: the
+	// reader holds one whole to decode it, and real ones (pulse
+	// descriptions) are a few KiB.
+	MaxJSONToken = 1 << 20
+	// MaxJSONDepth caps the nesting of an OTX export (real pages nest 5
+	// deep): the reader keeps a byte per open level.
+	MaxJSONDepth = 32
 	// sortRun is how many entries are sorted between two looks at the
 	// context while a table is built: 32768 spans sort in about 2 ms.
 	sortRun = 1 << 15

@@ -229,7 +229,7 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 		}
 	case FormatOTXImport:
 		ds.provider, ds.staleAfter = "otx_import", staleBlocklist
-		ds.otx, err = loadOTXImport(ctx, o.r, o.head, now, &ds.stats)
+		ds.otx, err = loadOTXImport(ctx, o.r, now, &ds.stats)
 	case FormatGreyNoiseImport:
 		ds.provider, ds.staleAfter = "greynoise_import", staleBlocklist
 		ds.gn, err = loadGreyNoiseImport(lr, &ds.stats)

@@ -73,9 +73,9 @@ type merger struct {
 	registry *rirFact
 	regProv  string
 	listings []Listing
-	pulses   []otxPulse
-	otxSeen  bool // an otx_import dataset is loaded
-	gnSeen   bool // a greynoise_import dataset is loaded
+	pulses   []*otxPulse // into the tables, read only
+	otxSeen  bool        // an otx_import dataset is loaded
+	gnSeen   bool        // a greynoise_import dataset is loaded
 	gn       *gnRecord
 }
 
@@ -168,7 +168,7 @@ func (m *merger) lookupDataset(ds *dataset, a netip.Addr) (bool, error) {
 		m.otxSeen = true
 		ids := ds.otx.lookup(a)
 		for _, id := range ids {
-			m.pulses = append(m.pulses, ds.otx.pulses[id])
+			m.pulses = append(m.pulses, &ds.otx.pulses[id])
 		}
 		return len(ids) > 0, nil
 	case ds.gn != nil:
@@ -311,13 +311,25 @@ func emptyOTX(status, reason string) OTX {
 		Adversaries: []string{}, Validation: []Validation{}}
 }
 
-func importedOTX(pulses []otxPulse, a netip.Addr) OTX {
+// importedOTX answers from the imported pulses naming a. A pulse saved in
+// two files (overlapping export pages) counts once: its most recently
+// modified copy is kept.
+func importedOTX(pulses []*otxPulse, a netip.Addr) OTX {
 	o := emptyOTX(StatusOK, "")
 	o.Source = strp("otx_import")
-	n := len(pulses)
+	sortPulses(pulses)
+	seen := make(map[string]bool, len(pulses))
+	uniq := pulses[:0]
+	for _, p := range pulses {
+		if p.id == "" || !seen[p.id] {
+			seen[p.id] = true
+			uniq = append(uniq, p)
+		}
+	}
+	n := len(uniq)
 	o.PulseCount = &n
 	o.Link = strp("https://otx.alienvault.com/indicator/ip/" + a.String())
-	fillOTX(&o, slices.Clone(pulses))
+	fillOTX(&o, uniq)
 	return o
 }
 
