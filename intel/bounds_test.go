@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -241,33 +243,67 @@ func bigIP2ASN(t testing.TB, n int) string {
 	return dir
 }
 
+// cancelFS cancels a load once one of its files was read up to at bytes
+// (at its end when at is negative), and notes when: the cancellation
+// lands at a chosen point of the work, whatever the machine's speed.
+type cancelFS struct {
+	fs.StatFS
+	at     int64
+	cancel context.CancelFunc
+	fired  time.Time
+}
+
+func (c *cancelFS) Open(name string) (fs.File, error) {
+	f, err := c.StatFS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.IsDir() {
+		return f, err
+	}
+	return &cancelFile{File: f, fs: c}, nil
+}
+
+type cancelFile struct {
+	fs.File
+	fs   *cancelFS
+	read int64
+}
+
+func (f *cancelFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	f.read += int64(n)
+	if c := f.fs; c.fired.IsZero() && ((c.at >= 0 && f.read >= c.at) || (c.at < 0 && err == io.EOF)) {
+		c.fired = time.Now()
+		c.cancel()
+	}
+	return n, err
+}
+
 // TestLoadCancel: a load stops within milliseconds of its context ending,
-// whether it is reading lines or building the table.
+// whether it is reading lines (a quarter into the file, three quarters of
+// the work left) or building the table (the file read to its end).
 func TestLoadCancel(t *testing.T) {
 	rows := 200_000
 	if raceOn {
 		rows /= 4 // the same work takes ten times longer
 	}
-	dir := os.DirFS(bigIP2ASN(t, rows))
-	full := time.Now()
-	if _, err := Open(context.Background(), Options{Dir: dir}); err != nil {
+	dir := bigIP2ASN(t, rows)
+	fi, err := os.Stat(filepath.Join(dir, "ip2asn-big.tsv"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	whole := time.Since(full)
-	for _, after := range []time.Duration{0, whole / 4, whole / 2} {
+	for _, at := range []int64{fi.Size() / 4, -1} {
 		ctx, cancel := context.WithCancel(context.Background())
-		timer := time.AfterFunc(after, cancel)
-		start := time.Now()
-		db, err := Open(ctx, Options{Dir: dir})
-		late := time.Since(start) - after
-		timer.Stop()
+		cfs := &cancelFS{StatFS: os.DirFS(dir).(fs.StatFS), at: at, cancel: cancel}
+		db, err := Open(ctx, Options{Dir: cfs})
 		cancel()
-		if !errors.Is(err, context.Canceled) || db != nil {
-			t.Errorf("cancelled after %v of %v: %v, %v", after, whole, db, err)
+		if !errors.Is(err, context.Canceled) || db != nil || cfs.fired.IsZero() {
+			t.Errorf("cancelled at byte %d: %v, %v", at, db, err)
 			continue
 		}
-		if late > slow(50*time.Millisecond) {
-			t.Errorf("cancelled after %v of %v: returned %v later", after, whole, late)
+		if late := time.Since(cfs.fired); late > slow(50*time.Millisecond) {
+			t.Errorf("cancelled at byte %d: returned %v later", at, late)
 		}
 	}
 }
@@ -337,6 +373,14 @@ func TestSortCtx(t *testing.T) {
 	cancel()
 	if err := sortCtx(ctx, make([]uint32, 4*sortRun), func(a, b uint32) int { return int(a) - int(b) }); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled sort: %v", err)
+	}
+	spans := make([]span, 2*sortRun)
+	for i := range spans {
+		a := addr4(uint32(i) << 8)
+		spans[i] = span{start: a, end: a, id: int32(i)}
+	}
+	if _, err := buildRanges(ctx, spans, len(spans)); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled build: %v", err)
 	}
 }
 
