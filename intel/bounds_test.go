@@ -48,11 +48,11 @@ func emptyIndicators(n int) []byte {
 	return b.Bytes()
 }
 
-// TestOTXGzipBomb: 4 MB of empty indicators gzip to 4 KB. Decoded whole
-// they took 400 MiB and 1.3 s (12 MB: 1.25 GiB and 4 s); now the stream
+// TestOTXGzipBomb: 2 MB of empty indicators gzip to 2 KB. Decoded whole
+// they took 200 MiB and 0.6 s (12 MB: 1.25 GiB and 4 s); now the stream
 // stops at MaxGzipRatio times the file and reports why.
 func TestOTXGzipBomb(t *testing.T) {
-	data := gz(t, emptyIndicators(1_300_000))
+	data := gz(t, emptyIndicators(650_000))
 	var st SourceStatus
 	alloc, took := measure(func() { _, st = load(t, "otx-bomb.json", data) })
 	if st.Status != "error" || !strings.Contains(deref(st.Error), "times its") {
@@ -63,18 +63,18 @@ func TestOTXGzipBomb(t *testing.T) {
 	}
 }
 
-// TestOTXStreamed: a plain export is walked, not decoded whole: 400 000
-// empty indicators (1.2 MB) cost no memory, and one 16 MB string stops at
+// TestOTXStreamed: a plain export is walked, not decoded whole: 200 000
+// empty indicators (0.6 MB) cost no memory, and one 16 MB string stops at
 // MaxJSONToken instead of being held.
 func TestOTXStreamed(t *testing.T) {
-	data := emptyIndicators(400_000)
+	data := emptyIndicators(200_000)
 	var st SourceStatus
 	alloc, took := measure(func() { _, st = load(t, "otx-empty.json", data) })
 	if st.Status != "error" || deref(st.Error) != ErrNoEntries.Error() {
 		t.Errorf("status %+v error %s", st, deref(st.Error))
 	}
 	if alloc > 4<<20 || took > slow(time.Second) {
-		t.Errorf("1.2 MB of empty indicators allocated %d MiB in %v, want under 4 MiB and 1 s", alloc>>20, took)
+		t.Errorf("0.6 MB of empty indicators allocated %d MiB in %v, want under 4 MiB and 1 s", alloc>>20, took)
 	}
 
 	long := []byte(`{"id":"x","name":"` + strings.Repeat("a", 16<<20) + `","indicators":[]}`)
@@ -100,12 +100,12 @@ func zeroMMDB(size int) []byte {
 	return append(make([]byte, size), meta...)
 }
 
-// TestMMDBZeroTree: four gzip'd 8 MiB zero trees (8 KB each) took 85 MiB
+// TestMMDBZeroTree: four gzip'd 4 MiB zero trees (4 KB each) took 38 MiB
 // and the time to inflate them (0.5 MB files: 3.5 GiB and 20 s);
 // now each stops at MaxGzipRatio times its size, and a plain one past the
 // budget is refused before it is read.
 func TestMMDBZeroTree(t *testing.T) {
-	bomb := gz(t, zeroMMDB(8<<20))
+	bomb := gz(t, zeroMMDB(4<<20))
 	dir := fstest.MapFS{}
 	for i := range 4 {
 		dir[fmt.Sprintf("zero-%d.mmdb", i)] = &fstest.MapFile{Data: bomb}
@@ -136,12 +136,12 @@ func TestMMDBZeroTree(t *testing.T) {
 // memory is not kept.
 func TestBudgetShared(t *testing.T) {
 	var list bytes.Buffer
-	for i := range 20_000 {
+	for i := range 10_000 {
 		fmt.Fprintf(&list, "31.%d.%d.0/24\n", i>>8, i&255)
 	}
 	dir := fstest.MapFS{"a-list.txt": {Data: list.Bytes()}, "b-list.txt": {Data: list.Bytes()}, "c-list.txt": {Data: []byte("31.255.0.1\n")}}
 	var log bytes.Buffer
-	db := openTest(t, Options{Dir: dir, MaxMemory: 6 << 20, Log: &log})
+	db := openTest(t, Options{Dir: dir, MaxMemory: 5 << 19, Log: &log})
 	got := map[string]SourceStatus{}
 	var used int64
 	for _, s := range db.Sources() {
@@ -149,7 +149,7 @@ func TestBudgetShared(t *testing.T) {
 		used += s.Bytes
 	}
 	a, b, c := got["a-list.txt"], got["b-list.txt"], got["c-list.txt"]
-	if a.Status != "loaded" || a.Bytes < 20_000*listEntryBytes || b.Status != "refused" || c.Status != "loaded" || used > 6<<20 {
+	if a.Status != "loaded" || a.Bytes < 10_000*listEntryBytes || b.Status != "refused" || c.Status != "loaded" || used > 5<<19 {
 		t.Errorf("a %+v\nb %+v %s\nc %+v, %d bytes used", a, b, deref(b.Error), c, used)
 	}
 	if !strings.Contains(log.String(), `intel: loaded 2 of 3 files`) || !strings.Contains(log.String(), `intel: refused "b-list.txt": intel: over the intel memory budget`) {
@@ -180,8 +180,8 @@ func dupPulses(n int, distinct bool) []byte {
 }
 
 // TestOTXDuplicates: one address in 20 000 copies of one pulse made every
-// lookup quadratic (60 ms here, 36.6 s from a 48 KB gzip'd file) and
-// answered 20 000 pulses. Copies are merged at load: one pulse, two
+// lookup quadratic (150 to 200 ms here, 36.6 s from a 48 KB gzip'd file)
+// and answered 20 000 pulses. Copies are merged at load: one pulse, two
 // networks, and a lookup in microseconds. 20 000 distinct pulses naming
 // the address cost n log n.
 func TestOTXDuplicates(t *testing.T) {
@@ -317,7 +317,7 @@ func TestRefreshCancel(t *testing.T) {
 	}
 	now := testNow
 	db := openTest(t, Options{Dir: os.DirFS(dir), Now: func() time.Time { return now }})
-	if err := os.WriteFile(filepath.Join(dir, "ip2asn-big.tsv"), synthIP2ASN(50_000), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ip2asn-big.tsv"), synthIP2ASN(10_000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(2 * RefreshInterval)
@@ -387,7 +387,7 @@ func TestSortCtx(t *testing.T) {
 // TestSizeHonest: what the budget is charged for a large table is within
 // a factor of the heap it keeps.
 func TestSizeHonest(t *testing.T) {
-	data := synthIP2ASN(50_000)
+	data := synthIP2ASN(20_000)
 	ds, _ := mustLoad(t, "ip2asn.tsv", data)
 	size, working := ds.size(), ds.stats.bytes
 	var with, without runtime.MemStats
