@@ -227,7 +227,7 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openIntel(cfg, sb)
+	db, err := openIntel(cfg, sb, stderr)
 	if err != nil {
 		sb.Close()
 		return nil, err
@@ -255,9 +255,13 @@ func (s *server) close() { s.sb.Close() }
 
 // openIntel opens the intel database: the offline directory through the
 // sandbox (so it must lie inside the allowed directory), online providers
-// only when enabled.
-func openIntel(cfg policy.Config, sb *policy.Sandbox) (*intel.DB, error) {
-	o := intel.Options{Online: cfg.Online, OTXKey: cfg.OTXKey, GreyNoiseKey: cfg.GreyNoiseKey, AllowPrivate: cfg.AllowPrivate}
+// only when enabled. What was loaded, refused over the memory budget, in
+// error or ignored is logged to stderr, at start and at every reload. The
+// first load runs before any request is read, bounded by the intel limits
+// (memory budget, gzip ratio), not by a call's context.
+func openIntel(cfg policy.Config, sb *policy.Sandbox, stderr io.Writer) (*intel.DB, error) {
+	o := intel.Options{Online: cfg.Online, OTXKey: cfg.OTXKey, GreyNoiseKey: cfg.GreyNoiseKey, AllowPrivate: cfg.AllowPrivate,
+		Log: stderr}
 	if cfg.IntelDir != "" {
 		dir, err := sb.DirFS(cfg.IntelDir)
 		if err != nil {
@@ -265,7 +269,7 @@ func openIntel(cfg policy.Config, sb *policy.Sandbox) (*intel.DB, error) {
 		}
 		o.Dir = dir
 	}
-	return intel.Open(o)
+	return intel.Open(context.Background(), o)
 }
 
 // requestMeta is what the server reads of params._meta.

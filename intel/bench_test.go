@@ -3,6 +3,7 @@ package intel
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -44,7 +45,7 @@ func synthIP2ASN(n int) []byte {
 
 func loadSynth(tb testing.TB, data []byte) *asnTable {
 	var st loadStats
-	t, err := loadIP2ASN(&lineReader{r: bufio.NewReaderSize(bytes.NewReader(data), MaxLineLen)}, &st)
+	t, err := loadIP2ASN(context.Background(), &lineReader{r: bufio.NewReaderSize(bytes.NewReader(data), MaxLineLen)}, &st)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func BenchmarkOpenIP2ASN500kGzip(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		db, err := Open(Options{Dir: os.DirFS(dir)})
+		db, err := Open(context.Background(), Options{Dir: os.DirFS(dir)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -130,7 +131,7 @@ func BenchmarkLookupIP2ASN500k(b *testing.B) {
 }
 
 func BenchmarkEnrichOffline(b *testing.B) {
-	db, err := Open(Options{Dir: os.DirFS(intelDir(b, nil))})
+	db, err := Open(context.Background(), Options{Dir: os.DirFS(intelDir(b, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestSynthIP2ASN(t *testing.T) {
 // BenchmarkCorrelate1000Full: correlate 1000 addresses over the full-size
 // iptoasn file plus the fixture directory.
 func BenchmarkCorrelate1000Full(b *testing.B) {
-	db, err := Open(Options{Dir: os.DirFS(intelDir(b, map[string][]byte{"ip2asn-full.tsv": synthIP2ASN(fullRows)}))})
+	db, err := Open(context.Background(), Options{Dir: os.DirFS(intelDir(b, map[string][]byte{"ip2asn-full.tsv": synthIP2ASN(fullRows)}))})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -167,6 +168,41 @@ func BenchmarkCorrelate1000Full(b *testing.B) {
 		c, err := db.Correlate(b.Context(), ips, nil)
 		if err != nil || c.Summary.OK != MaxCorrelateIPs {
 			b.Fatal(err, c.Summary)
+		}
+	}
+}
+
+// realisticOTX is an OTX page of pulses with inds IPv4 indicators each,
+// with every field the service writes.
+func realisticOTX(pulses, inds int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"count":1,"next":null,"results":[`)
+	for p := 0; p < pulses; p++ {
+		if p > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id":"%024x","name":"Campaign %d scanning","description":"Some description of the pulse that is moderately long, a few hundred bytes in reality.","author_name":"someone","modified":"2026-01-01T00:00:00.000000","created":"2025-12-01T00:00:00.000000","revision":3,"tlp":"white","public":1,"adversary":"","targeted_countries":[],"malware_families":["Mirai"],"attack_ids":[],"industries":[],"tags":["scanner","ssh","bruteforce"],"references":["https://example.com/report"],"indicators":[`, p, p)
+		for i := 0; i < inds; i++ {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"id":%d,"indicator":"31.%d.%d.%d","type":"IPv4","created":"2025-12-01T00:00:00","content":"","title":"","description":"","expiration":"2027-01-01T00:00:00","is_active":1,"role":null}`, p*inds+i, p%200, i/250, i%250+1)
+		}
+		b.WriteString(`]}`)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// BenchmarkLoadOTX: an export of 50 pulses of 2000 indicators each, of the
+// shape OTX writes (18.6 MB), read by the streaming loader.
+func BenchmarkLoadOTX(b *testing.B) {
+	data := realisticOTX(50, 2000)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var st loadStats
+		if _, err := loadOTXImport(context.Background(), bytes.NewReader(data), testNow, &st); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -105,7 +105,8 @@ const (
 // ErrTooManyIPs) and relates them. Results follow the input order, one per
 // input; duplicates (also after normalisation) are enriched once and
 // answered each time. activity, if not nil, is called once per distinct
-// valid address and its value attached as "activity".
+// valid address and its value attached as "activity". When ctx ends before
+// every address was looked up offline, the error is ctx's.
 func (db *DB) Correlate(ctx context.Context, ips []string, activity func(netip.Addr) any) (Correlation, error) {
 	if len(ips) > MaxCorrelateIPs {
 		return Correlation{}, ErrTooManyIPs
@@ -131,7 +132,10 @@ func (db *DB) Correlate(ctx context.Context, ips []string, activity func(netip.A
 			uniq = append(uniq, a)
 		}
 	}
-	enr := db.enrichAll(ctx, uniq)
+	enr, err := db.enrichAll(ctx, uniq)
+	if err != nil {
+		return Correlation{}, err
+	}
 	acts := make([]any, len(uniq))
 	if activity != nil {
 		for i, a := range uniq {
@@ -198,35 +202,51 @@ func echo(s string) string {
 }
 
 // enrichAll enriches distinct addresses: inline when everything is
-// offline (microseconds each), else CorrelateWorkers at a time under
-// CorrelateBudget; lookups still running at the deadline report timeout.
-func (db *DB) enrichAll(ctx context.Context, uniq []netip.Addr) []Enrichment {
+// offline (microseconds each), else CorrelateWorkers at a time with the
+// online providers under CorrelateBudget; lookups still running at the
+// deadline report timeout. The error is ctx's (the first address that
+// found it ended stops the rest).
+func (db *DB) enrichAll(ctx context.Context, uniq []netip.Addr) ([]Enrichment, error) {
 	out := make([]Enrichment, len(uniq))
 	if db.otx == nil && db.gn == nil {
 		for i, a := range uniq {
-			out[i] = db.enrich(ctx, a, a.String(), "")
+			var err error
+			if out[i], err = db.enrich(ctx, ctx, a, a.String(), ""); err != nil {
+				return nil, err
+			}
 		}
-		return out
+		return out, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, CorrelateBudget)
+	online, cancel := context.WithTimeout(ctx, CorrelateBudget)
 	defer cancel()
 	jobs := make(chan int)
 	var wg sync.WaitGroup
+	var errOnce sync.Once
+	var firstErr error
 	for range min(CorrelateWorkers, len(uniq)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				out[i] = db.enrich(ctx, uniq[i], uniq[i].String(), "")
+				var err error
+				if out[i], err = db.enrich(ctx, online, uniq[i], uniq[i].String(), ""); err != nil {
+					errOnce.Do(func() { firstErr = err })
+				}
 			}
 		}()
 	}
 	for i := range uniq {
+		if ctx.Err() != nil {
+			break // the workers would only return ctx's error
+		}
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
-	return out
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return out, firstErr
 }
 
 func netKey(a netip.Addr) netip.Prefix {

@@ -159,7 +159,7 @@ func correlateFixture(tb testing.TB) (*DB, []string) {
 			tb.Fatal(err)
 		}
 	}
-	db, err := Open(Options{Dir: os.DirFS(dir), Now: func() time.Time { return testNow }})
+	db, err := Open(context.Background(), Options{Dir: os.DirFS(dir), Now: func() time.Time { return testNow }})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -25,12 +26,33 @@ const (
 	attributionSpamhs = "(c) The Spamhaus Project"
 )
 
-// loadStats counts what a loader did with a file's lines.
+// loadStats counts what a loader did with a file's lines, and the memory
+// it holds against what the budget left it.
 type loadStats struct {
 	entries   int  // entries stored
 	skipped   int  // unusable lines (not an address, bad columns, too long)
-	dropped   int  // usable but deliberately not stored (special-purpose, not routed, available)
+	dropped   int  // usable but deliberately not stored (special-purpose, not routed, available, duplicate)
 	truncated bool // MaxRowsPerFile reached
+
+	bytes int64 // working set so far: entryBytes per entry plus the text kept
+	allow int64 // what the budget leaves this file; 0 means no limit (loader tests)
+}
+
+// store counts one stored entry and the bytes of text and payload it
+// brought (0 when its payload is shared with earlier entries).
+func (st *loadStats) store(extra int) error {
+	st.entries++
+	return st.charge(entryBytes + int64(extra))
+}
+
+// charge adds n bytes to the file's working set; past the allowance the
+// load stops with ErrOverBudget and the file is refused.
+func (st *loadStats) charge(n int64) error {
+	st.bytes += n
+	if st.allow > 0 && st.bytes > st.allow {
+		return fmt.Errorf("%w: its tables need more than the %d bytes left to it", ErrOverBudget, st.allow)
+	}
+	return nil
 }
 
 // dataset is one loaded file.
@@ -83,15 +105,16 @@ type interner[K comparable] struct {
 	vals []K
 }
 
-func (in *interner[K]) id(k K) int32 {
+// id returns k's id and whether k is new (its bytes are then to be charged).
+func (in *interner[K]) id(k K) (int32, bool) {
 	if in.ids == nil {
 		in.ids = make(map[K]int32)
 	}
 	if id, ok := in.ids[k]; ok {
-		return id
+		return id, false
 	}
 	id := int32(len(in.vals))
 	in.ids[k] = id
 	in.vals = append(in.vals, k)
-	return id
+	return id, true
 }

@@ -3,6 +3,8 @@ package intel
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/netip"
@@ -40,6 +42,13 @@ type Options struct {
 	// Now is the clock for staleness, cache lifetimes and OTX expirations;
 	// nil means time.Now.
 	Now func() time.Time
+	// MaxMemory is the memory budget of the offline tables; 0 (or more
+	// than MaxIntelMemory) means MaxIntelMemory.
+	MaxMemory int64
+	// Log receives a summary of every load of the directory (what was
+	// loaded, and each file refused, in error or ignored, one per line);
+	// nil means none. Package main passes stderr.
+	Log io.Writer
 }
 
 // DB answers enrichments. It is safe for concurrent use.
@@ -57,7 +66,8 @@ type DB struct {
 
 // Open loads every recognised file of o.Dir (a broken file is reported by
 // Sources, not fatal) and prepares the online providers. It fails only on
-// an online URL that is not https.
+// an online URL that is not https, or with ctx's error when ctx ends
+// during the load.
 //
 // Offline file names (case-insensitive, optionally ending in .gz; gzip is
 // detected by its magic bytes):
@@ -73,9 +83,12 @@ type DB struct {
 //
 // A list is provider "list:<stem>" (drop*.{txt,json} → spamhaus_drop,
 // edrop → spamhaus_edrop, ipblocklist* → feodo, greynoise*.txt →
-// greynoise_block). Hidden files are skipped; subdirectories are read up to
-// MaxDirDepth levels.
-func Open(o Options) (*DB, error) {
+// greynoise_block). Hidden files are skipped, and so is anything that is
+// not a regular file (or a symlink to one), without being opened;
+// subdirectories are read up to MaxDirDepth levels. The tables together
+// hold at most Options.MaxMemory (MaxIntelMemory); a file past it is
+// refused.
+func Open(ctx context.Context, o Options) (*DB, error) {
 	if err := checkHTTPS(o.OTXURL); err != nil {
 		return nil, err
 	}
@@ -86,7 +99,15 @@ func Open(o Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
-	db.off.Store(loadDir(o.Dir, db.now()))
+	if db.opts.MaxMemory <= 0 || db.opts.MaxMemory > MaxIntelMemory {
+		db.opts.MaxMemory = MaxIntelMemory
+	}
+	off, err := loadDir(ctx, o.Dir, db.now(), db.opts.MaxMemory)
+	if err != nil {
+		return nil, err
+	}
+	db.off.Store(off)
+	db.logLoad("loaded", off)
 	db.lastCheck = db.now()
 	db.otxReason, db.gnReason = "offline_mode", "offline_mode"
 	if o.Online {
@@ -122,32 +143,70 @@ func (db *DB) Sources() []SourceStatus {
 }
 
 // Refresh reloads the intel directory when a file was added, removed or
-// changed (mtime or size), at most once per RefreshInterval unless force.
-// The new tables replace the old ones atomically; lookups in flight finish
-// on the old ones. It reports whether a reload happened.
-func (db *DB) Refresh(force bool) bool {
+// changed (mtime, size or type), at most once per RefreshInterval unless
+// force. The new tables replace the old ones atomically; lookups in flight
+// finish on the old ones. It reports whether a reload happened. When ctx
+// ends during the reload, the old tables stay, the error is ctx's, and the
+// next call tries again.
+func (db *DB) Refresh(ctx context.Context, force bool) (bool, error) {
 	if db.opts.Dir == nil || !db.refreshMu.TryLock() {
-		return false
+		return false, nil
 	}
 	defer db.refreshMu.Unlock()
 	now := db.now()
 	if !force && now.Sub(db.lastCheck) < RefreshInterval {
-		return false
+		return false, nil
 	}
-	db.lastCheck = now
 	_, stamps, _ := listDir(db.opts.Dir)
 	old := db.off.Load().stamps
 	changed := len(stamps) != len(old)
 	for name, s := range stamps {
-		if o, ok := old[name]; !ok || !o.modTime.Equal(s.modTime) || o.size != s.size {
+		if o, ok := old[name]; !ok || !o.modTime.Equal(s.modTime) || o.size != s.size || o.mode != s.mode {
 			changed = true
 		}
 	}
 	if !changed {
-		return false
+		db.lastCheck = now
+		return false, nil
 	}
-	db.off.Store(loadDir(db.opts.Dir, now))
-	return true
+	off, err := loadDir(ctx, db.opts.Dir, now, db.opts.MaxMemory)
+	if err != nil {
+		return false, err
+	}
+	db.off.Store(off)
+	db.lastCheck = now
+	db.logLoad("reloaded", off)
+	return true, nil
+}
+
+// logLoad writes a load's summary to Options.Log: one line of totals, then
+// one per file not loaded (names quoted, so a crafted name cannot forge a
+// line).
+func (db *DB) logLoad(what string, off *offline) {
+	if db.opts.Log == nil || db.opts.Dir == nil {
+		return
+	}
+	count, files := map[string]int{}, 0
+	for _, st := range off.status {
+		if st.File != "" { // not the directory's own error
+			count[st.Status]++
+			files++
+		}
+	}
+	fmt.Fprintf(db.opts.Log, "intel: %s %d of %d files (%.1f MiB of the %d MiB budget); %d refused over the budget, %d in error, %d ignored\n",
+		what, count["loaded"], files, float64(off.used)/(1<<20), off.limit>>20, count["refused"], count["error"], count["ignored"])
+	for _, st := range off.status {
+		if st.Status != "loaded" {
+			fmt.Fprintf(db.opts.Log, "intel: %s %q: %s\n", st.Status, st.File, errText(st.Error))
+		}
+	}
+}
+
+func errText(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // providerGroup is the datasets of one offline provider, in file order.
@@ -193,8 +252,11 @@ func groupDatasets(dss []*dataset) []providerGroup {
 // Enrich answers for a valid address (ParseIP's result). A zone is dropped
 // and an IPv4-mapped address unmapped, as normalized_from says. An address
 // that is not globally reachable gets the Skip answer unless AllowPrivate.
-// The zero Addr is skipped with reason invalid_ip.
-func (db *DB) Enrich(ctx context.Context, a netip.Addr) Enrichment {
+// The zero Addr is skipped with reason invalid_ip. The error is ctx's,
+// when ctx ends before the offline lookups are done (a reload first, when
+// a file changed); online providers that run out of time report timeout
+// in the answer instead.
+func (db *DB) Enrich(ctx context.Context, a netip.Addr) (Enrichment, error) {
 	input := a.String()
 	var from []string
 	if a.Zone() != "" {
@@ -205,36 +267,44 @@ func (db *DB) Enrich(ctx context.Context, a netip.Addr) Enrichment {
 		from = append(from, normMapped)
 		a = a.Unmap()
 	}
-	return db.enrich(ctx, a, input, strings.Join(from, ","))
+	return db.enrich(ctx, ctx, a, input, strings.Join(from, ","))
 }
 
 // EnrichInput parses s with ParseIP rules and enriches it, keeping s as
-// "input". The error is ErrInvalidIP.
+// "input". The error is ErrInvalidIP, or ctx's as for Enrich.
 func (db *DB) EnrichInput(ctx context.Context, s string) (Enrichment, error) {
 	a, from, err := parseInput(s)
 	if err != nil {
 		return Enrichment{}, err
 	}
-	return db.enrich(ctx, a, s, from), nil
+	return db.enrich(ctx, ctx, a, s, from)
 }
 
-func (db *DB) enrich(ctx context.Context, a netip.Addr, input, from string) Enrichment {
+// enrich answers for a. ctx bounds the whole answer: when it ends before
+// the offline lookups are done the error is ctx's. online bounds the
+// online providers only (Correlate's budget): one that runs out of time
+// reports timeout in the answer.
+func (db *DB) enrich(ctx, online context.Context, a netip.Addr, input, from string) (Enrichment, error) {
 	if !a.IsValid() {
-		return Enrichment{Skip: &Skip{Input: input, Skipped: true, Reason: "invalid_ip", Category: CategoryReserved}}
+		return Enrichment{Skip: &Skip{Input: input, Skipped: true, Reason: "invalid_ip", Category: CategoryReserved}}, nil
 	}
-	db.Refresh(false)
+	if _, err := db.Refresh(ctx, false); err != nil {
+		return Enrichment{}, err
+	}
 	cls := Describe(a)
 	if !cls.GloballyReachable && !db.opts.AllowPrivate {
 		return Enrichment{IP: a.String(), Skip: &Skip{IP: a.String(), Input: input, Skipped: true, Reason: "private_ip",
-			Category: cls.Category, Block: cls.Block, Name: cls.Name, RFC: cls.RFC}}
+			Category: cls.Category, Block: cls.Block, Name: cls.Name, RFC: cls.RFC}}, nil
 	}
 	e := Enrichment{IP: a.String(), Input: input, NormalizedFrom: strp(from), Version: 4, Classification: cls}
 	if a.Is6() {
 		e.Version = 6
 	}
-	otxRes, gnRes := db.online(ctx, a, cls.GloballyReachable)
+	otxRes, gnRes := db.online(online, a, cls.GloballyReachable)
 	m := merger{e: &e, fields: map[string][]string{}}
-	m.offline(db.off.Load(), a, db.now())
+	if err := m.offline(ctx, db.off.Load(), a); err != nil {
+		return Enrichment{}, err
+	}
 	m.onlineFacts(otxRes)
 	m.resolve()
 	m.threat(otxRes, gnRes, a)
@@ -246,7 +316,7 @@ func (db *DB) enrich(ctx context.Context, a netip.Addr, input, from string) Enri
 			e.Partial = true
 		}
 	}
-	return e
+	return e, nil
 }
 
 // online runs both online providers concurrently under EnrichBudget. A

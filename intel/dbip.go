@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"context"
 	"net/netip"
 	"strconv"
 
@@ -53,7 +54,7 @@ type geoKey struct {
 }
 
 // loadDBIP returns either a geo table (country/city) or an ASN table.
-func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
+func loadDBIP(ctx context.Context, lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 	var spans []span
 	var geoIn interner[geoKey]
 	var asnIn interner[asnFact]
@@ -95,9 +96,11 @@ func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 			continue
 		}
 		var id int32
+		var fresh bool
+		extra := 0
 		switch kind {
 		case dbipCountry:
-			id = geoIn.id(geoKey{country: countryCode(fields[2])})
+			id, fresh = geoIn.id(geoKey{country: countryCode(fields[2])})
 		case dbipCity:
 			gk := geoKey{continent: cleanText(fields[2]), country: countryCode(fields[3]),
 				region: cleanText(fields[4]), city: cleanText(fields[5])}
@@ -106,17 +109,27 @@ func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 			if e1 == nil && e2 == nil && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 {
 				gk.lat, gk.lon, gk.hasLL = lat, lon, true
 			}
-			id = geoIn.id(gk)
+			id, fresh = geoIn.id(gk)
 		case dbipASN:
 			asn, _ := strconv.ParseUint(fields[2], 10, 32) // checked by dbipShape
 			if asn == 0 {
 				st.dropped++
 				continue
 			}
-			id = asnIn.id(asnFact{asn: uint32(asn), org: cleanText(fields[3])})
+			fact := asnFact{asn: uint32(asn), org: cleanText(fields[3])}
+			if id, fresh = asnIn.id(fact); fresh {
+				extra = internCost(asnFactBytes, len(fact.org))
+			}
+		}
+		if fresh && kind != dbipASN {
+			// The key in the interner, and the geoFact built from it.
+			gk := &geoIn.vals[id]
+			extra = internCost(geoKeyBytes, len(gk.continent)+len(gk.country)+len(gk.region)+len(gk.city)) + geoFactBytes + 2*floatBytes
+		}
+		if err := st.store(extra); err != nil {
+			return nil, nil, err
 		}
 		spans = append(spans, span{start: start, end: end, id: id})
-		st.entries++
 	}
 	st.skipped += lr.long
 	if lr.err != nil {
@@ -125,8 +138,12 @@ func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 	if len(spans) == 0 {
 		return nil, nil, ErrNoEntries
 	}
+	set, err := buildRanges(ctx, spans, 0)
+	if err != nil {
+		return nil, nil, err
+	}
 	if kind == dbipASN {
-		return nil, &asnTable{set: buildRanges(spans, 0), infos: asnIn.vals}, nil
+		return nil, &asnTable{set: set, infos: asnIn.vals}, nil
 	}
 	infos := make([]geoFact, len(geoIn.vals))
 	for i, k := range geoIn.vals {
@@ -136,7 +153,7 @@ func loadDBIP(lr *lineReader, st *loadStats) (*geoTable, *asnTable, error) {
 			infos[i].lat, infos[i].lon = &lat, &lon
 		}
 	}
-	return &geoTable{set: buildRanges(spans, 0), infos: infos}, nil, nil
+	return &geoTable{set: set, infos: infos}, nil, nil
 }
 
 func dbipShape(f []string) dbipKind {

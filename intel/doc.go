@@ -4,13 +4,16 @@
 // (AlienVault OTX and GreyNoise Community).
 //
 // Trust: every offline file is hostile input. Files are read through the
-// fs.FS the caller gives (the sandboxed intel directory), sizes are capped
-// before and after decompression, lines are capped, and every parser counts
-// the lines it could not use instead of failing the whole file. A broken file
-// is reported by [DB.Sources] and never stops the others loading. Online
-// answers are hostile too: bodies are capped and only the needed fields are
-// decoded. API keys are sent in request headers only and never appear in
-// answers, errors or logs.
+// fs.FS the caller gives (the sandboxed intel directory), regular files
+// only and never opened otherwise, sizes are capped before and after
+// decompression (and a gzip stream by its ratio), lines are capped, the
+// tables of one load share a memory budget, and every parser counts the
+// lines it could not use instead of failing the whole file. A broken file,
+// or one past the budget, is reported by [DB.Sources] and never stops the
+// others loading. Loads, reloads and lookups stop when their context ends.
+// Online answers are hostile too: bodies are capped and only the needed
+// fields are decoded. API keys are sent in request headers only and never
+// appear in answers, errors or logs.
 //
 // Addresses are classified first against the IANA IPv4 and IPv6
 // special-purpose registries ([Classify]); an address that is not globally

@@ -64,11 +64,32 @@ func openTest(t *testing.T, o Options) *DB {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Transport: failTransport{t}}
 	}
-	db, err := Open(o)
+	db, err := Open(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// enriched fails the test on an error from Enrich.
+func enriched(t testing.TB) func(Enrichment, error) Enrichment {
+	return func(e Enrichment, err error) Enrichment {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+}
+
+// mustBuildRanges is buildRanges without a context to end.
+func mustBuildRanges(t testing.TB, spans []span, nIDs int) rangeSet {
+	t.Helper()
+	set, err := buildRanges(context.Background(), spans, nIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
 
 func marshal(t *testing.T, v any) []byte {
@@ -174,12 +195,12 @@ func TestEnrichOffline(t *testing.T) {
 	}
 
 	// 31.0.7.1: past the 768-address RIR block, so the country is the AS's.
-	e = db.Enrich(ctx, netip.MustParseAddr("31.0.7.1"))
+	e = enriched(t)(db.Enrich(ctx, netip.MustParseAddr("31.0.7.1")))
 	if deref(e.Geo.Country) != "FR" || e.Geo.Registry != nil || !hasField(e, "ip2asn", "geo.country") || hasField(e, "rir_delegated", "geo.country") {
 		t.Errorf("31.0.7.1 geo %+v sources %+v", e.Geo, e.Sources)
 	}
 	// 31.0.1.1: DB-IP city wins the geo over the RIR and the AS country.
-	e = db.Enrich(ctx, netip.MustParseAddr("31.0.1.1"))
+	e = enriched(t)(db.Enrich(ctx, netip.MustParseAddr("31.0.1.1")))
 	if deref(e.Geo.City) != "Berlin" || deref(e.Geo.Kind) != "geolocation" || !hasField(e, "dbip_csv", "geo.country") || deref(e.Geo.Registry) != "testrir" {
 		t.Errorf("31.0.1.1 geo %+v", e.Geo)
 	}
@@ -187,7 +208,7 @@ func TestEnrichOffline(t *testing.T) {
 		t.Errorf("dbip source %+v", s)
 	}
 	// 31.0.9.9: listed by FireHOL and Feodo, two pulses, GreyNoise import.
-	e = db.Enrich(ctx, netip.MustParseAddr("31.0.9.9"))
+	e = enriched(t)(db.Enrich(ctx, netip.MustParseAddr("31.0.9.9")))
 	if len(e.Threat.Blocklists) != 2 || *e.Threat.OTX.PulseCount != 2 || e.Threat.OTX.Pulses[0].Name != "Example scanning campaign" ||
 		e.Threat.GreyNoise.Status != "ok" || deref(e.Threat.GreyNoise.Classification) != "malicious" || e.ASN != nil {
 		t.Errorf("31.0.9.9 threat %+v asn %v", e.Threat, e.ASN)
@@ -196,7 +217,7 @@ func TestEnrichOffline(t *testing.T) {
 		t.Errorf("ip2asn source %+v", s)
 	}
 	// IPv6.
-	e = db.Enrich(ctx, netip.MustParseAddr("2a0f:1000::99"))
+	e = enriched(t)(db.Enrich(ctx, netip.MustParseAddr("2a0f:1000::99")))
 	if deref(e.ASN) != "AS65536" || deref(e.Geo.Country) != "JP" || e.Version != 6 {
 		t.Errorf("v6 asn %s geo %+v", deref(e.ASN), e.Geo)
 	}
@@ -253,7 +274,7 @@ func TestEnrichPrivate(t *testing.T) {
 	// AllowPrivate with online enabled: offline data runs, online never.
 	db = openTest(t, Options{Dir: os.DirFS(intelDir(t, map[string][]byte{"local.txt": []byte("# SYNTHETIC TEST DATA\n31.0.9.9\n")})),
 		AllowPrivate: true, Online: true, OTXKey: "k", GreyNoiseKey: "k"})
-	e = db.Enrich(ctx, netip.MustParseAddr("192.168.1.1"))
+	e = enriched(t)(db.Enrich(ctx, netip.MustParseAddr("192.168.1.1")))
 	if e.Skip != nil || e.Classification.Category != "private" || e.Classification.Scope != "private" {
 		t.Fatalf("allow_private answer %+v", e)
 	}
@@ -271,7 +292,7 @@ func TestEnrichPrivate(t *testing.T) {
 func TestEnrichNoDataNoNetwork(t *testing.T) {
 	// Keys set but Online false: no request may leave (failTransport).
 	db := openTest(t, Options{OTXKey: "k", GreyNoiseKey: "k"})
-	e := db.Enrich(context.Background(), netip.MustParseAddr("8.8.8.8"))
+	e := enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr("8.8.8.8")))
 	if e.ASN != nil || e.Org != nil || e.Network != nil || e.Geo.Country != nil || e.Threat.Listed {
 		t.Errorf("invented data: %+v", e)
 	}
@@ -279,7 +300,7 @@ func TestEnrichNoDataNoNetwork(t *testing.T) {
 		t.Errorf("sources %+v", e.Sources)
 	}
 	db = openTest(t, Options{Online: true})
-	e = db.Enrich(context.Background(), netip.MustParseAddr("8.8.8.8"))
+	e = enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr("8.8.8.8")))
 	if deref(e.Sources[0].Reason) != "no_api_key" || deref(e.Sources[1].Reason) != "no_api_key" {
 		t.Errorf("sources %+v", e.Sources)
 	}
@@ -287,7 +308,7 @@ func TestEnrichNoDataNoNetwork(t *testing.T) {
 
 func TestEnrichMMDBPrecedence(t *testing.T) {
 	db := openTest(t, Options{Dir: os.DirFS(intelDir(t, map[string][]byte{"Test-City.mmdb": testMMDB(24, 6)}))})
-	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.2.3"))
+	e := enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr("31.0.2.3")))
 	// The MMDB wins asn, org, network and geo; DB-IP still answers.
 	if deref(e.ASN) != "AS64496" || deref(e.Org) != "EXAMPLE-AS-1 Example One GmbH" || e.Network.CIDRs[0] != "31.0.0.0/22" ||
 		!hasField(e, "mmdb:Test-City.mmdb", "asn") || hasField(e, "ip2asn", "asn") {
@@ -308,17 +329,17 @@ func TestRefresh(t *testing.T) {
 	dir := intelDir(t, nil)
 	now := testNow
 	db := openTest(t, Options{Dir: os.DirFS(dir), Now: func() time.Time { return now }})
-	if db.Refresh(false) {
+	if ok, err := db.Refresh(context.Background(), false); ok || err != nil {
 		t.Error("refreshed before the interval")
 	}
-	if db.Refresh(true) {
+	if ok, err := db.Refresh(context.Background(), true); ok || err != nil {
 		t.Error("reloaded with nothing changed")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "extra.txt"), []byte("# SYNTHETIC TEST DATA\n31.0.12.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(RefreshInterval + time.Second)
-	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.12.1")) // refreshes first
+	e := enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr("31.0.12.1"))) // refreshes first
 	if !e.Threat.Listed || e.Threat.Blocklists[0].List != "extra" {
 		t.Errorf("after refresh: %+v", e.Threat.Blocklists)
 	}

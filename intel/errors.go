@@ -24,6 +24,12 @@ var (
 	ErrTooManyBroken = errors.New("intel: too many unusable lines")
 	// ErrMMDB: a MaxMind DB file that breaks the format (wrapped by FormatError).
 	ErrMMDB = errors.New("intel: malformed mmdb")
+	// ErrOverBudget: a file whose tables would pass what MaxIntelMemory (or
+	// Options.MaxMemory) leaves after the files loaded before it.
+	ErrOverBudget = errors.New("intel: over the intel memory budget")
+	// ErrNotRegular: an entry of the intel directory that is not a regular
+	// file (a FIFO, socket, device, or a symlink to one); it is never opened.
+	ErrNotRegular = errors.New("intel: not a regular file")
 )
 
 // FormatError reports where a binary offline file (MMDB, a gzip header)

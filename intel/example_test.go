@@ -34,12 +34,16 @@ func ExampleDB_Enrich() {
 		"ip2asn-v4.tsv": {Data: []byte("# SYNTHETIC TEST DATA\n31.0.4.0\t31.0.7.255\t64500\tFR\tEXAMPLE-AS-2 Example Two Ltd\n")},
 		"drop_v4.json":  {Data: []byte(`{"cidr":"31.0.4.0/24","sblid":"SBL000002"}` + "\n")},
 	}
-	db, err := intel.Open(intel.Options{Dir: dir})
+	db, err := intel.Open(context.Background(), intel.Options{Dir: dir})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.4.7"))
+	e, err := db.Enrich(context.Background(), netip.MustParseAddr("31.0.4.7"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println(*e.ASN, *e.Org, e.Network.CIDRs[0])
 	fmt.Println(e.Threat.Listed, e.Threat.Blocklists[0].List, *e.Threat.Blocklists[0].Ref)
 	for _, s := range e.Sources {

@@ -3,9 +3,14 @@ package intel
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +51,7 @@ func FuzzIP2ASN(f *testing.F) {
 	f.Add([]byte("1.0.0.0\t1.0.0.255\tAS13335\tus\tA\tB\n::\t::1\t1\tJP\t\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		tbl, err := loadIP2ASN(fuzzLines(data), &st)
+		tbl, err := loadIP2ASN(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if tbl != nil {
 				t.Fatal("table with an error")
@@ -70,7 +75,7 @@ func FuzzRIR(f *testing.F) {
 	f.Add([]byte("x|ZZ|ipv4|0.0.0.0|4294967296|0|allocated\nx|DE|ipv6|::|0|0|assigned\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		tbl, _, err := loadRIR(fuzzLines(data), &st)
+		tbl, _, err := loadRIR(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if tbl != nil {
 				t.Fatal("table with an error")
@@ -92,7 +97,7 @@ func FuzzDBIP(f *testing.F) {
 	f.Add([]byte("31.0.0.0,31.0.3.255,64496,\"A, \"\"B\"\"\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		geo, asn, err := loadDBIP(fuzzLines(data), &st)
+		geo, asn, err := loadDBIP(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if geo != nil || asn != nil {
 				t.Fatal("table with an error")
@@ -122,7 +127,7 @@ func FuzzList(f *testing.F) {
 	f.Add([]byte("; x\n1.2.3.0/24 ; SBL1\n::ffff:1.2.3.4\n0.0.0.0/0\n2a0f::/16,x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		res, err := loadList(fuzzLines(data), &st)
+		res, err := loadList(context.Background(), fuzzLines(data), &st)
 		if err != nil {
 			if res.table != nil {
 				t.Fatal("table with an error")
@@ -149,22 +154,222 @@ func FuzzList(f *testing.F) {
 	})
 }
 
+// otxReference is the loader the streaming one replaced: the whole export
+// decoded at once (encoding/json: keys matched without regard to case, a
+// repeated key's last value wins, a value of the wrong type fails the
+// file). It returns the pulse id of every network it would index.
+func otxReference(data []byte) ([]otxPair, []string, error) {
+	type pulse struct {
+		ID         string `json:"id"`
+		Indicators []struct {
+			Indicator  string          `json:"indicator"`
+			Type       string          `json:"type"`
+			IsActive   json.RawMessage `json:"is_active"`
+			Expiration *string         `json:"expiration"`
+		} `json:"indicators"`
+	}
+	var pulses []pulse
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		if err := dec.Decode(&pulses); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		var doc struct {
+			Results []pulse `json:"results"`
+			pulse
+		}
+		if err := dec.Decode(&doc); err != nil {
+			return nil, nil, err
+		}
+		pulses = append(doc.Results, doc.pulse)
+	}
+	var pairs []otxPair
+	var ids []string
+	for _, pj := range pulses {
+		for _, ind := range pj.Indicators {
+			switch ind.Type {
+			case "IPv4", "IPv6", "CIDR":
+			default:
+				continue
+			}
+			active := strings.TrimSpace(string(ind.IsActive))
+			if !otxActive(active != "0" && active != "false", ind.Expiration, testNow) {
+				continue
+			}
+			if p, ok := parseListEntry(ind.Indicator); ok && !isSpecialEntry(p) {
+				pairs = append(pairs, otxPair{net: p})
+				ids = append(ids, cleanText(pj.ID))
+			}
+		}
+	}
+	return pairs, ids, nil
+}
+
+// repeatedKey reports whether an object of data has two keys equal but
+// for case: encoding/json then decodes the second array into the first's
+// elements, mixing their fields, which the reference must not be held to.
+func repeatedKey(data []byte) bool {
+	sc := newJSONScanner(bufio.NewReader(bytes.NewReader(data)))
+	var keys [][]string // per open container
+	for {
+		kind, err := sc.next()
+		if err != nil {
+			return false
+		}
+		switch kind {
+		case jsonObject, jsonArray:
+			keys = append(keys, nil)
+		case jsonObjectEnd, jsonArrayEnd:
+			keys = keys[:len(keys)-1]
+		case jsonKey:
+			k := strings.ToLower(sc.text())
+			top := &keys[len(keys)-1]
+			if slices.Contains(*top, k) {
+				return true
+			}
+			*top = append(*top, k)
+		}
+	}
+}
+
+// FuzzOTXImport: no panic, a consistent table, and every network the
+// whole-document decoder indexed answered with its pulse (the streaming
+// loader also reads what that one failed on: values of the wrong type, a
+// repeated key's every value).
 func FuzzOTXImport(f *testing.F) {
 	f.Add(readFixture(f, "otx-pulses.json"))
 	f.Add([]byte(`[{"id":"x","indicators":[{"indicator":"31.0.0.0/8","type":"CIDR"}]}]`))
+	f.Add([]byte(`{"ID":"y","Indicators":[{"Indicator":"31.0.0.1","Type":"IPv4","is_active":false},{"indicator":"2a0f::/32","type":"CIDR"}],"results":[{"id":"y","indicators":[{"indicator":"31.0.0.1","type":"IPv4","is_active":1}]}]}`))
+	f.Add(dupPulses(3, false))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st loadStats
-		tbl, err := loadOTXImport(bytes.NewReader(data), data[:min(len(data), SniffLen)], testNow, &st)
+		tbl, err := loadOTXImport(context.Background(), bytes.NewReader(data), testNow, &st)
+		refPairs, refIDs, refErr := otxReference(data)
+		if repeatedKey(data) {
+			refPairs = nil
+		}
 		if err != nil {
+			if refErr == nil && len(refPairs) > 0 && !strings.Contains(err.Error(), "nested deeper") && !strings.Contains(err.Error(), "longer than") {
+				t.Fatalf("the streaming loader failed (%v) where the whole decode indexed %d networks", err, len(refPairs))
+			}
 			return
 		}
 		checkSet(t, tbl.set)
-		for _, a := range fuzzProbes {
-			for _, p := range tbl.lookup(a) {
+		if st.entries != len(tbl.pulseIdx) || len(tbl.first) != len(tbl.set.parent)+1 {
+			t.Fatalf("%d entries, %d pairs, %d networks, %d parents", st.entries, len(tbl.pulseIdx), len(tbl.first)-1, len(tbl.set.parent))
+		}
+		for i, pr := range refPairs {
+			found := false
+			for _, p := range tbl.lookup(pr.net.Addr()) {
 				if int(p) >= len(tbl.pulses) {
 					t.Fatalf("pulse index %d of %d", p, len(tbl.pulses))
 				}
+				found = found || tbl.pulses[p].id == refIDs[i]
 			}
+			if !found {
+				t.Fatalf("%v: pulse %q not answered", pr.net, refIDs[i])
+			}
+		}
+		for _, a := range fuzzProbes {
+			ps := tbl.lookup(a)
+			if !slices.IsSorted(ps) || len(slices.Compact(slices.Clone(ps))) != len(ps) {
+				t.Fatalf("lookup(%v) = %v, want sorted and distinct", a, ps)
+			}
+		}
+	})
+}
+
+// jsonTokens lists the tokens of data's first value as encoding/json's
+// Decoder gives them (UseNumber).
+func jsonTokens(data []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var out []string
+	for depth := 0; ; {
+		tok, err := dec.Token()
+		if err != nil {
+			return out, err
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			out = append(out, v.String())
+			if v == '{' || v == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		case string:
+			out = append(out, "s:"+v)
+		case json.Number:
+			out = append(out, "n:"+string(v))
+		case bool:
+			out = append(out, fmt.Sprint(v))
+		case nil:
+			out = append(out, "null")
+		}
+		if depth == 0 {
+			return out, nil
+		}
+	}
+}
+
+// scanTokens is jsonTokens by jsonScanner.
+func scanTokens(data []byte) ([]string, error) {
+	sc := newJSONScanner(bufio.NewReader(bytes.NewReader(data)))
+	var out []string
+	for {
+		kind, err := sc.next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		switch kind {
+		case jsonObject:
+			out = append(out, "{")
+		case jsonObjectEnd:
+			out = append(out, "}")
+		case jsonArray:
+			out = append(out, "[")
+		case jsonArrayEnd:
+			out = append(out, "]")
+		case jsonKey, jsonString:
+			out = append(out, "s:"+sc.text())
+		case jsonNumber:
+			out = append(out, "n:"+string(sc.buf))
+		case jsonTrue:
+			out = append(out, "true")
+		case jsonFalse:
+			out = append(out, "false")
+		case jsonNull:
+			out = append(out, "null")
+		}
+	}
+}
+
+// FuzzJSONScan: on an object or array, jsonScanner gives encoding/json's
+// tokens, and fails where it fails (or on its own limits).
+func FuzzJSONScan(f *testing.F) {
+	f.Add(readFixture(f, "otx-pulses.json"))
+	f.Add([]byte(`{"a\u00e9\ud83d\ude00\n":[-0.5e+3,1E2,0,true,false,null,"\ud800x","\xff",{}],"A":[[]]}`))
+	f.Add([]byte(`[01]`))
+	f.Add([]byte("[\"\xff\xfe\",\"\x7f\"] trailing"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') {
+			return // a scalar at the top is not an export; encoding/json reads "01" as two values
+		}
+		want, wantErr := jsonTokens(data)
+		got, gotErr := scanTokens(data)
+		if gotErr != nil && strings.Contains(gotErr.Error(), "nested deeper") {
+			return
+		}
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("encoding/json: %v, jsonScanner: %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !slices.Equal(want, got) {
+			t.Fatalf("tokens differ:\n%q\n%q", want, got)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package intel
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"strconv"
 )
@@ -14,7 +15,7 @@ import (
 // Inclusive ranges as IP text (decimal uint32 in the -u32 variant). Rows
 // with AS 0 ("Not routed") tile the unrouted space; they are not stored,
 // since a miss answers the same.
-func loadIP2ASN(lr *lineReader, st *loadStats) (*asnTable, error) {
+func loadIP2ASN(ctx context.Context, lr *lineReader, st *loadStats) (*asnTable, error) {
 	var spans []span
 	var in interner[asnFact]
 	for {
@@ -34,8 +35,15 @@ func loadIP2ASN(lr *lineReader, st *loadStats) (*asnTable, error) {
 			st.dropped++
 			continue
 		}
-		spans = append(spans, span{start: start, end: end, id: in.id(fact)})
-		st.entries++
+		id, fresh := in.id(fact)
+		extra := 0
+		if fresh {
+			extra = internCost(asnFactBytes, len(fact.org)+len(fact.country))
+		}
+		if err := st.store(extra); err != nil {
+			return nil, err
+		}
+		spans = append(spans, span{start: start, end: end, id: id})
 	}
 	st.skipped += lr.long
 	if lr.err != nil {
@@ -44,7 +52,11 @@ func loadIP2ASN(lr *lineReader, st *loadStats) (*asnTable, error) {
 	if len(spans) == 0 {
 		return nil, ErrNoEntries
 	}
-	return &asnTable{set: buildRanges(spans, 0), infos: in.vals}, nil
+	set, err := buildRanges(ctx, spans, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &asnTable{set: set, infos: in.vals}, nil
 }
 
 func parseIP2ASNLine(line []byte) (start, end netip.Addr, fact asnFact, ok bool) {

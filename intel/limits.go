@@ -42,6 +42,35 @@ const (
 	// identify its format.
 	SniffLen = 4096
 
+	// MaxIntelMemory is the memory the offline tables of one load may hold
+	// together (the real set: iptoasn, a DB-IP city CSV, GeoLite2 City and
+	// ASN, a few blocklists and OTX pages, is a few hundred MiB). Files are
+	// loaded in lexical order; one whose tables, or whose working set while
+	// it loads, would pass what the files before it left is refused, with
+	// status "refused" in the sources report and a line in the log. A
+	// reload builds new tables beside the old ones, so during a reload up to
+	// twice this is held.
+	MaxIntelMemory = 1 << 30
+	// MaxGzipRatio caps how far a gzip'd file may inflate: real feeds
+	// compress 3:1 to 15:1 (JSON exports about 20:1), a bomb 1000:1.
+	// Reading stops with ErrFileTooLarge at this many times the compressed
+	// size (and never below MinGzipAllowance), so the time spent inflating
+	// is bounded by the bytes on disk.
+	MaxGzipRatio = 64
+	// MinGzipAllowance: a tiny compressed file may inflate to this much
+	// whatever its ratio (a header and a few lines compress unevenly).
+	MinGzipAllowance = 1 << 20
+	// MaxJSONToken caps one JSON string or number of an OTX export: the
+	// reader holds one whole to decode it, and real ones (pulse
+	// descriptions) are a few KiB.
+	MaxJSONToken = 1 << 20
+	// MaxJSONDepth caps the nesting of an OTX export (real pages nest 5
+	// deep): the reader keeps a byte per open level.
+	MaxJSONDepth = 32
+	// sortRun is how many entries are sorted between two looks at the
+	// context while a table is built: 32768 spans sort in about 2 ms.
+	sortRun = 1 << 15
+
 	// MaxMMDBMetadata is the spec's bound on the metadata section, searched
 	// for from the end of the file.
 	MaxMMDBMetadata = 128 << 10

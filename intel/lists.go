@@ -2,6 +2,7 @@ package intel
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/netip"
 	"strings"
@@ -55,7 +56,7 @@ type listResult struct {
 	spamhaus bool // SBL references seen: the Spamhaus terms apply
 }
 
-func loadList(lr *lineReader, st *loadStats) (listResult, error) {
+func loadList(ctx context.Context, lr *lineReader, st *loadStats) (listResult, error) {
 	var res listResult
 	var entries []listEntry
 	var spans []span
@@ -131,9 +132,12 @@ func loadList(lr *lineReader, st *loadStats) (listResult, error) {
 			st.dropped++
 			continue
 		}
+		ref = cleanText(ref)
+		if err := st.store(listEntryBytes + len(ref)); err != nil {
+			return res, err
+		}
 		spans = append(spans, span{start: p.Addr(), end: lastAddr(p), id: int32(len(entries))})
-		entries = append(entries, listEntry{prefix: p, ref: cleanText(ref)})
-		st.entries++
+		entries = append(entries, listEntry{prefix: p, ref: ref})
 	}
 	st.skipped += lr.long
 	if lr.err != nil {
@@ -142,7 +146,11 @@ func loadList(lr *lineReader, st *loadStats) (listResult, error) {
 	if len(entries) == 0 {
 		return res, ErrNoEntries
 	}
-	res.table = &listTable{set: buildRanges(spans, len(entries)), entries: entries}
+	set, err := buildRanges(ctx, spans, len(entries))
+	if err != nil {
+		return res, err
+	}
+	res.table = &listTable{set: set, entries: entries}
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package intel
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,14 +15,18 @@ import (
 // SourceStatus is the load report of one file of the intel directory (or
 // one online provider).
 type SourceStatus struct {
-	Provider  string  `json:"provider"` // e.g. "ip2asn", "list:spamhaus_drop", "otx"; "" when ignored
-	Format    string  `json:"format"`   // Format* constant, "online", or "" when ignored
-	File      string  `json:"file"`     // path inside the intel directory; "" for online providers
-	Status    string  `json:"status"`   // "loaded", "error", "ignored", "enabled", "disabled"
+	Provider string `json:"provider"` // e.g. "ip2asn", "list:spamhaus_drop", "otx"; "" when ignored
+	Format   string `json:"format"`   // Format* constant, "online", or "" when ignored
+	File     string `json:"file"`     // path inside the intel directory; "" for online providers
+	// Status is "loaded", "error", "ignored" (not a format read here, or
+	// not a regular file), "refused" (over the memory budget), "enabled"
+	// or "disabled".
+	Status    string  `json:"status"`
 	Entries   int     `json:"entries"`
 	Skipped   int     `json:"skipped"`   // unusable lines
-	Dropped   int     `json:"dropped"`   // deliberately not stored: special-purpose, not routed, available, expired
+	Dropped   int     `json:"dropped"`   // deliberately not stored: special-purpose, not routed, available, expired, duplicate
 	Truncated bool    `json:"truncated"` // MaxRowsPerFile reached
+	Bytes     int64   `json:"bytes"`     // memory its tables hold (an estimate), counted in the budget
 	AsOf      *string `json:"as_of"`
 	Error     *string `json:"error"`
 }
@@ -30,6 +35,7 @@ type SourceStatus struct {
 type stamp struct {
 	modTime time.Time
 	size    int64
+	mode    fs.FileMode
 }
 
 type offline struct {
@@ -37,35 +43,65 @@ type offline struct {
 	groups   []providerGroup // datasets by provider, in answer order
 	status   []SourceStatus
 	stamps   map[string]stamp
+	used     int64 // bytes the loaded datasets hold (the sum of their Bytes)
+	limit    int64 // the budget they were loaded under
 }
 
-// loadDir loads every recognised file of fsys (see detectFormat).
-func loadDir(fsys fs.FS, now time.Time) *offline {
-	off := &offline{stamps: make(map[string]stamp)}
+// loadDir loads every recognised file of fsys (see detectFormat) under a
+// memory budget of limit bytes. It fails only when ctx ends, with ctx's
+// error; nothing of the partial load is kept.
+func loadDir(ctx context.Context, fsys fs.FS, now time.Time, limit int64) (*offline, error) {
+	off := &offline{stamps: make(map[string]stamp), limit: limit}
 	if fsys == nil {
-		return off
+		return off, nil
 	}
-	names, stamps, err := listDir(fsys)
+	ents, stamps, err := listDir(fsys)
 	off.stamps = stamps
 	if err != nil {
 		msg := err.Error()
 		off.status = append(off.status, SourceStatus{Status: "error", Error: &msg})
 	}
-	for _, name := range names {
-		ds, st := loadFile(fsys, name, now)
-		off.status = append(off.status, st)
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if e.err != nil { // never opened
+			msg := e.err.Error()
+			st := SourceStatus{File: e.name, Status: "error", Error: &msg}
+			if errors.Is(e.err, ErrNotRegular) {
+				st.Status = "ignored"
+			}
+			off.status = append(off.status, st)
+			continue
+		}
+		ds, st := loadFile(ctx, fsys, e.name, now, limit-off.used)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if ds != nil {
+			st.Bytes = ds.size()
+			off.used += st.Bytes
 			off.datasets = append(off.datasets, ds)
 		}
+		off.status = append(off.status, st)
 	}
 	off.groups = groupDatasets(off.datasets)
-	return off
+	return off, nil
 }
 
-// listDir returns the regular files up to MaxDirDepth levels down, in
-// lexical order, skipping hidden names, at most MaxFiles.
-func listDir(fsys fs.FS) ([]string, map[string]stamp, error) {
-	var names []string
+// dirEntry is one entry of the intel directory; err says why it is not
+// read (ErrNotRegular, or its stat failed).
+type dirEntry struct {
+	name string
+	err  error
+}
+
+// listDir returns the files up to MaxDirDepth levels down, in lexical
+// order, skipping hidden names, at most MaxFiles, with their stamps. Only
+// regular files (or symlinks to one) are to be read: the others are listed
+// with ErrNotRegular. Nothing is opened but directories.
+func listDir(fsys fs.FS) ([]dirEntry, map[string]stamp, error) {
+	var ents []dirEntry
 	stamps := make(map[string]stamp)
 	var tooMany error
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -87,31 +123,57 @@ func listDir(fsys fs.FS) ([]string, map[string]stamp, error) {
 			}
 			return nil
 		}
-		if len(names) == MaxFiles {
+		if len(ents) == MaxFiles {
 			tooMany = fmt.Errorf("intel: more than %d files; the rest were not read", MaxFiles)
 			return fs.SkipAll
 		}
-		names = append(names, p)
-		if fi, err := d.Info(); err == nil {
-			stamps[p] = stamp{modTime: fi.ModTime(), size: fi.Size()}
+		// The type from the directory listing (lstat) is enough for what
+		// is not a symlink; a symlink is followed by a stat, never an open.
+		var fi fs.FileInfo
+		if t := d.Type(); t.IsRegular() || t&fs.ModeSymlink != 0 {
+			fi, err = statNoOpen(fsys, p)
+		} else {
+			fi, err = d.Info()
 		}
+		if err == nil {
+			stamps[p] = stamp{modTime: fi.ModTime(), size: fi.Size(), mode: fi.Mode().Type()}
+			if !fi.Mode().IsRegular() {
+				err = notRegular(fi.Mode())
+			}
+		}
+		ents = append(ents, dirEntry{name: p, err: err})
 		return nil
 	})
 	if err == nil {
 		err = tooMany
 	}
-	return names, stamps, err
+	return ents, stamps, err
 }
 
-func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
+// loadFile loads one file; allow is what the memory budget leaves it. It
+// never fails: what went wrong is in the status.
+func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow int64) (*dataset, SourceStatus) {
 	st := SourceStatus{File: name, Status: "error"}
 	fail := func(err error) (*dataset, SourceStatus) {
+		var fe *FormatError
+		if errors.As(err, &fe) && fe.File == "" {
+			fe.File = name
+		}
+		if errors.Is(err, ErrOverBudget) {
+			st.Status = "refused"
+		}
 		msg := err.Error()
 		st.Error = &msg
 		return nil, st
 	}
-	o, err := openFile(fsys, name, MaxFileBytes)
+	if allow <= 0 {
+		return fail(fmt.Errorf("%w: the files before it hold all of it", ErrOverBudget))
+	}
+	o, err := openFile(ctx, fsys, name, MaxFileBytes)
 	if err != nil {
+		if errors.Is(err, ErrNotRegular) {
+			st.Status = "ignored"
+		}
 		return fail(err)
 	}
 	defer o.Close()
@@ -121,7 +183,7 @@ func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
 	var buf []byte
 	if format == "" && looksBinary(o.head) {
 		// Possibly an MMDB under another name: only its tail tells.
-		if buf, err = io.ReadAll(o.r); err != nil {
+		if buf, err = readHeld(o, allow); err != nil {
 			return fail(err)
 		}
 		if isMMDB(buf) {
@@ -135,29 +197,29 @@ func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
 		st.Error = &msg
 		return nil, st
 	}
-	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC()}
+	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC(), stats: loadStats{allow: allow}}
 	lr := &lineReader{r: o.r}
 	switch format {
 	case FormatIP2ASN:
 		ds.provider, ds.license, ds.staleAfter = "ip2asn", licensePDDL, staleASN
-		ds.asn, err = loadIP2ASN(lr, &ds.stats)
+		ds.asn, err = loadIP2ASN(ctx, lr, &ds.stats)
 	case FormatRIR:
 		ds.provider, ds.staleAfter = "rir_delegated", staleRIR
 		var asOf time.Time
-		ds.rir, asOf, err = loadRIR(lr, &ds.stats)
+		ds.rir, asOf, err = loadRIR(ctx, lr, &ds.stats)
 		if !asOf.IsZero() {
 			ds.asOf = asOf
 		}
 	case FormatDBIP:
 		ds.provider, ds.license, ds.attribution, ds.staleAfter = "dbip_csv", licenseCCBY, attributionDBIP, staleDBIP
-		ds.geo, ds.asn, err = loadDBIP(lr, &ds.stats)
+		ds.geo, ds.asn, err = loadDBIP(ctx, lr, &ds.stats)
 		if t := dbipAsOf(base); !t.IsZero() {
 			ds.asOf = t
 		}
 	case FormatList:
 		ds.provider, ds.staleAfter = "list:"+listName(base), staleBlocklist
 		var res listResult
-		res, err = loadList(lr, &ds.stats)
+		res, err = loadList(ctx, lr, &ds.stats)
 		ds.list = res.table
 		if !res.asOf.IsZero() {
 			ds.asOf = res.asOf
@@ -167,14 +229,15 @@ func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
 		}
 	case FormatOTXImport:
 		ds.provider, ds.staleAfter = "otx_import", staleBlocklist
-		ds.otx, err = loadOTXImport(o.r, o.head, now, &ds.stats)
+		ds.otx, err = loadOTXImport(ctx, o.r, now, &ds.stats)
 	case FormatGreyNoiseImport:
 		ds.provider, ds.staleAfter = "greynoise_import", staleBlocklist
 		ds.gn, err = loadGreyNoiseImport(lr, &ds.stats)
 	case FormatMMDB:
 		ds.provider, ds.staleAfter = "mmdb:"+path.Base(name), staleDBIP
 		if buf == nil {
-			if buf, err = io.ReadAll(o.r); err != nil {
+			if buf, err = readHeld(o, allow); err != nil {
+				st.Provider = ds.provider
 				return fail(err)
 			}
 		}
@@ -194,14 +257,57 @@ func loadFile(fsys fs.FS, name string, now time.Time) (*dataset, SourceStatus) {
 		st.AsOf = &s
 	}
 	if err != nil {
-		var fe *FormatError
-		if errors.As(err, &fe) && fe.File == "" {
-			fe.File = name
-		}
 		return fail(err)
+	}
+	if n := ds.size(); n > allow { // the estimate while loading was below the tables' size
+		return fail(fmt.Errorf("%w: its tables hold %d bytes, %d are left", ErrOverBudget, n, allow))
 	}
 	st.Status = "loaded"
 	return ds, st
+}
+
+// heldChunk is the step in which a gzip'd file kept whole is read: its
+// size is known only at its end, and chunks joined once cost twice the
+// file where a doubling buffer costs four times.
+const heldChunk = 1 << 20
+
+// readHeld reads the rest of a file that is kept whole in memory (an
+// MMDB), refusing it once it passes allow bytes. A plain file's size is
+// known: one too big is refused before it is read, and the buffer is
+// allocated once.
+func readHeld(o *opened, allow int64) ([]byte, error) {
+	over := fmt.Errorf("%w: it is held whole, and more than the %d bytes left", ErrOverBudget, allow)
+	r := io.LimitReader(o.r, allow+1)
+	if !o.gz {
+		if o.size > allow {
+			return nil, over
+		}
+		b := bytes.NewBuffer(make([]byte, 0, o.size+bytes.MinRead))
+		if _, err := b.ReadFrom(r); err != nil {
+			return nil, err
+		}
+		if int64(b.Len()) > allow { // it grew while read
+			return nil, over
+		}
+		return b.Bytes(), nil
+	}
+	var chunks [][]byte
+	total := 0
+	for {
+		c := make([]byte, heldChunk)
+		n, err := io.ReadFull(r, c)
+		chunks, total = append(chunks, c[:n]), total+n
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if int64(total) > allow {
+		return nil, over
+	}
+	return bytes.Join(chunks, nil), nil
 }
 
 func mmdbLicence(dbType string) (license, attribution string) {

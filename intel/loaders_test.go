@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"net/netip"
@@ -43,7 +44,7 @@ func readFixture(t testing.TB, name string) []byte {
 func load(t *testing.T, name string, data []byte) (*dataset, SourceStatus) {
 	t.Helper()
 	fsys := fstest.MapFS{name: &fstest.MapFile{Data: data, ModTime: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)}}
-	return loadFile(fsys, name, testNow)
+	return loadFile(context.Background(), fsys, name, testNow, MaxIntelMemory)
 }
 
 func mustLoad(t *testing.T, name string, data []byte) (*dataset, SourceStatus) {
@@ -295,7 +296,7 @@ func TestLoadErrors(t *testing.T) {
 
 func TestGzipBomb(t *testing.T) {
 	// A stream that inflates past the cap stops with ErrFileTooLarge.
-	o, err := openFile(fstest.MapFS{"ip2asn.tsv.gz": &fstest.MapFile{Data: gz(t, bytes.Repeat([]byte("1.2.3.4\n"), 2000))}}, "ip2asn.tsv.gz", 1000)
+	o, err := openFile(context.Background(), fstest.MapFS{"ip2asn.tsv.gz": &fstest.MapFile{Data: gz(t, bytes.Repeat([]byte("1.2.3.4\n"), 2000))}}, "ip2asn.tsv.gz", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,14 +372,14 @@ func TestLineReaderIotest(t *testing.T) {
 		"data+err": func() *lineReader { return fuzzLines2(iotest.DataErrReader(bytes.NewReader(raw))) },
 	} {
 		var st loadStats
-		tbl, err := loadIP2ASN(r(), &st)
+		tbl, err := loadIP2ASN(context.Background(), r(), &st)
 		if err != nil || st.entries != 3 || st.skipped != 2 || st.dropped != 1 || tbl.set.len() != 3 {
 			t.Errorf("%s: %v %+v", name, err, st)
 		}
 	}
 	// A read error is reported, not taken for the end of the file.
 	var st loadStats
-	_, err := loadIP2ASN(fuzzLines2(iotest.TimeoutReader(iotest.OneByteReader(bytes.NewReader(raw)))), &st)
+	_, err := loadIP2ASN(context.Background(), fuzzLines2(iotest.TimeoutReader(iotest.OneByteReader(bytes.NewReader(raw)))), &st)
 	if !errors.Is(err, iotest.ErrTimeout) {
 		t.Errorf("timeout reader: %v", err)
 	}

@@ -2,6 +2,7 @@ package intel
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -72,9 +73,9 @@ type merger struct {
 	registry *rirFact
 	regProv  string
 	listings []Listing
-	pulses   []otxPulse
-	otxSeen  bool // an otx_import dataset is loaded
-	gnSeen   bool // a greynoise_import dataset is loaded
+	pulses   []*otxPulse // into the tables, read only
+	otxSeen  bool        // an otx_import dataset is loaded
+	gnSeen   bool        // a greynoise_import dataset is loaded
 	gn       *gnRecord
 }
 
@@ -84,11 +85,17 @@ func (m *merger) addField(prov, field string) {
 	}
 }
 
-func (m *merger) offline(off *offline, a netip.Addr, now time.Time) {
+// offline asks every loaded dataset about a; the error is ctx's, looked
+// at before each dataset (a lookup is a binary search, or an MMDB record
+// of at most MaxMMDBValues values, or the pulses naming a).
+func (m *merger) offline(ctx context.Context, off *offline, a netip.Addr) error {
 	for _, g := range off.groups {
 		gr := groupResult{g: g}
 		errs := 0
 		for _, ds := range g.datasets {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			hit, err := m.lookupDataset(ds, a)
 			if err != nil {
 				errs++
@@ -103,6 +110,7 @@ func (m *merger) offline(off *offline, a netip.Addr, now time.Time) {
 		}
 		m.groups = append(m.groups, gr)
 	}
+	return nil
 }
 
 // lookupDataset records what one dataset knows about a.
@@ -160,7 +168,7 @@ func (m *merger) lookupDataset(ds *dataset, a netip.Addr) (bool, error) {
 		m.otxSeen = true
 		ids := ds.otx.lookup(a)
 		for _, id := range ids {
-			m.pulses = append(m.pulses, ds.otx.pulses[id])
+			m.pulses = append(m.pulses, &ds.otx.pulses[id])
 		}
 		return len(ids) > 0, nil
 	case ds.gn != nil:
@@ -303,13 +311,25 @@ func emptyOTX(status, reason string) OTX {
 		Adversaries: []string{}, Validation: []Validation{}}
 }
 
-func importedOTX(pulses []otxPulse, a netip.Addr) OTX {
+// importedOTX answers from the imported pulses naming a. A pulse saved in
+// two files (overlapping export pages) counts once: its most recently
+// modified copy is kept.
+func importedOTX(pulses []*otxPulse, a netip.Addr) OTX {
 	o := emptyOTX(StatusOK, "")
 	o.Source = strp("otx_import")
-	n := len(pulses)
+	sortPulses(pulses)
+	seen := make(map[string]bool, len(pulses))
+	uniq := pulses[:0]
+	for _, p := range pulses {
+		if p.id == "" || !seen[p.id] {
+			seen[p.id] = true
+			uniq = append(uniq, p)
+		}
+	}
+	n := len(uniq)
 	o.PulseCount = &n
 	o.Link = strp("https://otx.alienvault.com/indicator/ip/" + a.String())
-	fillOTX(&o, slices.Clone(pulses))
+	fillOTX(&o, uniq)
 	return o
 }
 

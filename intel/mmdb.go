@@ -54,6 +54,7 @@ type mmdbReader struct {
 	v4Start    uint32 // node reached after 96 zero bits (IPv4 in an IPv6 tree)
 	dbType     string
 	buildEpoch uint64
+	bufBytes   int64 // the file, held whole
 }
 
 func mmdbErr(off int, format string, args ...any) error {
@@ -83,7 +84,7 @@ func openMMDB(buf []byte) (*mmdbReader, error) {
 	if !ok {
 		return nil, mmdbErr(metaStart, "metadata is not a map")
 	}
-	m := &mmdbReader{}
+	m := &mmdbReader{bufBytes: int64(cap(buf))}
 	major, _ := toUint(meta["binary_format_major_version"])
 	if major != 2 {
 		return nil, mmdbErr(metaStart, "binary format major version %d, want 2", major)

@@ -382,10 +382,12 @@ func parseOTX(p *onlineProvider, a netip.Addr, code int, body []byte) (onlineRes
 	if json.Unmarshal(g.Reputation, &rep) == nil {
 		o.Reputation = &rep
 	}
-	pulses := make([]otxPulse, 0, len(g.PulseInfo.Pulses))
+	pulses := make([]*otxPulse, 0, len(g.PulseInfo.Pulses))
 	for _, pj := range g.PulseInfo.Pulses {
-		pulses = append(pulses, otxPulseFrom(pj))
+		p := otxPulseFrom(pj)
+		pulses = append(pulses, &p)
 	}
+	sortPulses(pulses)
 	fillOTX(o, pulses)
 	for _, rel := range sortedRelated(g) {
 		for _, n := range malwareNames(rel.MalwareFamilies) {
@@ -441,9 +443,15 @@ func sortedRelated(g otxGeneral) []struct {
 	return out
 }
 
-// fillOTX adds the most recently modified pulses and the names they carry.
-func fillOTX(o *OTX, pulses []otxPulse) {
-	slices.SortStableFunc(pulses, func(x, y otxPulse) int { return strings.Compare(y.modified, x.modified) })
+// sortPulses puts the most recently modified pulses first (stable: the
+// order the service or the files gave otherwise).
+func sortPulses(pulses []*otxPulse) {
+	slices.SortStableFunc(pulses, func(x, y *otxPulse) int { return strings.Compare(y.modified, x.modified) })
+}
+
+// fillOTX adds the first MaxPulsesShown pulses of the sorted list and the
+// names they carry.
+func fillOTX(o *OTX, pulses []*otxPulse) {
 	for _, p := range pulses {
 		if len(o.Pulses) < MaxPulsesShown {
 			tags := p.tags

@@ -69,7 +69,7 @@ func newOnline(t *testing.T, f *fakeService, o Options) *DB {
 	if o.Now == nil {
 		o.Now = func() time.Time { return testNow }
 	}
-	db, err := Open(o)
+	db, err := Open(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestOnlineOK(t *testing.T) {
 	f := &fakeService{otxReply: reply(200, otxBody(12)), gnReply: reply(200, gnOK)}
 	db := newOnline(t, f, Options{})
 	ctx := context.Background()
-	e := db.Enrich(ctx, netip.MustParseAddr("31.0.9.9"))
+	e := enriched(t)(db.Enrich(ctx, netip.MustParseAddr("31.0.9.9")))
 	o := e.Threat.OTX
 	if o.Status != "ok" || deref(o.Source) != "otx" || *o.PulseCount != 12 || len(o.Pulses) != MaxPulsesShown || *o.Reputation != 0 {
 		t.Fatalf("otx %+v", o)
@@ -129,7 +129,7 @@ func TestOnlineOK(t *testing.T) {
 		t.Error("a key appears in the answer")
 	}
 	// Second lookup: from the cache, no request.
-	e = db.Enrich(ctx, netip.MustParseAddr("31.0.9.9"))
+	e = enriched(t)(db.Enrich(ctx, netip.MustParseAddr("31.0.9.9")))
 	if f.otx.Load() != 1 || f.gn.Load() != 1 || !source(e, "otx").Cached || !source(e, "greynoise").Cached || *e.Threat.OTX.PulseCount != 12 {
 		t.Errorf("second lookup: %d/%d requests, cached %v", f.otx.Load(), f.gn.Load(), source(e, "otx").Cached)
 	}
@@ -208,7 +208,7 @@ func TestOnlineStatuses(t *testing.T) {
 				timeout = c.timeout
 			}
 			db := newOnline(t, f, Options{Timeout: timeout})
-			e := db.Enrich(context.Background(), netip.MustParseAddr(c.ip))
+			e := enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr(c.ip)))
 			so, sg := source(e, "otx"), source(e, "greynoise")
 			if so.Status != c.otxStatus || str(so.Error) != c.otxE || sg.Status != c.gnStatus || str(sg.Error) != c.gnE {
 				t.Errorf("otx %s/%s greynoise %s/%s, want %s/%s %s/%s", so.Status, str(so.Error), sg.Status, str(sg.Error), c.otxStatus, c.otxE, c.gnStatus, c.gnE)
@@ -233,7 +233,7 @@ func TestOnlineStatuses(t *testing.T) {
 			}
 			// Errors and timeouts are not cached; a 429 cools the provider
 			// down, so another address sends nothing.
-			e = db.Enrich(context.Background(), netip.MustParseAddr(c.ip))
+			e = enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr(c.ip)))
 			wantOTX, wantGN := 2*c.otxReqs, 2*c.gnReqs
 			switch c.otxStatus {
 			case "ok", "not_found":
@@ -266,14 +266,14 @@ func TestOnlineBudgetAndCooldownExpiry(t *testing.T) {
 	db := newOnline(t, f, Options{GreyNoiseDailyBudget: 1, Now: func() time.Time { return now }})
 	ctx := context.Background()
 	db.Enrich(ctx, netip.MustParseAddr("31.0.9.9"))
-	e := db.Enrich(ctx, netip.MustParseAddr("31.0.9.10"))
+	e := enriched(t)(db.Enrich(ctx, netip.MustParseAddr("31.0.9.10")))
 	if s := source(e, "greynoise"); s.Status != "rate_limited" || deref(s.Reason) != "daily_budget" || f.gn.Load() != 1 {
 		t.Errorf("over budget: %+v after %d requests", s, f.gn.Load())
 	}
 	// Next day: the budget is back; after the cooldown OTX is asked again.
 	now = now.Add(25 * time.Hour)
 	f.otxReply = reply(200, otxBody(0))
-	e = db.Enrich(ctx, netip.MustParseAddr("31.0.9.11"))
+	e = enriched(t)(db.Enrich(ctx, netip.MustParseAddr("31.0.9.11")))
 	if s := source(e, "greynoise"); s.Status != "ok" || f.gn.Load() != 2 {
 		t.Errorf("next day greynoise: %+v", s)
 	}
@@ -290,10 +290,10 @@ func TestOnlineBudgetAndCooldownExpiry(t *testing.T) {
 
 func TestOnlineHTTPSOnly(t *testing.T) {
 	for _, u := range []string{"http://otx.example", "ftp://x", "://bad", "https://"} {
-		if _, err := Open(Options{Online: true, OTXKey: "k", OTXURL: u}); !errors.Is(err, ErrInsecureURL) {
+		if _, err := Open(context.Background(), Options{Online: true, OTXKey: "k", OTXURL: u}); !errors.Is(err, ErrInsecureURL) {
 			t.Errorf("Open(OTXURL %q) = %v, want ErrInsecureURL", u, err)
 		}
-		if _, err := Open(Options{Online: true, GreyNoiseKey: "k", GreyNoiseURL: u}); !errors.Is(err, ErrInsecureURL) {
+		if _, err := Open(context.Background(), Options{Online: true, GreyNoiseKey: "k", GreyNoiseURL: u}); !errors.Is(err, ErrInsecureURL) {
 			t.Errorf("Open(GreyNoiseURL %q) = %v, want ErrInsecureURL", u, err)
 		}
 	}
@@ -305,7 +305,7 @@ func TestOnlineHTTPSOnly(t *testing.T) {
 	f := &fakeService{otxReply: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, plain.URL+"/x", http.StatusFound) },
 		gnReply: reply(200, gnOK)}
 	db := newOnline(t, f, Options{})
-	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9"))
+	e := enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9")))
 	if s := source(e, "otx"); s.Status != "error" || deref(s.Error) != "insecure_redirect" {
 		t.Errorf("redirect to http: %+v", s)
 	}
@@ -352,7 +352,7 @@ func TestOnlineBadCoordinates(t *testing.T) {
 	body := `{"reputation":0,"country_code":"NL","latitude":1000,"longitude":-500,"pulse_info":{"count":0,"pulses":[]}}`
 	f := &fakeService{otxReply: reply(200, body), gnReply: reply(404, gnNotObserved)}
 	db := newOnline(t, f, Options{})
-	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9"))
+	e := enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9")))
 	if deref(e.Geo.Country) != "NL" || e.Geo.Latitude != nil || e.Geo.Longitude != nil || hasField(e, "otx", "geo.location") {
 		t.Errorf("geo %+v", e.Geo)
 	}
@@ -373,12 +373,12 @@ func (l *lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // where the test server's reply to a cancelled request won the race).
 func TestOnlineLateAnswerIsTimeout(t *testing.T) {
 	lt := &lateTransport{}
-	db, err := Open(Options{Online: true, OTXKey: otxKey, GreyNoiseKey: gnKey, Timeout: 50 * time.Millisecond,
+	db, err := Open(context.Background(), Options{Online: true, OTXKey: otxKey, GreyNoiseKey: gnKey, Timeout: 50 * time.Millisecond,
 		HTTPClient: &http.Client{Transport: lt}, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9"))
+	e := enriched(t)(db.Enrich(context.Background(), netip.MustParseAddr("31.0.9.9")))
 	for _, p := range []string{"otx", "greynoise"} {
 		if s := source(e, p); s.Status != "timeout" || s.Error != nil {
 			t.Errorf("%s: %s/%s, want timeout", p, s.Status, str(s.Error))

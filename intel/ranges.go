@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"context"
 	"encoding/binary"
 	"net/netip"
 	"slices"
@@ -118,8 +119,9 @@ func (t *rangeSet) len() int { return len(t.s4) + len(t.s6) }
 // of the space, so a /24 listed inside a /16 answers with the /24 and its
 // chain gives the /16. Entries of one family only, start <= end, ids in
 // [0, nIDs); nIDs 0 when ids are shared (interned payloads) and parents are
-// not wanted. The input slice is sorted in place.
-func buildRanges(spans []span, nIDs int) rangeSet {
+// not wanted. The input slice is sorted in place. ctx is looked at every
+// sortRun entries; the error is ctx's.
+func buildRanges(ctx context.Context, spans []span, nIDs int) (rangeSet, error) {
 	var t rangeSet
 	if nIDs > 0 { // parents only for tables whose ids are one per entry
 		t.parent = make([]int32, nIDs)
@@ -127,7 +129,7 @@ func buildRanges(spans []span, nIDs int) rangeSet {
 			t.parent[i] = -1
 		}
 	}
-	slices.SortFunc(spans, func(a, b span) int {
+	err := sortCtx(ctx, spans, func(a, b span) int {
 		if c := a.start.Compare(b.start); c != 0 {
 			return c
 		}
@@ -136,6 +138,9 @@ func buildRanges(spans []span, nIDs int) rangeSet {
 		}
 		return int(a.id) - int(b.id)
 	})
+	if err != nil {
+		return rangeSet{}, err
+	}
 	emit := func(id int32, from, to netip.Addr) {
 		if from.Compare(to) > 0 {
 			return
@@ -162,7 +167,12 @@ func buildRanges(spans []span, nIDs int) rangeSet {
 			cursor = top.end.Next() // invalid after the last address
 		}
 	}
-	for _, sp := range spans {
+	for i, sp := range spans {
+		if i%sortRun == sortRun-1 {
+			if err := ctx.Err(); err != nil {
+				return rangeSet{}, err
+			}
+		}
 		if cursor.IsValid() && cursor.Is4() != sp.start.Is4() {
 			for len(stack) > 0 {
 				pop()
@@ -187,5 +197,57 @@ func buildRanges(spans []span, nIDs int) rangeSet {
 	for len(stack) > 0 {
 		pop()
 	}
-	return t
+	return t, nil
+}
+
+// sortCtx sorts s like slices.SortFunc (the callers' orders are total, so
+// equal elements are identical), looking at ctx every sortRun elements so a
+// cancelled load does not finish a sort of millions of entries first: runs
+// of sortRun are sorted in place, then merged pairwise through a buffer of
+// len(s) (counted in entryBytes).
+func sortCtx[T any](ctx context.Context, s []T, cmp func(a, b T) int) error {
+	if len(s) <= sortRun {
+		slices.SortFunc(s, cmp)
+		return nil
+	}
+	for lo := 0; lo < len(s); lo += sortRun {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		slices.SortFunc(s[lo:min(lo+sortRun, len(s))], cmp)
+	}
+	src, dst := s, make([]T, len(s))
+	for width := sortRun; width < len(s); width *= 2 {
+		for lo := 0; lo < len(s); lo += 2 * width {
+			mid, hi := min(lo+width, len(s)), min(lo+2*width, len(s))
+			if err := mergeCtx(ctx, src[lo:mid], src[mid:hi], dst[lo:hi], cmp); err != nil {
+				return err
+			}
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &s[0] {
+		copy(s, src)
+	}
+	return nil
+}
+
+// mergeCtx merges the sorted runs a and b into out (len(a)+len(b)).
+func mergeCtx[T any](ctx context.Context, a, b, out []T, cmp func(a, b T) int) error {
+	i, j := 0, 0
+	for k := range out {
+		if k%sortRun == sortRun-1 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if j == len(b) || (i < len(a) && cmp(a[i], b[j]) <= 0) {
+			out[k] = a[i]
+			i++
+		} else {
+			out[k] = b[j]
+			j++
+		}
+	}
+	return nil
 }

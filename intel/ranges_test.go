@@ -54,7 +54,7 @@ func TestBuildRangesRandom(t *testing.T) {
 			spans = append(spans, span{start: at(base, s), end: at(base, e), id: int32(i)})
 		}
 		orig := append([]span(nil), spans...)
-		set := buildRanges(spans, n)
+		set := mustBuildRanges(t, spans, n)
 		for _, base := range []netip.Addr{base4, base6} {
 			a := base.Prev()
 			for k := 0; k < 85; k++ {
@@ -83,7 +83,7 @@ func TestBuildRangesNestedPrefixes(t *testing.T) {
 	p24 := netip.MustParsePrefix("31.0.4.0/24")
 	p32 := netip.MustParsePrefix("31.0.4.7/32")
 	spans := []span{{p24.Addr(), lastAddr(p24), 1}, {p16.Addr(), lastAddr(p16), 0}, {p32.Addr(), lastAddr(p32), 2}}
-	set := buildRanges(spans, 3)
+	set := mustBuildRanges(t, spans, 3)
 	cases := []struct {
 		ip    string
 		chain []int32
@@ -112,7 +112,7 @@ func TestBuildRangesEdges(t *testing.T) {
 	all4 := span{netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255"), 0}
 	top := span{netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("255.255.255.255"), 1}
 	all6 := span{netip.MustParseAddr("::"), netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 2}
-	set := buildRanges([]span{all6, top, all4}, 3)
+	set := mustBuildRanges(t, []span{all6, top, all4}, 3)
 	for ip, want := range map[string]int32{"0.0.0.0": 0, "255.255.255.254": 0, "255.255.255.255": 1, "::": 2, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff": 2} {
 		if got := set.find(netip.MustParseAddr(ip)); got != want {
 			t.Errorf("find(%s) = %d, want %d", ip, got, want)

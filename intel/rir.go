@@ -2,6 +2,7 @@ package intel
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"strconv"
 	"time"
@@ -40,7 +41,7 @@ func (t *rirTable) lookup(a netip.Addr) (rirFact, bool) {
 	return t.infos[id], true
 }
 
-func loadRIR(lr *lineReader, st *loadStats) (*rirTable, time.Time, error) {
+func loadRIR(ctx context.Context, lr *lineReader, st *loadStats) (*rirTable, time.Time, error) {
 	var spans []span
 	var in interner[rirFact]
 	var asOf time.Time
@@ -85,8 +86,15 @@ func loadRIR(lr *lineReader, st *loadStats) (*rirTable, time.Time, error) {
 			st.dropped++
 			continue
 		}
-		spans = append(spans, span{start: start, end: end, id: in.id(fact)})
-		st.entries++
+		id, fresh := in.id(fact)
+		extra := 0
+		if fresh {
+			extra = internCost(rirFactBytes, len(fact.registry)+len(fact.country)+len(fact.status))
+		}
+		if err := st.store(extra); err != nil {
+			return nil, asOf, err
+		}
+		spans = append(spans, span{start: start, end: end, id: id})
 	}
 	st.skipped += lr.long
 	if lr.err != nil {
@@ -95,7 +103,11 @@ func loadRIR(lr *lineReader, st *loadStats) (*rirTable, time.Time, error) {
 	if len(spans) == 0 {
 		return nil, asOf, ErrNoEntries
 	}
-	return &rirTable{set: buildRanges(spans, 0), infos: in.vals}, asOf, nil
+	set, err := buildRanges(ctx, spans, 0)
+	if err != nil {
+		return nil, asOf, err
+	}
+	return &rirTable{set: set, infos: in.vals}, asOf, nil
 }
 
 func splitPipes(line []byte, dst [][]byte) [][]byte {

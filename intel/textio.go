@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,18 +15,25 @@ import (
 )
 
 // capReader fails with ErrFileTooLarge once more than max bytes were read,
-// so a gzip bomb or a file that grows while read stops at the limit.
+// so a gzip bomb or a file that grows while read stops at the limit, and
+// with ctx's error once ctx ends: every loader reads through it, at most
+// 64 KiB at a time, so a cancelled load stops within milliseconds.
 type capReader struct {
+	ctx  context.Context
 	r    io.Reader
 	max  int64
 	read int64
+	what string // the limit, for the error
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := c.r.Read(p)
 	c.read += int64(n)
 	if c.read > c.max {
-		return n, fmt.Errorf("%w: more than %d bytes", ErrFileTooLarge, c.max)
+		return n, fmt.Errorf("%w: more than %d bytes%s", ErrFileTooLarge, c.max, c.what)
 	}
 	return n, err
 }
@@ -45,32 +53,78 @@ type opened struct {
 
 func (o *opened) Close() error { return o.closer.Close() }
 
-func openFile(fsys fs.FS, name string, max int64) (*opened, error) {
+// statNoOpen stats name, following a symlink, without opening it: opening
+// a FIFO blocks until a writer comes. A file system that cannot stat by
+// name is not read.
+func statNoOpen(fsys fs.FS, name string) (fs.FileInfo, error) {
+	sfs, ok := fsys.(fs.StatFS)
+	if !ok {
+		return nil, fmt.Errorf("intel: the directory cannot say what %s is without opening it", name)
+	}
+	return sfs.Stat(name)
+}
+
+// notRegular is ErrNotRegular naming what the entry is.
+func notRegular(m fs.FileMode) error {
+	kind := "special file"
+	switch {
+	case m.IsDir():
+		kind = "directory"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "named pipe"
+	case m&fs.ModeSocket != 0:
+		kind = "socket"
+	case m&fs.ModeDevice != 0:
+		kind = "device"
+	}
+	return fmt.Errorf("%w (a %s)", ErrNotRegular, kind)
+}
+
+// openFile opens a regular file of fsys. Its type is checked before the
+// open (a FIFO or device is never opened) and again on the open handle;
+// the sandbox's directory also opens with O_NONBLOCK, so a file replaced
+// by a FIFO in between cannot block either. The file may hold limit
+// bytes; a gzip stream may inflate to limit, and to no more than
+// MaxGzipRatio times its compressed size.
+func openFile(ctx context.Context, fsys fs.FS, name string, limit int64) (*opened, error) {
+	fi, err := statNoOpen(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegular(fi.Mode())
+	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
+	if fi, err = f.Stat(); err != nil {
 		f.Close()
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("intel: %s is not a regular file", name)
+		return nil, notRegular(fi.Mode())
 	}
 	o := &opened{name: name, modTime: fi.ModTime(), size: fi.Size(), closer: f}
-	raw := bufio.NewReaderSize(&capReader{r: f, max: max}, 64<<10)
+	raw := bufio.NewReaderSize(&capReader{ctx: ctx, r: f, max: limit}, 64<<10)
 	var r io.Reader = raw
 	if magic, _ := raw.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(raw)
 		if err != nil {
 			f.Close()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, &FormatError{File: name, Offset: 0, Reason: "bad gzip header", Err: ErrUnrecognised}
 		}
 		zr.Multistream(true)
 		o.gz = true
-		r = &capReader{r: zr, max: max}
+		inflated, what := limit, ""
+		if byRatio := max(MaxGzipRatio*fi.Size(), MinGzipAllowance); byRatio < limit {
+			inflated, what = byRatio, fmt.Sprintf(" (%d times its %d compressed bytes)", MaxGzipRatio, fi.Size())
+		}
+		r = &capReader{ctx: ctx, r: zr, max: inflated, what: what}
 	}
 	o.r = bufio.NewReaderSize(r, MaxLineLen)
 	head, err := o.r.Peek(SniffLen)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -391,5 +392,29 @@ func (s *Sandbox) DirFS(path string) (fs.FS, error) {
 	for i, d := range s.dirs {
 		dirs[i] = filepath.Join(d, target)
 	}
-	return &linkFS{fsys: sub.FS(), root: sub, dirs: dirs, escapeErr: s.escapeErr}, nil
+	return &linkFS{fsys: nonblockFS{root: sub, fsys: sub.FS()}, root: sub, dirs: dirs, escapeErr: s.escapeErr}, nil
 }
+
+// nonblockFS is an os.Root's file system whose Open passes O_NONBLOCK, as
+// Open does: the intel loader checks a file's type before opening it, and
+// if the file is replaced by a FIFO in between, the open returns at once
+// instead of waiting for a writer. Reading a regular file is unaffected.
+type nonblockFS struct {
+	root *os.Root
+	fsys fs.FS // root.FS(): Stat and ReadDir
+}
+
+func (n nonblockFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) || (runtime.GOOS == "windows" && strings.ContainsRune(name, '\\')) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := n.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (n nonblockFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(n.fsys, name) }
+
+func (n nonblockFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(n.fsys, name) }

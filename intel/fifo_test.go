@@ -1,0 +1,78 @@
+//go:build unix
+
+package intel
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestFIFOInDir: a FIFO (and a symlink to one) in the intel directory hung
+// Open, and the first reload after one appeared, until a writer came. They
+// are reported and never opened.
+func TestFIFOInDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte("31.0.12.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "pipe.txt")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("pipe.txt", filepath.Join(dir, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	// Should an open block, a writer releases it when the test ends.
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	now := testNow
+	opened := make(chan *DB, 1)
+	go func() { opened <- openTest(t, Options{Dir: os.DirFS(dir), Now: func() time.Time { return now }}) }()
+	var db *DB
+	select {
+	case db = <-opened:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Open blocked on the FIFO")
+	}
+	got := map[string]SourceStatus{}
+	for _, s := range db.Sources() {
+		got[s.File] = s
+	}
+	for _, name := range []string{"pipe.txt", "link.txt"} {
+		if s := got[name]; s.Status != "ignored" || !strings.Contains(deref(s.Error), "not a regular file (a named pipe)") {
+			t.Errorf("%s: %+v %s", name, s, deref(s.Error))
+		}
+	}
+	if got["list.txt"].Status != "loaded" {
+		t.Errorf("list.txt: %+v", got["list.txt"])
+	}
+
+	// A FIFO appearing later: the reload skips it as well.
+	if err := syscall.Mkfifo(filepath.Join(dir, "later.txt"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * RefreshInterval)
+	done := make(chan error, 1)
+	go func() { _, err := db.Refresh(context.Background(), false); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		f, _ := os.OpenFile(filepath.Join(dir, "later.txt"), os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		f.Close()
+		t.Fatal("Refresh blocked on the FIFO")
+	}
+	if n := len(db.Sources()); n != 6 { // three files, the new FIFO, two online providers
+		t.Errorf("after the reload: %d sources, want 6", n)
+	}
+}
