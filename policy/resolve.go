@@ -148,3 +148,21 @@ func (l *linkFS) Open(name string) (fs.File, error) {
 	}
 	return l.fsys.Open(filepath.ToSlash(rel))
 }
+
+// Stat stats name without opening it (the intel loader must learn that a
+// name is a FIFO before an open could wait for a writer), following an
+// absolute link inside the root as Open does.
+func (l *linkFS) Stat(name string) (fs.FileInfo, error) {
+	fi, err := fs.Stat(l.fsys, name)
+	if err == nil || !escapes(err, l.escapeErr) {
+		return fi, err
+	}
+	rel, rerr := resolveLinks(l.root, l.dirs, filepath.FromSlash(name))
+	if rerr != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: rerr}
+	}
+	return fs.Stat(l.fsys, filepath.ToSlash(rel))
+}
+
+// ReadDir lists a directory of the root.
+func (l *linkFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(l.fsys, name) }

@@ -644,4 +644,14 @@ func TestSandboxAbsoluteSymlinks(t *testing.T) {
 	if _, err := fs.ReadFile(fsys, "abs-file-out"); err == nil {
 		t.Errorf("DirFS: ReadFile(abs-file-out) left the directory")
 	}
+	// Stat, which the intel loader calls before it opens, follows alike.
+	if fi, err := fs.Stat(fsys, "abs-file"); err != nil || fi.Size() != int64(len(pcapHeader)) {
+		t.Errorf("DirFS: Stat(abs-file) = %v, %v", fi, err)
+	}
+	if _, err := fs.Stat(fsys, "abs-file-out"); err == nil {
+		t.Errorf("DirFS: Stat(abs-file-out) left the directory")
+	}
+	if _, ok := fsys.(fs.StatFS); !ok {
+		t.Errorf("DirFS is not an fs.StatFS: the intel loader refuses every file")
+	}
 }
