@@ -55,7 +55,7 @@ fmtcheck: ## fail if gofmt would change anything
 
 deps: ## fail on a non-standard import, unsafe, or a change to the dependency list
 	@if grep -qE '^[[:space:]]*require' go.mod; then echo "go.mod has a require line"; exit 1; fi
-	@bad=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . ./jsonrpc ./pcapng ./scan ./intel ./policy | grep -v '^porthunter' || true); \
+	@bad=$$($(GO) list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . ./jsonrpc ./pcapng ./scan ./intel ./policy ./mcp ./capture | grep -v '^porthunter' || true); \
 	  if [ -n "$$bad" ]; then echo "non-standard imports: $$bad"; exit 1; fi
 	@if grep -rln --include='*.go' --exclude='*_test.go' '"unsafe"' . ; then echo "the product imports unsafe"; exit 1; fi
 	@$(GO) list -deps . | sort | diff -u deps.txt - || { echo "dependency list changed: review, then make deps.txt"; exit 1; }

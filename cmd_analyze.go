@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"porthunter/capture"
 	"porthunter/policy"
 	"porthunter/scan"
 )
@@ -24,7 +25,7 @@ import (
 const cliMaxBytes = math.MaxInt64 - 1
 
 // openCLI analyzes a file named on the command line.
-func openCLI(ctx context.Context, cfg policy.Config, file string, stderr io.Writer) (*analysisResult, error) {
+func openCLI(ctx context.Context, cfg policy.Config, file string, stderr io.Writer) (*capture.Result, error) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, err
@@ -34,7 +35,7 @@ func openCLI(ctx context.Context, cfg policy.Config, file string, stderr io.Writ
 		return nil, err
 	}
 	defer sb.Close()
-	z := newAnalyzer(cfg, sb)
+	z := capture.NewAnalyzer(cfg, sb)
 	var progress func(done, total int64)
 	if isTerminal(stderr) {
 		progress = func(done, total int64) {
@@ -44,43 +45,15 @@ func openCLI(ctx context.Context, cfg policy.Config, file string, stderr io.Writ
 		}
 		defer fmt.Fprint(stderr, "\r\033[K")
 	}
-	return z.analyze(ctx, filepath.Base(abs), progress)
+	return z.Analyze(ctx, filepath.Base(abs), progress)
 }
 
 // openCLIFiles analyzes the files of a rotated capture set as one
 // capture: ordered by their first packet, read one after the other into
-// one analysis, frames numbered on across files (see readCaptures). Each
-// file is opened through a sandbox rooted at its own directory, so the
-// checks of openCLI apply to every file.
-func openCLIFiles(ctx context.Context, cfg policy.Config, names []string, stderr io.Writer) (*analysisResult, error) {
-	z := newAnalyzer(cfg, nil)
-	lim := z.readerLimits()
-	in := make([]captureInput, len(names))
-	has := make([]bool, len(names))
-	opened := make([]*policy.File, len(names))
-	for i, name := range names {
-		abs, err := filepath.Abs(name)
-		if err != nil {
-			return nil, err
-		}
-		sb, err := policy.NewSandbox(filepath.Dir(abs), cliMaxBytes)
-		if err != nil {
-			return nil, err
-		}
-		f, err := sb.Open(filepath.Base(abs))
-		sb.Close() // the open file stays readable
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		opened[i] = f
-		ts, ok, err := firstRecordTS(f.Reader(), lim)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		in[i] = captureInput{name: name, r: f.Reader(), reopen: f.Reader, size: f.Size, firstTS: ts}
-		has[i] = ok
-	}
+// one analysis, frames numbered on across files (capture.ReadFiles). Each
+// file is opened through a sandbox rooted at its own directory
+// (openCLIFile), so the checks of openCLI apply to every file.
+func openCLIFiles(ctx context.Context, cfg policy.Config, names []string, stderr io.Writer) (*capture.Result, error) {
 	var progress func(done, total int64)
 	if isTerminal(stderr) {
 		progress = func(done, total int64) {
@@ -90,15 +63,19 @@ func openCLIFiles(ctx context.Context, cfg policy.Config, names []string, stderr
 		}
 		defer fmt.Fprint(stderr, "\r\033[K")
 	}
-	sortCaptureInputs(in, has)
-	res, err := readCaptures(ctx, in, lim, z.scanConfig(), progress)
+	return capture.ReadFiles(ctx, cfg, names, openCLIFile, progress)
+}
+
+// openCLIFile opens one file of a set named on the command line
+// (openCaptureCLI); its sandbox is closed at once, the open file stays
+// readable.
+func openCLIFile(name string) (*policy.File, error) {
+	f, sb, err := openCaptureCLI(name)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.MemoryBudgetBytes > 0 {
-		res.capture.Stats.MemoryBudgetBytes = cfg.MemoryBudgetBytes
-	}
-	return res, nil
+	sb.Close()
+	return f, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -138,7 +115,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if *window <= 0 || *topK < 1 || th.MinPorts < 1 || th.MinHosts < 1 || th.MinRatePPS < 0 {
 		return usageErrorf("analyze: --window, --top, --min-ports and --min-hosts must be positive, --min-rate not negative")
 	}
-	var res *analysisResult
+	var res *capture.Result
 	if len(files) == 1 {
 		res, err = openCLI(ctx, cfg, files[0], stderr)
 	} else {
@@ -150,7 +127,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	answer := map[string]any{
 		"overview":    overviewView(res, strings.Join(files, ","), *window, *topK),
 		"suspects":    suspectsView(res, th),
-		"first_event": res.an.FirstEvent(th),
+		"first_event": res.Analysis.FirstEvent(th),
 	}
 	if *asJSON {
 		enc := json.NewEncoder(termWriter{stdout})
@@ -281,13 +258,13 @@ const maxDetailPorts = 20
 const maxTableOpenPorts = 8
 
 // suspectDetails is scanner_detail's answer for the first topK suspects.
-func suspectDetails(res *analysisResult, sus []scan.Suspect, topK int) []*scan.Detail {
+func suspectDetails(res *capture.Result, sus []scan.Suspect, topK int) []*scan.Detail {
 	var ds []*scan.Detail
 	for i, s := range sus {
 		if i == topK {
 			break
 		}
-		if d, ok := res.an.Detail(s.IP); ok {
+		if d, ok := res.Analysis.Detail(s.IP); ok {
 			ds = append(ds, d)
 		}
 	}
@@ -411,18 +388,18 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 	}
 	th := scan.DefaultThresholds()
 	ov := overviewView(res, args[0], 60, 20)
-	_, nsus, _ := res.an.SuspectsTop(ctx, th, defSuspectLimit) // list_suspects' default answer
+	_, nsus, _ := res.Analysis.SuspectsTop(ctx, th, defSuspectLimit) // list_suspects' default answer
 	el := time.Since(start)
-	st := res.an.Capture()
+	st := res.Analysis.Capture()
 	pkts := st.TotalPackets
 	secs := el.Seconds()
 	fmt.Fprintf(stdout, "file       %s\n", termEscape(args[0], false))
-	fmt.Fprintf(stdout, "size       %d bytes\n", res.capture.SizeBytes)
+	fmt.Fprintf(stdout, "size       %d bytes\n", res.Report.SizeBytes)
 	fmt.Fprintf(stdout, "packets    %d\n", pkts)
 	fmt.Fprintf(stdout, "suspects   %d (scanners in overview: %d)\n", nsus, len(ov.Scanners))
 	fmt.Fprintf(stdout, "duration   %.3f s\n", secs)
 	if secs > 0 {
-		fmt.Fprintf(stdout, "rate       %.0f packets/s, %.1f MB/s\n", float64(pkts)/secs, float64(res.capture.SizeBytes)/1e6/secs)
+		fmt.Fprintf(stdout, "rate       %.0f packets/s, %.1f MB/s\n", float64(pkts)/secs, float64(res.Report.SizeBytes)/1e6/secs)
 	}
 	fmt.Fprintf(stdout, "peak_rss   %.1f MiB\n", float64(peakRSSBytes())/(1<<20))
 	fmt.Fprintf(stdout, "cpus       %d (GOMAXPROCS %d)\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"porthunter/capture"
 	"porthunter/pcapng"
 	"porthunter/policy"
 )
@@ -102,10 +103,10 @@ func cmdCarve(ctx context.Context, cfg policy.Config, args []string, _, stderr i
 }
 
 // carveLimits are the limits carve reads with: the analysis reader's
-// (analyzer.readerLimits, so a gzip capture expands no further than
+// (capture.ReaderLimits, so a gzip capture expands no further than
 // PORT_HUNTER_MAX_PCAP_MB allows an analysis), with carveMaxInterfaces.
 func carveLimits(cfg policy.Config) pcapng.Limits {
-	lim := newAnalyzer(cfg, nil).readerLimits()
+	lim := capture.ReaderLimits(cfg)
 	lim.MaxAllInterfaces = carveMaxInterfaces
 	return lim
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"porthunter/capture"
 	"porthunter/intel"
 	"porthunter/jsonrpc"
 	"porthunter/policy"
@@ -70,7 +71,7 @@ type server struct {
 	cfg   policy.Config
 	w     *jsonrpc.Writer
 	log   io.Writer
-	z     *analyzer
+	z     *capture.Analyzer
 	tools []*tool
 
 	sb      *policy.Sandbox
@@ -241,7 +242,7 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 		w:        w,
 		log:      log,
 		sb:       sb,
-		z:        newAnalyzer(cfg, sb).logTo(log),
+		z:        capture.NewAnalyzer(cfg, sb).LogTo(log),
 		intelDB:  db,
 		tools:    tools(),
 		inflight: make(map[string]*call),

@@ -1,20 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"porthunter/pcapng"
-	"porthunter/scan"
 )
 
 // ipv4TCP is a raw IPv4 packet carrying a 20-byte TCP header (checksums
@@ -100,56 +94,5 @@ func TestHeaviestSourcesReread(t *testing.T) {
 		if ip := fmt.Sprintf("198.51.100.%d", 10+k); s["ip"] != ip {
 			t.Errorf("suspect %d is %v, want %s", k, s["ip"], ip)
 		}
-	}
-}
-
-// TestHeaviestSourcesChanged: a file that no longer holds its records
-// when read the second time fails the call (the two readings would
-// describe different captures) instead of answering from either.
-func TestHeaviestSourcesChanged(t *testing.T) {
-	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 2000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := scan.Config{MemoryBudgetBytes: 256_000} // 100 sources
-	in := []captureInput{{r: bytes.NewReader(data), size: int64(len(data)),
-		reopen: func() io.Reader { return bytes.NewReader(data[:len(data)/2]) }}}
-	_, err = readCaptures(context.Background(), in, pcapng.DefaultLimits(), sc, nil)
-	if !errors.Is(err, errCaptureChanged) {
-		t.Fatalf("err = %v, want errCaptureChanged", err)
-	}
-	in[0].r, in[0].reopen = bytes.NewReader(data), func() io.Reader { return bytes.NewReader(data) }
-	res, err := readCaptures(context.Background(), in, pcapng.DefaultLimits(), sc, nil)
-	if err != nil || !res.capture.Stats.HeaviestSources || len(res.an.Suspects(scan.DefaultThresholds())) != 3 {
-		t.Fatalf("unchanged file: err %v, stats %+v", err, res.capture.Stats)
-	}
-}
-
-// TestHeaviestSourcesCancel: a call cancelled during the second reading
-// ends with the context's error, and the progress it reported never went
-// back.
-func TestHeaviestSourcesCancel(t *testing.T) {
-	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 20000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var last, second int64
-	progress := func(done, total int64) {
-		if done < last {
-			t.Errorf("progress went back: %d after %d", done, last)
-		}
-		last = done
-		if done > int64(len(data)) { // the second reading
-			second++
-			cancel()
-		}
-	}
-	in := []captureInput{{r: bytes.NewReader(data), size: int64(len(data)),
-		reopen: func() io.Reader { return bytes.NewReader(data) }}}
-	_, err = readCaptures(ctx, in, pcapng.DefaultLimits(), scan.Config{MemoryBudgetBytes: 256_000}, progress)
-	if !errors.Is(err, context.Canceled) || second != 1 {
-		t.Fatalf("err = %v after %d progress calls of the second reading; want context.Canceled after 1", err, second)
 	}
 }

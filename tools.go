@@ -9,17 +9,16 @@ import (
 	"slices"
 	"strings"
 
+	"porthunter/capture"
 	"porthunter/intel"
 	"porthunter/policy"
 )
 
 // Errors of package main that have a contract code.
 var (
-	errMalformedCapture = errors.New("the file is a capture but broken before its first packet")
-	errCaptureChanged   = errors.New("the capture changed while it was read")
-	errInvalidArgument  = errors.New("invalid argument")
-	errCallTimeout      = errors.New("the call took longer than its time limit")
-	errServerBusy       = errors.New("the server is busy")
+	errInvalidArgument = errors.New("invalid argument")
+	errCallTimeout     = errors.New("the call took longer than its time limit")
+	errServerBusy      = errors.New("the server is busy")
 )
 
 // errorCodes maps every sentinel to its contract code (CONTRACT §4). It is
@@ -34,8 +33,8 @@ var errorCodes = []struct {
 	{policy.ErrNotRegularFile, "not_a_regular_file"},
 	{policy.ErrUnsupportedFileType, "unsupported_file_type"},
 	{policy.ErrFileTooLarge, "file_too_large"},
-	{errMalformedCapture, "malformed_capture"},
-	{errCaptureChanged, "malformed_capture"},
+	{capture.ErrMalformed, "malformed_capture"},
+	{capture.ErrChanged, "malformed_capture"},
 	{intel.ErrInvalidIP, "invalid_ip"},
 	{errInvalidArgument, "invalid_argument"},
 	{intel.ErrTooManyIPs, "too_many_ips"},

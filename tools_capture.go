@@ -4,23 +4,24 @@ import (
 	"context"
 	"net/netip"
 
+	"porthunter/capture"
 	"porthunter/intel"
 	"porthunter/scan"
 )
 
 // overviewView is scan_overview's answer: the scan engine's overview with
 // the file as the caller named it and the capture report.
-func overviewView(res *analysisResult, file string, windowS float64, topK int) scan.Overview {
-	ov := res.an.Overview(scan.DefaultThresholds(), windowS, topK)
+func overviewView(res *capture.Result, file string, windowS float64, topK int) scan.Overview {
+	ov := res.Analysis.Overview(scan.DefaultThresholds(), windowS, topK)
 	ov.File = file
-	ov.Capture = res.capture
+	ov.Capture = res.Report
 	return ov
 }
 
 // suspectsView is list_suspects' list; never null, so an empty answer is
 // an empty array.
-func suspectsView(res *analysisResult, th scan.Thresholds) []scan.Suspect {
-	s := res.an.Suspects(th)
+func suspectsView(res *capture.Result, th scan.Thresholds) []scan.Suspect {
+	s := res.Analysis.Suspects(th)
 	if s == nil {
 		s = []scan.Suspect{}
 	}
@@ -28,7 +29,7 @@ func suspectsView(res *analysisResult, th scan.Thresholds) []scan.Suspect {
 }
 
 // analyzePath reads (or finds cached) the capture a call names.
-func (s *server) analyzePath(ctx context.Context, c *call, a toolArgs) (string, *analysisResult, error) {
+func (s *server) analyzePath(ctx context.Context, c *call, a toolArgs) (string, *capture.Result, error) {
 	path, err := a.str("path", true)
 	if err != nil {
 		return "", nil, err
@@ -36,7 +37,7 @@ func (s *server) analyzePath(ctx context.Context, c *call, a toolArgs) (string, 
 	if path == "" || len(path) > maxPathBytes {
 		return "", nil, invalidArg("path must be 1 to %d bytes", maxPathBytes)
 	}
-	res, err := s.z.analyze(ctx, path, s.progressFunc(c))
+	res, err := s.z.Analyze(ctx, path, s.progressFunc(c))
 	return path, res, err
 }
 
@@ -76,7 +77,7 @@ func handleSuspects(ctx context.Context, s *server, c *call, a toolArgs) (map[st
 	if err != nil {
 		return nil, err
 	}
-	list, total, err := res.an.SuspectsTop(ctx, th, limit)
+	list, total, err := res.Analysis.SuspectsTop(ctx, th, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,7 @@ func handleFirstEvent(ctx context.Context, s *server, c *call, a toolArgs) (map[
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"first_event": res.an.FirstEvent(scan.DefaultThresholds())}, nil
+	return map[string]any{"first_event": res.Analysis.FirstEvent(scan.DefaultThresholds())}, nil
 }
 
 func handleDetail(ctx context.Context, s *server, c *call, a toolArgs) (map[string]any, error) {
@@ -109,7 +110,7 @@ func handleDetail(ctx context.Context, s *server, c *call, a toolArgs) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	d, found := res.an.Detail(normalizeAddr(ip))
+	d, found := res.Analysis.Detail(normalizeAddr(ip))
 	out := map[string]any{"ip": normalizeAddr(ip).String(), "found": found, "detail": nil}
 	if found {
 		out["detail"] = d

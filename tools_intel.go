@@ -43,7 +43,7 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a toolArgs) (map[s
 			return nil, err
 		}
 		activity = func(ip netip.Addr) any {
-			if act := res.an.Activity(normalizeAddr(ip)); act != nil {
+			if act := res.Analysis.Activity(normalizeAddr(ip)); act != nil {
 				return act
 			}
 			return map[string]any{"seen": false, "suspect": false}

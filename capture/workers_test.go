@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"bytes"
@@ -19,8 +19,8 @@ import (
 // detail of every suspect) are byte-identical. scan's
 // TestParallelEqualsSequential covers every address and generated traffic.
 func TestReadCaptureWorkers(t *testing.T) {
-	files, _ := filepath.Glob("fixtures/*.pcap*")
-	lab, _ := filepath.Glob("fixtures/lab/*.pcap*")
+	files, _ := filepath.Glob("../fixtures/*.pcap*")
+	lab, _ := filepath.Glob("../fixtures/lab/*.pcap*")
 	files = append(files, lab...)
 	if len(files) == 0 {
 		t.Fatal("no fixtures")
@@ -44,7 +44,8 @@ func TestReadCaptureWorkers(t *testing.T) {
 }
 
 // readAnswers reads path with the given number of workers and renders the
-// answers of the capture tools as JSON.
+// answers of the capture tools as JSON, made as package main's
+// overviewView and suspectsView make them.
 func readAnswers(t *testing.T, path string, workers int) []byte {
 	t.Helper()
 	f, err := os.Open(path)
@@ -63,15 +64,20 @@ func readAnswers(t *testing.T, path string, workers int) []byte {
 		t.Fatal(err)
 	}
 	th := scan.DefaultThresholds()
-	sus := suspectsView(res, th)
+	sus := res.Analysis.Suspects(th)
+	if sus == nil {
+		sus = []scan.Suspect{}
+	}
+	ov := res.Analysis.Overview(th, 60, 50)
+	ov.File, ov.Capture = path, res.Report
 	out := map[string]any{
-		"overview": overviewView(res, path, 60, 50),
+		"overview": ov,
 		"suspects": sus,
-		"first":    res.an.FirstEvent(th),
+		"first":    res.Analysis.FirstEvent(th),
 	}
 	var details []any
 	for _, s := range sus {
-		d, _ := res.an.Detail(s.IP)
+		d, _ := res.Analysis.Detail(s.IP)
 		details = append(details, d)
 	}
 	out["details"] = details

@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"porthunter/scan"
 )
 
-func testAnalyzer(t *testing.T, dir string) *analyzer {
+func testAnalyzer(t *testing.T, dir string) *Analyzer {
 	t.Helper()
 	cfg := testConfig(t, dir, map[string]string{"PORT_HUNTER_MAX_PCAP_MB": "1024"})
 	sb, err := policy.NewSandbox(dir, cfg.MaxPcapBytes)
@@ -28,7 +28,7 @@ func testAnalyzer(t *testing.T, dir string) *analyzer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	return newAnalyzer(cfg, sb)
+	return NewAnalyzer(cfg, sb)
 }
 
 // TestCacheRepeatedCalls: a second question about an unchanged file is
@@ -40,13 +40,13 @@ func TestCacheRepeatedCalls(t *testing.T) {
 	z := testAnalyzer(t, dir)
 	ctx := context.Background()
 	start := time.Now()
-	r1, err := z.analyze(ctx, "big.pcap", nil)
+	r1, err := z.Analyze(ctx, "big.pcap", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := time.Since(start)
 	start = time.Now()
-	r2, err := z.analyze(ctx, "big.pcap", nil)
+	r2, err := z.Analyze(ctx, "big.pcap", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestCacheRepeatedCalls(t *testing.T) {
 	if err := os.Chtimes(path, later, later); err != nil {
 		t.Fatal(err)
 	}
-	r3, err := z.analyze(ctx, "big.pcap", nil)
+	r3, err := z.Analyze(ctx, "big.pcap", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func TestCacheRepeatedCalls(t *testing.T) {
 	}
 	// A different file is a different entry.
 	writeBigCapture(t, filepath.Join(dir, "small.pcap"), 1000)
-	r4, err := z.analyze(ctx, "small.pcap", nil)
-	if err != nil || r4 == r3 || r4.an.Capture().TotalPackets != 1000 {
+	r4, err := z.Analyze(ctx, "small.pcap", nil)
+	if err != nil || r4 == r3 || r4.Analysis.Capture().TotalPackets != 1000 {
 		t.Errorf("small.pcap: %v", err)
 	}
 }
@@ -91,7 +91,7 @@ func TestCancelStopsReading(t *testing.T) {
 	var once bool
 	done := make(chan error, 1)
 	go func() {
-		_, err := z.analyze(ctx, "big.pcap", func(done, total int64) {
+		_, err := z.Analyze(ctx, "big.pcap", func(done, total int64) {
 			if !once {
 				once = true
 				close(started)
@@ -124,7 +124,7 @@ func TestCancelStopsReading(t *testing.T) {
 // snapshot; a file that ends early (it shrank) is reported truncated
 // where it ended, even when the cut falls between two records.
 func TestFileChangedWhileRead(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("fixtures", "horizontal.pcap"))
+	data, err := os.ReadFile(filepath.Join("..", "fixtures", "horizontal.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestFileChangedWhileRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frames := whole.an.Capture().TotalPackets
+	frames := whole.Analysis.Capture().TotalPackets
 	sum := sha256.Sum256(data)
 
 	grown := append(append([]byte(nil), data...), data[24:]...) // every record once more
@@ -141,11 +141,11 @@ func TestFileChangedWhileRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := g.an.Capture().TotalPackets; n != frames || g.capture.Truncated != nil {
-		t.Errorf("grown file: %d frames (want %d), truncated %+v", n, frames, g.capture.Truncated)
+	if n := g.Analysis.Capture().TotalPackets; n != frames || g.Report.Truncated != nil {
+		t.Errorf("grown file: %d frames (want %d), truncated %+v", n, frames, g.Report.Truncated)
 	}
-	if g.capture.SHA256 != hex.EncodeToString(sum[:]) {
-		t.Errorf("grown file: hash %s is not the hash of the bytes opened", g.capture.SHA256)
+	if g.Report.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("grown file: hash %s is not the hash of the bytes opened", g.Report.SHA256)
 	}
 
 	// Cut after the third record, on a record boundary.
@@ -157,9 +157,9 @@ func TestFileChangedWhileRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := s.capture.Truncated
-	if tr == nil || tr.AfterFrame != 3 || !strings.Contains(tr.Reason, "shrank") || s.capture.SHA256 != "" {
-		t.Errorf("shrunk file: truncated %+v, hash %q; want after frame 3, shrank, no hash", tr, s.capture.SHA256)
+	tr := s.Report.Truncated
+	if tr == nil || tr.AfterFrame != 3 || !strings.Contains(tr.Reason, "shrank") || s.Report.SHA256 != "" {
+		t.Errorf("shrunk file: truncated %+v, hash %q; want after frame 3, shrank, no hash", tr, s.Report.SHA256)
 	}
 }
 
@@ -182,12 +182,12 @@ func writeScanCapture(t *testing.T, path string, hosts, ports int) {
 }
 
 // cacheBytes is the estimated heap of the cached analyses.
-func cacheBytes(z *analyzer) int64 {
+func cacheBytes(z *Analyzer) int64 {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	var n int64
 	for _, r := range z.cache {
-		n += r.an.RetainedBytes()
+		n += r.Analysis.RetainedBytes()
 	}
 	return n
 }
@@ -213,13 +213,13 @@ func TestCacheMemoryBudget(t *testing.T) {
 	}
 	defer sb.Close()
 	var log bytes.Buffer
-	z := newAnalyzer(cfg, sb).logTo(&log)
+	z := NewAnalyzer(cfg, sb).LogTo(&log)
 	budget, share := cfg.MemoryBudgetBytes, z.scanConfig().MemoryBudgetBytes
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	base := int64(m.HeapAlloc)
-	var last *analysisResult
+	var last *Result
 	var maxLive int64
 	for i := range files {
 		checked, worst := false, int64(0)
@@ -230,7 +230,7 @@ func TestCacheMemoryBudget(t *testing.T) {
 			runtime.ReadMemStats(&m)
 			worst = max(worst, c+share, int64(m.HeapAlloc)-base)
 		}
-		last, err = z.analyze(context.Background(), fmt.Sprintf("c%d.pcap", i), check)
+		last, err = z.Analyze(context.Background(), fmt.Sprintf("c%d.pcap", i), check)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestCacheMemoryBudget(t *testing.T) {
 		}
 		maxLive = max(maxLive, int64(m.HeapAlloc)-base)
 	}
-	if r, err := z.analyze(context.Background(), fmt.Sprintf("c%d.pcap", files-1), nil); err != nil || r != last {
+	if r, err := z.Analyze(context.Background(), fmt.Sprintf("c%d.pcap", files-1), nil); err != nil || r != last {
 		t.Errorf("the last analysis is not cached (%v)", err)
 	}
 	if c := cacheBytes(z); c > budget {
@@ -252,5 +252,5 @@ func TestCacheMemoryBudget(t *testing.T) {
 	if n := strings.Count(log.String(), "porthunter: cache: dropped the analysis of "); n == 0 || uint64(n) != z.dropped {
 		t.Errorf("%d analyses dropped, %d reported:\n%s", z.dropped, n, log.String())
 	}
-	t.Logf("analysis of %.1f MiB; %d cached; live heap at most %.1f MiB", float64(last.an.RetainedBytes())/(1<<20), len(z.cache), float64(maxLive)/(1<<20))
+	t.Logf("analysis of %.1f MiB; %d cached; live heap at most %.1f MiB", float64(last.Analysis.RetainedBytes())/(1<<20), len(z.cache), float64(maxLive)/(1<<20))
 }

@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 )
 
 // TestProfileCapture reads PORTHUNTER_PROFILE_FILE once (for go test
-// -cpuprofile/-memprofile); skipped otherwise.
+// -cpuprofile/-memprofile); skipped otherwise. The test runs in capture/,
+// so a relative path starts there.
 func TestProfileCapture(t *testing.T) {
 	path := os.Getenv("PORTHUNTER_PROFILE_FILE")
 	if path == "" {
@@ -29,5 +30,5 @@ func TestProfileCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d packets, %d suspects", res.an.Capture().TotalPackets, len(res.an.Suspects(scan.DefaultThresholds())))
+	t.Logf("%d packets, %d suspects", res.Analysis.Capture().TotalPackets, len(res.Analysis.Suspects(scan.DefaultThresholds())))
 }

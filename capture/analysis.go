@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"cmp"
@@ -24,7 +24,7 @@ const (
 	// is a view over one analysis, so a session that asks four questions
 	// about one capture reads it once; eight files cover an investigation.
 	// Their memory is bounded apart: cached analyses and the shares of
-	// those being read stay within the memory budget (analyzer.evict).
+	// those being read stay within the memory budget (Analyzer.evict).
 	maxCachedAnalyses = 8
 
 	// checkEvery is how many records the reading loop handles between
@@ -46,28 +46,32 @@ const (
 	maxReportedInterfaces = 64
 )
 
-// captureReport is the "capture" object of the answers: what was read and
-// what could not be, so that "no scan found" is a qualified answer.
-type captureReport struct {
+// Report is the "capture" object of the answers: what was read and
+// what could not be, so that "no scan found" is a qualified answer. Its
+// JSON field names are part of the contract.
+type Report struct {
 	Format     string            `json:"format"`
 	Compressed bool              `json:"compressed"`
 	Version    string            `json:"version"`
 	SizeBytes  int64             `json:"size_bytes"`
 	SHA256     string            `json:"sha256"`
 	Sections   int               `json:"sections"`
-	Interfaces []interfaceReport `json:"interfaces"` // at most maxReportedInterfaces
+	Interfaces []InterfaceReport `json:"interfaces"` // at most maxReportedInterfaces
 	// InterfacesTotal counts the interfaces of every section and file;
 	// InterfacesTruncated says interfaces lists only the first ones.
 	InterfacesTotal     int               `json:"interfaces_total"`
 	InterfacesTruncated bool              `json:"interfaces_truncated,omitempty"`
-	Truncated           *truncationReport `json:"truncated"`
+	Truncated           *TruncationReport `json:"truncated"`
 	Stats               scan.CaptureStats `json:"stats"`
 	// Files lists the files of a capture set read as one capture, in the
 	// order read; absent for one file. SHA256 is then empty.
-	Files []captureFileReport `json:"files,omitempty"`
+	Files []FileReport `json:"files,omitempty"`
 }
 
-type interfaceReport struct {
+// InterfaceReport describes one interface of the capture (a pcap file
+// has one; a pcapng file declares one per Interface Description Block).
+// ID numbers the interfaces of every section and file in the order read.
+type InterfaceReport struct {
 	ID        int     `json:"id"`
 	Section   int     `json:"section"`
 	LinkType  uint16  `json:"link_type"`
@@ -78,18 +82,20 @@ type interfaceReport struct {
 	Drops     *uint64 `json:"drops"`
 }
 
-// truncationReport says where a capture that broke after its first packet
-// stopped being readable.
-type truncationReport struct {
+// TruncationReport says where a capture that broke after its first packet
+// stopped being readable: everything before AfterFrame was analysed.
+type TruncationReport struct {
 	AfterFrame uint64 `json:"after_frame"`
 	Offset     int64  `json:"offset"`
 	Reason     string `json:"reason"`
 }
 
-// analysisResult is one capture's analysis, immutable once built.
-type analysisResult struct {
-	an      *scan.Analysis
-	capture captureReport
+// Result is one capture's analysis and its report, immutable once built:
+// an Analyzer hands the same Result to every call about an unchanged
+// file, so callers read it and never change it.
+type Result struct {
+	Analysis *scan.Analysis
+	Report   *Report
 	// retained estimates the heap the result keeps alive (retainedBytes),
 	// set when it is cached.
 	retained int64
@@ -97,12 +103,12 @@ type analysisResult struct {
 
 // retainedBytes estimates the heap r keeps alive: its analysis and the
 // report's lists.
-func (r *analysisResult) retainedBytes() int64 {
-	n := r.an.RetainedBytes() + 512 // the report's fixed part
-	for _, itf := range r.capture.Interfaces {
+func (r *Result) retainedBytes() int64 {
+	n := r.Analysis.RetainedBytes() + 512 // the report's fixed part
+	for _, itf := range r.Report.Interfaces {
 		n += 96 + int64(len(itf.Name))
 	}
-	for _, f := range r.capture.Files {
+	for _, f := range r.Report.Files {
 		n += 128 + int64(len(f.Name))
 	}
 	return n
@@ -115,42 +121,55 @@ type cacheKey struct {
 	mtimeNS    int64
 }
 
-// analyzer reads captures through the sandbox, at most MaxConcurrentAnalyses
+// Analyzer reads captures through the sandbox, at most MaxConcurrentAnalyses
 // at a time, and caches the results by file identity, so a file that
 // changes (size, mtime, inode) is read again. The cached analyses count
 // against the memory budget: the least recently used are dropped so that
-// they and the budget shares of the analyses being read fit in it.
-type analyzer struct {
+// they and the budget shares of the analyses being read fit in it. Its
+// methods may be called from several goroutines.
+type Analyzer struct {
 	cfg     policy.Config
 	sandbox *policy.Sandbox
 	sem     chan struct{}
 	log     io.Writer // where dropped analyses are reported
 
 	mu      sync.Mutex
-	cache   map[cacheKey]*analysisResult
+	cache   map[cacheKey]*Result
 	order   []cacheKey // least recently used first
 	cached  int64      // retained bytes of the cached analyses
 	running int        // analyses being read
 	dropped uint64     // analyses dropped for the memory budget
 }
 
-func newAnalyzer(cfg policy.Config, sb *policy.Sandbox) *analyzer {
+// NewAnalyzer returns an Analyzer that opens captures through sb and
+// reads them within cfg's limits: MaxConcurrentAnalyses at a time,
+// MemoryBudgetBytes shared by them and the cache, and gzip expansion
+// bounded by MaxPcapBytes (ReaderLimits). Dropped analyses are not
+// reported until LogTo names a writer.
+func NewAnalyzer(cfg policy.Config, sb *policy.Sandbox) *Analyzer {
 	n := cfg.MaxConcurrentAnalyses
 	if n < 1 {
 		n = 1
 	}
-	return &analyzer{cfg: cfg, sandbox: sb, sem: make(chan struct{}, n), log: io.Discard, cache: make(map[cacheKey]*analysisResult)}
+	return &Analyzer{cfg: cfg, sandbox: sb, sem: make(chan struct{}, n), log: io.Discard, cache: make(map[cacheKey]*Result)}
 }
 
-// logTo sets where z reports the analyses it drops for the budget.
-func (z *analyzer) logTo(w io.Writer) *analyzer {
+// LogTo sets where z reports, one line each, the analyses it drops from
+// the cache, and returns z. The lines name the file a caller chose, so a
+// server passes its redacting log. Call it before the first Analyze.
+func (z *Analyzer) LogTo(w io.Writer) *Analyzer {
 	z.log = w
 	return z
 }
 
-// analyze returns the analysis of the capture at path (relative to the
-// allowed directory), reading it unless a cached one matches the file.
-func (z *analyzer) analyze(ctx context.Context, path string, progress func(done, total int64)) (*analysisResult, error) {
+// Analyze returns the analysis of the capture at path (relative to the
+// sandbox's directory), reading it unless a cached one matches the file.
+// progress, if not nil, is called on the calling goroutine every
+// checkEvery records with the bytes read so far and the total (twice the
+// file's size when it is read a second time for its heaviest sources).
+// Errors wrap the sandbox's policy sentinels, ErrMalformed, ErrChanged or
+// ctx's error; a cancelled call stops reading within milliseconds.
+func (z *Analyzer) Analyze(ctx context.Context, path string, progress func(done, total int64)) (*Result, error) {
 	f, err := z.sandbox.Open(path)
 	if err != nil {
 		return nil, err
@@ -171,7 +190,7 @@ func (z *analyzer) analyze(ctx context.Context, path string, progress func(done,
 	}
 	z.begin()
 	in := []captureInput{{r: f.Reader(), reopen: f.Reader, size: f.Size}}
-	r, err := readCaptures(ctx, in, z.readerLimits(), z.scanConfig(), progress)
+	r, err := readCaptures(ctx, in, ReaderLimits(z.cfg), z.scanConfig(), progress)
 	if err != nil {
 		z.end(key, nil)
 		return nil, err
@@ -179,22 +198,28 @@ func (z *analyzer) analyze(ctx context.Context, path string, progress func(done,
 	if z.cfg.MemoryBudgetBytes > 0 {
 		// The report names the configured budget, which this analysis
 		// shared (see scanConfig).
-		r.capture.Stats.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes
+		r.Report.Stats.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes
 	}
 	r.retained = r.retainedBytes()
 	z.end(key, r)
 	return r, nil
 }
 
-func (z *analyzer) readerLimits() pcapng.Limits {
+// ReaderLimits are the limits captures are read with under cfg: the
+// reader's defaults, with a gzip capture's expansion bounded by
+// decompressedFactor (20) times cfg.MaxPcapBytes, or minDecompressed
+// (1 GiB) if that is more.
+// Other readers of captures (carve) use them too, so that no command
+// expands a file further than an analysis would.
+func ReaderLimits(cfg policy.Config) pcapng.Limits {
 	l := pcapng.DefaultLimits()
-	if m := z.cfg.MaxPcapBytes; m > 0 && m <= l.MaxDecompressed/decompressedFactor {
+	if m := cfg.MaxPcapBytes; m > 0 && m <= l.MaxDecompressed/decompressedFactor {
 		l.MaxDecompressed = max(m*decompressedFactor, minDecompressed)
 	}
 	return l
 }
 
-func (z *analyzer) scanConfig() scan.Config {
+func (z *Analyzer) scanConfig() scan.Config {
 	c := scan.DefaultConfig()
 	// One aggregating goroutine per CPU: the reading goroutine and the
 	// file hash share them, and the answers do not depend on the count.
@@ -208,7 +233,7 @@ func (z *analyzer) scanConfig() scan.Config {
 	return c
 }
 
-func (z *analyzer) lookup(k cacheKey) *analysisResult {
+func (z *Analyzer) lookup(k cacheKey) *Result {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	r := z.cache[k]
@@ -220,7 +245,7 @@ func (z *analyzer) lookup(k cacheKey) *analysisResult {
 
 // begin counts an analysis about to be read, dropping cached ones to make
 // room for its share of the budget.
-func (z *analyzer) begin() {
+func (z *Analyzer) begin() {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.running++
@@ -230,7 +255,7 @@ func (z *analyzer) begin() {
 // end counts the analysis begun for k as read and caches r (nil: it
 // failed), dropping the least recently used analyses, r itself when it
 // does not fit beside the shares of those still being read.
-func (z *analyzer) end(k cacheKey, r *analysisResult) {
+func (z *Analyzer) end(k cacheKey, r *Result) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.running--
@@ -253,7 +278,7 @@ func (z *analyzer) end(k cacheKey, r *analysisResult) {
 // analyses that may run at once, which each stays within) fit in the
 // memory budget. A call that still holds a dropped analysis keeps it
 // until it answers. Callers hold mu.
-func (z *analyzer) evict() {
+func (z *Analyzer) evict() {
 	budget := z.cfg.MemoryBudgetBytes
 	if budget <= 0 {
 		return
@@ -266,7 +291,7 @@ func (z *analyzer) evict() {
 
 // drop removes the least recently used analysis from the cache, and says
 // so on z.log with why; callers hold mu.
-func (z *analyzer) drop(why string) {
+func (z *Analyzer) drop(why string) {
 	k := z.order[0]
 	r := z.cache[k]
 	z.cached -= r.retained
@@ -277,7 +302,7 @@ func (z *analyzer) drop(why string) {
 }
 
 // touch moves k to the most recently used end; callers hold mu.
-func (z *analyzer) touch(k cacheKey) {
+func (z *Analyzer) touch(k cacheKey) {
 	for i, o := range z.order {
 		if o == k {
 			z.order = append(z.order[:i], z.order[i+1:]...)
@@ -349,7 +374,7 @@ func (a *asyncHash) sum() string {
 
 // readCapture reads one capture to its end (or to the first error after at
 // least one record), feeding every record to a scan aggregator.
-func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*analysisResult, error) {
+func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*Result, error) {
 	return readCaptures(ctx, []captureInput{{r: r, size: size}}, lim, sc, progress)
 }
 
@@ -362,9 +387,9 @@ type captureInput struct {
 	firstTS scan.Time // first record's timestamp (sortCaptureInputs), for the report
 }
 
-// captureFileReport describes one file of a capture set read as one
+// FileReport describes one file of a capture set read as one
 // capture ("files" in the capture report, only when there are several).
-type captureFileReport struct {
+type FileReport struct {
 	Name       string    `json:"name"`
 	SizeBytes  int64     `json:"size_bytes"`
 	SHA256     string    `json:"sha256"`
@@ -383,7 +408,7 @@ type captureFileReport struct {
 // cut short in its last file; if a middle file is damaged, what follows
 // it would be counted under frame numbers that depend on where it broke).
 // A file that is not a capture at all fails the whole set.
-func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*analysisResult, error) {
+func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*Result, error) {
 	var total int64
 	for _, c := range in {
 		total += c.size
@@ -395,8 +420,8 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		before   int64  // bytes of the files already read, for progress
 		stop     error
 		stopOff  int64
-		rep      captureReport
-		files    []captureFileReport
+		rep      Report
+		files    []FileReport
 		sections int
 	)
 	for i, c := range in {
@@ -413,7 +438,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 			if errors.Is(err, pcapng.ErrNotCapture) {
 				return nil, fmt.Errorf("%w: %v", policy.ErrUnsupportedFileType, err)
 			}
-			return nil, fmt.Errorf("%w: %v", errMalformedCapture, err)
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		first := n
 		var readErr error
@@ -447,7 +472,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 				rep.InterfacesTruncated = true
 				continue
 			}
-			ir := interfaceReport{ID: rep.InterfacesTotal - 1, Section: sections + itf.Section, LinkType: uint16(itf.LinkType),
+			ir := InterfaceReport{ID: rep.InterfacesTotal - 1, Section: sections + itf.Section, LinkType: uint16(itf.LinkType),
 				Link: linkName(itf.LinkType), SnapLen: itf.SnapLen, Precision: itf.TSResolDigits, Name: itf.Name}
 			if itf.HasDrops {
 				d := itf.Drops
@@ -460,14 +485,14 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 			sum = "" // the hash of a partly read file would mislead
 			stopOff = rd.Offset()
 		}
-		files = append(files, captureFileReport{Name: c.name, SizeBytes: c.size, SHA256: sum, Format: info.Format,
+		files = append(files, FileReport{Name: c.name, SizeBytes: c.size, SHA256: sum, Format: info.Format,
 			FirstTS: c.firstTS, Frames: n - first, FirstFrame: first + 1})
 		if stop != nil {
 			break
 		}
 	}
 	if stop != nil && n == 0 {
-		return nil, fmt.Errorf("%w: %v", errMalformedCapture, stop)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, stop)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -492,21 +517,21 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 			return nil, err
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: reading it again for its heaviest sources: %v", errCaptureChanged, err)
+			return nil, fmt.Errorf("%w: reading it again for its heaviest sources: %v", ErrChanged, err)
 		}
 	}
 	rep.Sections = sections
 	rep.Stats = an.Capture()
 	if stop != nil {
 		rep.SHA256 = files[0].SHA256
-		rep.Truncated = &truncationReport{AfterFrame: n, Offset: stopOff, Reason: stop.Error()}
+		rep.Truncated = &TruncationReport{AfterFrame: n, Offset: stopOff, Reason: stop.Error()}
 	}
 	if len(in) > 1 {
 		// The whole set has no single hash: each file's is in files.
 		rep.SHA256 = ""
 		rep.Files = files
 	}
-	return &analysisResult{an: an, capture: rep}, nil
+	return &Result{Analysis: an, Report: &rep}, nil
 }
 
 // feed decodes rd's records into agg, numbering frames on from n (the
@@ -586,6 +611,47 @@ func fileErr(nfiles int, name string, err error) error {
 	return fmt.Errorf("%s: %w", name, err)
 }
 
+// ReadFiles reads the files of a rotated capture set as one capture:
+// ordered by their first packet whatever their names, read one after the
+// other into one analysis, frames numbered on across files as `mergecap
+// -a` numbers them. A break after the first record ends the reading
+// there (Report.Truncated; later files are not read). open
+// opens each name, one after the other in the order given, and decides
+// what may be opened (the terminal commands use a sandbox rooted at the
+// file's own directory); each file's headers and first record are read
+// as soon as it is open, so a set fails on its first file that cannot be
+// opened or is not a capture. ReadFiles closes the files and caches
+// nothing. The names are those of the report (Report.Files) and of the
+// errors; progress is as for Analyze, over the bytes of all the files.
+func ReadFiles(ctx context.Context, cfg policy.Config, names []string, open func(name string) (*policy.File, error), progress func(done, total int64)) (*Result, error) {
+	z := NewAnalyzer(cfg, nil)
+	lim := ReaderLimits(cfg)
+	in := make([]captureInput, len(names))
+	has := make([]bool, len(names))
+	for i, name := range names {
+		f, err := open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		ts, ok, err := firstRecordTS(f.Reader(), lim)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		in[i] = captureInput{name: name, r: f.Reader(), reopen: f.Reader, size: f.Size, firstTS: ts}
+		has[i] = ok
+	}
+	sortCaptureInputs(in, has)
+	res, err := readCaptures(ctx, in, lim, z.scanConfig(), progress)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MemoryBudgetBytes > 0 {
+		res.Report.Stats.MemoryBudgetBytes = cfg.MemoryBudgetBytes
+	}
+	return res, nil
+}
+
 // firstRecordTS is the timestamp of a capture's first record, with its
 // precision; ok is false for a capture without records. Only the headers
 // and the first record are read.
@@ -595,7 +661,7 @@ func firstRecordTS(r io.Reader, lim pcapng.Limits) (t scan.Time, ok bool, err er
 		if errors.Is(err, pcapng.ErrNotCapture) {
 			return t, false, fmt.Errorf("%w: %v", policy.ErrUnsupportedFileType, err)
 		}
-		return t, false, fmt.Errorf("%w: %v", errMalformedCapture, err)
+		return t, false, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	defer rd.Close()
 	rec, err := rd.Next()
@@ -603,7 +669,7 @@ func firstRecordTS(r io.Reader, lim pcapng.Limits) (t scan.Time, ok bool, err er
 		return t, false, nil
 	}
 	if err != nil {
-		return t, false, fmt.Errorf("%w: %v", errMalformedCapture, err)
+		return t, false, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return scan.Time{NS: rec.Timestamp, Digits: rec.Precision}, true, nil
 }
