@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,29 +23,6 @@ import (
 // sample has 10); hitting the bound is an error wrapping pcapng.ErrLimit.
 const carveMaxInterfaces = 256
 
-// pcapng blocks and options written by carve (draft-ietf-opsawg-pcapng §4).
-// Only what Wireshark needs to show the packets exactly is written: one
-// little-endian section of unknown length, an IDB per interface used, an
-// EPB per packet.
-const (
-	ngBlockSHB      = 0x0a0d0d0a
-	ngBlockIDB      = 0x00000001
-	ngBlockEPB      = 0x00000006
-	ngByteOrder     = 0x1a2b3c4d
-	ngVersionMajor  = 1
-	ngVersionMinor  = 0
-	ngSectionLenUnk = 0xffffffffffffffff // section length -1: not given (§4.1)
-	ngOptEnd        = 0
-	ngOptUserAppl   = 4 // shb_userappl
-	ngOptIfName     = 2 // if_name
-	ngOptIfTSResol  = 9 // if_tsresol
-	ngTSResolUsec   = 6 // if_tsresol 10^-6
-	ngTSResolNsec   = 9 // if_tsresol 10^-9
-)
-
-// le is the byte order of everything carve writes.
-var le = binary.LittleEndian
-
 // cmdCarve is `porthunter carve FILE --ip ADDR -o OUT.pcapng`: every packet
 // to or from ADDR, and every ICMP error quoting a datagram to or from ADDR
 // (the answers its probes drew, often sent by a router to the prober), into
@@ -58,7 +33,9 @@ var le = binary.LittleEndian
 // interfaces keep link type, snaplen and name. Not copied: packet options
 // (comments, flags), name resolution, statistics and custom blocks. A
 // Simple Packet Block has no timestamp; its packet is written at 0 (1970),
-// the Record.Timestamp the reader gives it.
+// the Record.Timestamp the reader gives it. A kept packet whose timestamp
+// pcapng.Writer cannot write exactly (before 1970, or after 2262 where
+// the reader saturates) fails the carve.
 func cmdCarve(ctx context.Context, cfg policy.Config, args []string, _, stderr io.Writer) error {
 	fl := flag.NewFlagSet("carve", flag.ContinueOnError)
 	fl.SetOutput(termWriter{stderr}) // the flag package prints an unknown flag's name as given
@@ -228,123 +205,24 @@ func recordInterface(info pcapng.Info, rec *pcapng.Record) (pcapng.InterfaceInfo
 	return pcapng.InterfaceInfo{}, fmt.Errorf("carve: frame %d: interface %d of section %d unknown", rec.Frame, rec.Interface, section)
 }
 
-// ifaceKey names an input interface: its section and its ID there.
-type ifaceKey struct{ section, id int }
+// ngWriter is carve's output: one pcapng section written by
+// pcapng.Writer, in which an interface's description is written before
+// its first packet, so that only the interfaces used appear.
+type ngWriter struct{ w *pcapng.Writer }
 
-// outIface is an interface written to the output.
-type outIface struct {
-	id   uint32 // its ID in the output section
-	unit int64  // nanoseconds per timestamp unit: 1000 (µs) or 1 (ns)
-}
+func newNGWriter(w io.Writer) *ngWriter { return &ngWriter{pcapng.NewWriter(w)} }
 
-// ngWriter writes one little-endian pcapng section. Interfaces get an IDB
-// when their first packet is written, so only those used appear.
-type ngWriter struct {
-	w      *bufio.Writer
-	buf    []byte // the block being built, reused
-	ifaces map[ifaceKey]outIface
-}
+// header writes the section header, naming porthunter and its version.
+func (w *ngWriter) header() error { return w.w.WriteSectionHeader("porthunter " + version) }
 
-func newNGWriter(w io.Writer) *ngWriter {
-	return &ngWriter{w: bufio.NewWriter(w), ifaces: make(map[ifaceKey]outIface)}
-}
-
-// begin starts a block of type typ in w.buf; end finishes and writes it.
-func (w *ngWriter) begin(typ uint32) []byte {
-	b := le.AppendUint32(w.buf[:0], typ)
-	return le.AppendUint32(b, 0) // total length, filled in by end
-}
-
-func (w *ngWriter) end(b []byte) error {
-	// Every block is bounded (an EPB by pcapng.MaxCapLen plus 32 bytes),
-	// so its length fits the 32-bit field.
-	n := uint32(len(b) + 4)
-	le.PutUint32(b[4:], n)
-	b = le.AppendUint32(b, n)
-	w.buf = b
-	_, err := w.w.Write(b)
-	return err
-}
-
-// appendOption appends one option, its value padded to 4 bytes. Values
-// come from input options (16-bit lengths) or are short constants.
-func appendOption(b []byte, code uint16, val []byte) []byte {
-	b = le.AppendUint16(b, code)
-	b = le.AppendUint16(b, uint16(len(val)))
-	b = append(b, val...)
-	return appendPad(b, len(val))
-}
-
-// appendPad appends the zeros that align n bytes to 4.
-func appendPad(b []byte, n int) []byte {
-	var zero [3]byte
-	return append(b, zero[:(4-n%4)%4]...)
-}
-
-// header writes the Section Header Block.
-func (w *ngWriter) header() error {
-	b := w.begin(ngBlockSHB)
-	b = le.AppendUint32(b, ngByteOrder)
-	b = le.AppendUint16(b, ngVersionMajor)
-	b = le.AppendUint16(b, ngVersionMinor)
-	b = le.AppendUint64(b, ngSectionLenUnk)
-	b = appendOption(b, ngOptUserAppl, []byte("porthunter "+version))
-	b = appendOption(b, ngOptEnd, nil)
-	return w.end(b)
-}
-
-// iface returns the output interface for in, writing its IDB first when it
-// is new. Its timestamps are in µs when the input's resolution is 10^-6 or
-// coarser (precision ≤ 6 digits: the reader's nanoseconds are then whole
-// microseconds), in ns otherwise: exact whenever the input resolution is,
-// and the reader's nanoseconds otherwise (binary 2^-10 and finer).
-func (w *ngWriter) iface(in pcapng.InterfaceInfo, precision uint8) (outIface, error) {
-	key := ifaceKey{in.Section, in.ID}
-	if o, ok := w.ifaces[key]; ok {
-		return o, nil
-	}
-	o := outIface{id: uint32(len(w.ifaces)), unit: 1}
-	resol := byte(ngTSResolNsec)
-	if precision <= ngTSResolUsec {
-		o.unit, resol = 1000, ngTSResolUsec
-	}
-	b := w.begin(ngBlockIDB)
-	b = le.AppendUint16(b, uint16(in.LinkType))
-	b = le.AppendUint16(b, 0) // reserved
-	b = le.AppendUint32(b, in.SnapLen)
-	if in.Name != "" {
-		b = appendOption(b, ngOptIfName, []byte(in.Name))
-	}
-	b = appendOption(b, ngOptIfTSResol, []byte{resol})
-	b = appendOption(b, ngOptEnd, nil)
-	if err := w.end(b); err != nil {
-		return outIface{}, err
-	}
-	w.ifaces[key] = o
-	return o, nil
-}
-
-// packet writes rec as an Enhanced Packet Block of interface in.
+// packet writes rec of interface in, and in first if it is new.
 func (w *ngWriter) packet(in pcapng.InterfaceInfo, rec *pcapng.Record) error {
-	o, err := w.iface(in, rec.Precision)
-	if err != nil {
-		return err
+	if !w.w.HasInterface(in) {
+		if err := w.w.WriteInterface(in); err != nil {
+			return err
+		}
 	}
-	// An EPB timestamp is unsigned: a time before 1970 (a negative
-	// if_tsoffset) cannot be written without an if_tsoffset of our own.
-	if rec.Timestamp < 0 {
-		return fmt.Errorf("carve: frame %d: timestamp before 1970 cannot be written", rec.Frame)
-	}
-	ts := uint64(rec.Timestamp / o.unit)
-	b := w.begin(ngBlockEPB)
-	b = le.AppendUint32(b, o.id)
-	b = le.AppendUint32(b, uint32(ts>>32))
-	b = le.AppendUint32(b, uint32(ts))
-	b = le.AppendUint32(b, uint32(len(rec.Data)))
-	b = le.AppendUint32(b, uint32(rec.OrigLen)) // read from a 32-bit field
-	b = append(b, rec.Data...)
-	b = appendPad(b, len(rec.Data))
-	return w.end(b)
+	return w.w.WritePacket(in, rec)
 }
 
 func (w *ngWriter) flush() error { return w.w.Flush() }

@@ -6,7 +6,9 @@
 // each in its own byte order), optionally gzip-compressed; the format is
 // told by the magic bytes alone. Decode turns a Record into a Packet:
 // Ethernet/VLAN/PPPoE/MPLS, Linux cooked, loopback, raw IP and PPP
-// framing, then IPv4, IPv6, TCP, UDP and ICMP.
+// framing, then IPv4, IPv6, TCP, UDP and ICMP. Writer writes records
+// back as pcapng, each with its timestamp to the nanosecond, its bytes,
+// lengths and interface (link type, snaplen, name).
 //
 // Input is untrusted. Every length is checked before use and bounded by the
 // named limits of limits.go (Limits lets a caller lower them); hitting one

@@ -23,3 +23,16 @@ var (
 	// ErrHeaderInvalid: a version, length or offset field the header cannot have.
 	ErrHeaderInvalid = errors.New("pcapng: header invalid")
 )
+
+// Sentinel errors of the Writer. A refusal writes nothing; the Writer
+// stays usable. Lengths beyond a bound the Reader enforces wrap ErrLimit.
+var (
+	// ErrUnknownInterface: a packet of an interface not written by
+	// WriteInterface in the current section, or not the record's own.
+	ErrUnknownInterface = errors.New("pcapng: interface not written")
+	// ErrUnwritable: a value pcapng cannot hold exactly (a timestamp
+	// before 1970 or saturated, an original length beyond 32 bits), or a
+	// block out of order (an interface before the section header, or
+	// twice in it).
+	ErrUnwritable = errors.New("pcapng: not writable")
+)
