@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"porthunter/capture"
+	"porthunter/mcp"
 	"porthunter/policy"
 	"porthunter/scan"
 )
@@ -94,9 +94,10 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	fl := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fl.SetOutput(termWriter{stderr}) // the flag package prints an unknown flag's name as given
 	asJSON := fl.Bool("json", false, "print the tools' JSON answers instead of tables")
-	window := fl.Float64("window", 60, "timeline window in seconds (time_window_s)")
-	topK := fl.Int("top", 20, "rows per table (top_k)")
-	th := scan.DefaultThresholds()
+	def, sd := mcp.Defaults[mcp.OverviewArgs](), mcp.Defaults[mcp.SuspectsArgs]()
+	window := fl.Float64("window", def.TimeWindowS, "timeline window in seconds (time_window_s)")
+	topK := fl.Int("top", def.TopK, "rows per table (top_k)")
+	th := sd.Thresholds()
 	fl.IntVar(&th.MinPorts, "min-ports", th.MinPorts, "distinct ports on one host that make a scan")
 	fl.IntVar(&th.MinHosts, "min-hosts", th.MinHosts, "distinct hosts on one port that make a scan")
 	fl.Float64Var(&th.MinRatePPS, "min-rate", th.MinRatePPS, "minimum probes per second of a scan episode")
@@ -124,28 +125,17 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if err != nil {
 		return err
 	}
-	answer := map[string]any{
-		"overview":    overviewView(res, strings.Join(files, ","), *window, *topK),
-		"suspects":    suspectsView(res, th),
-		"first_event": res.Analysis.FirstEvent(th),
-	}
-	if *asJSON {
-		enc := json.NewEncoder(termWriter{stdout})
-		enc.SetIndent("", "  ")
-		return enc.Encode(answer)
-	}
-	// The terminal report adds each listed suspect's scanner_detail
-	// answer (at most --top of them); --json keeps the three answers.
-	answer["details"] = suspectDetails(res, answer["suspects"].([]scan.Suspect), *topK)
-	var generic map[string]any
-	b, err := json.Marshal(answer)
+	rep, err := buildReport(ctx, res, strings.Join(files, ","), *window, *topK, th)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, &generic); err != nil {
-		return err
+	if *asJSON {
+		enc := json.NewEncoder(termWriter{stdout})
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
 	}
-	renderReport(stdout, generic, newStyle(stdout, getenv))
+	renderReport(stdout, rep, newStyle(stdout, getenv))
 	return nil
 }
 
@@ -181,199 +171,6 @@ func (s style) suspect(text string) string { return s.wrap(sgrRed, text) }
 // sequence of the same length, and the columns stay aligned.
 func (s style) ipHeader() string { return s.wrap(sgrPlain, "IP") }
 
-// renderReport prints the answers as aligned tables. It reads the same
-// JSON the tools return (by contract key), so the terminal report and the
-// MCP answers cannot disagree.
-func renderReport(w io.Writer, a map[string]any, st style) {
-	ov, _ := a["overview"].(map[string]any)
-	cap, _ := ov["capture"].(map[string]any)
-	fmt.Fprintf(w, "capture   %s\n", str(ov["file"]))
-	fmt.Fprintf(w, "format    %s %s%s, %s packets over %s s\n", str(cap["format"]), str(cap["version"]),
-		map[bool]string{true: " (gzip)", false: ""}[cap["compressed"] == true], num(ov["total_pkts"]), num(ov["interval_s"]))
-	if fs, ok := cap["files"].([]any); ok {
-		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-		for _, f := range fs {
-			m, _ := f.(map[string]any)
-			first, _ := m["first_frame"].(float64)
-			n, _ := m["frames"].(float64)
-			fmt.Fprintf(tw, "file\t%s\t%s\tfirst packet %s\tframes %s-%s\n", str(m["name"]), str(m["format"]), str(m["first_ts"]),
-				num(first), num(first+n-1))
-		}
-		tw.Flush()
-	}
-	if tr, ok := cap["truncated"].(map[string]any); ok {
-		fmt.Fprintf(w, "TRUNCATED after frame %s: %s\n", num(tr["after_frame"]), str(tr["reason"]))
-	}
-	if st, ok := cap["stats"].(map[string]any); ok && st["no_return_traffic"] == true {
-		fmt.Fprintln(w, "note      no return traffic in this capture: outcomes unknown, attempts counted")
-	}
-	fmt.Fprintf(w, "patterns  %s\n\n", list(ov["suspected_patterns"]))
-
-	sus, _ := a["suspects"].([]any)
-	fmt.Fprintln(w, st.heading(fmt.Sprintf("SUSPECTS (%d)", len(sus))))
-	if len(sus) > 0 {
-		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  "+st.ipHeader()+"\tKIND\tPORTS\tHOSTS\tPROBES\tRATE/S\tFLAGS\tOPEN\tTOOL\tFIRST SEEN")
-		for _, s := range sus {
-			m, _ := s.(map[string]any)
-			tool := "-"
-			if t, ok := m["tool"].(map[string]any); ok {
-				tool = fmt.Sprintf("%s (%s)", str(t["name"]), num(t["confidence"]))
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.suspect(str(m["ip"])), str(m["kind"]), num(m["distinct_ports"]),
-				num(m["distinct_hosts"]), num(m["probes"]), num(m["rate_pps"]), list(m["flags_seen"]), shortList(m["open_ports"], maxTableOpenPorts), tool, str(m["first_seen"]))
-		}
-		tw.Flush()
-	}
-	for _, d := range listOf(a["details"]) {
-		renderDetail(w, d, st)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, st.heading("FIRST SCAN EVENT"))
-	if fe, ok := a["first_event"].(map[string]any); ok {
-		fmt.Fprintf(w, "  %s  %s -> %s port %s  %s %s  (frame %s, %s)\n", str(fe["ts"]), str(fe["src"]), str(fe["dst"]), num(fe["port"]),
-			str(fe["proto"]), str(fe["flags"]), num(fe["frame"]), str(fe["technique"]))
-	} else {
-		fmt.Fprintln(w, "  none")
-	}
-	if tl, ok := ov["targets"].([]any); ok && len(tl) > 0 {
-		fmt.Fprintf(w, "\n%s\n", st.heading(fmt.Sprintf("TARGETS (%d)", len(tl))))
-		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  IP\tPACKETS\tPORTS HIT")
-		for _, t := range tl {
-			m, _ := t.(map[string]any)
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", str(m["ip"]), num(m["pkts"]), shortList(m["ports_hit"], 12))
-		}
-		tw.Flush()
-	}
-}
-
-// maxDetailPorts is how many open ports a detail block lists.
-const maxDetailPorts = 20
-
-// maxTableOpenPorts is how many open ports a row of the suspects table
-// lists: the column is as wide as its widest cell, so one scanner that
-// found hundreds open would push every row off the screen. The detail
-// block and scanner_detail give more.
-const maxTableOpenPorts = 8
-
-// suspectDetails is scanner_detail's answer for the first topK suspects.
-func suspectDetails(res *capture.Result, sus []scan.Suspect, topK int) []*scan.Detail {
-	var ds []*scan.Detail
-	for i, s := range sus {
-		if i == topK {
-			break
-		}
-		if d, ok := res.Analysis.Detail(s.IP); ok {
-			ds = append(ds, d)
-		}
-	}
-	return ds
-}
-
-// renderDetail prints one suspect's scanner_detail answer as a compact
-// block of labelled lines.
-func renderDetail(w io.Writer, v any, st style) {
-	d, _ := v.(map[string]any)
-	fmt.Fprintf(w, "\n%s %s\n", st.heading("SCANNER"), st.suspect(str(d["ip"])))
-	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	for _, e := range listOf(d["episodes"]) {
-		m, _ := e.(map[string]any)
-		fmt.Fprintf(tw, "  episode\t%s .. %s  %s probes  %s/s\n", str(m["start"]), str(m["end"]), num(m["probes"]), num(m["rate_pps"]))
-	}
-	o, _ := d["outcomes"].(map[string]any)
-	fmt.Fprintf(tw, "  outcomes\topen %s  closed %s  filtered %s  unfiltered %s  unanswered %s\n", num(o["open"]), num(o["closed"]),
-		num(o["filtered"]), num(o["unfiltered"]), num(o["unanswered"]))
-	fmt.Fprintf(tw, "  open ports\t%s\n", shortList(d["open_ports"], maxDetailPorts))
-	fmt.Fprintf(tw, "  first probe\t%s\n", event(d["first_probe"]))
-	fmt.Fprintf(tw, "  first answer\t%s\n", event(d["first_answer"]))
-	fmt.Fprintf(tw, "  first open\t%s\n", event(d["first_open"]))
-	use := "no"
-	if d["followed_by_use"] == true {
-		use = "yes, ports " + list(d["used_ports"])
-	}
-	fmt.Fprintf(tw, "  followed by use\t%s\n", use)
-	tool := "-"
-	if t, ok := d["tool"].(map[string]any); ok {
-		tool = fmt.Sprintf("%s (%s)", str(t["name"]), num(t["confidence"]))
-		var ev []string
-		for _, e := range listOf(t["evidence"]) {
-			ev = append(ev, str(e))
-		}
-		if len(ev) > 0 {
-			tool += ": " + strings.Join(ev, "; ")
-		}
-	}
-	fmt.Fprintf(tw, "  tool\t%s\n", tool)
-	tw.Flush()
-}
-
-// event is one probe event on one line, or "-".
-func event(v any) string {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return "-"
-	}
-	flags := ""
-	if f, ok := m["flags"].(string); ok {
-		flags = " " + f
-	}
-	return fmt.Sprintf("%s  %s -> %s port %s  %s%s  %s  (frame %s, %s)", str(m["ts"]), str(m["src"]), str(m["dst"]), num(m["port"]),
-		str(m["proto"]), flags, str(m["outcome"]), num(m["frame"]), str(m["technique"]))
-}
-
-func listOf(v any) []any {
-	xs, _ := v.([]any)
-	return xs
-}
-
-// str is a JSON value as report text, terminal controls escaped: every
-// string of the report comes through str or num.
-func str(v any) string {
-	if v == nil {
-		return "-"
-	}
-	if s, ok := v.(string); ok {
-		if s == "" {
-			return `""`
-		}
-		return termEscape(s, false)
-	}
-	return termEscape(fmt.Sprint(v), false)
-}
-
-func num(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "-"
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			return fmt.Sprintf("%d", int64(x))
-		}
-		return fmt.Sprintf("%.2f", x)
-	}
-	return termEscape(fmt.Sprint(v), false)
-}
-
-func list(v any) string { return shortList(v, 0) }
-
-// shortList joins a JSON array, keeping the first max items (0: all).
-func shortList(v any, max int) string {
-	xs, _ := v.([]any)
-	if len(xs) == 0 {
-		return "-"
-	}
-	var parts []string
-	for i, x := range xs {
-		if max > 0 && i == max {
-			parts = append(parts, fmt.Sprintf("... (%d)", len(xs)))
-			break
-		}
-		parts = append(parts, num(x))
-	}
-	return strings.Join(parts, ",")
-}
-
 // cmdBench is `porthunter bench FILE`: the analysis scan_overview and
 // list_suspects need, timed, with the figures on stdout.
 func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, stderr io.Writer) error {
@@ -387,8 +184,8 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 		return err
 	}
 	th := scan.DefaultThresholds()
-	ov := overviewView(res, args[0], 60, 20)
-	_, nsus, _ := res.Analysis.SuspectsTop(ctx, th, defSuspectLimit) // list_suspects' default answer
+	ov, _ := mcp.BuildOverview(res, args[0], mcp.Defaults[mcp.OverviewArgs](), 0, false)
+	_, nsus, _ := res.Analysis.SuspectsPage(ctx, th, 0, mcp.Defaults[mcp.SuspectsArgs]().Limit) // list_suspects' default answer
 	el := time.Since(start)
 	st := res.Analysis.Capture()
 	pkts := st.TotalPackets

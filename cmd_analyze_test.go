@@ -8,12 +8,16 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
+	"porthunter/capture"
+	"porthunter/mcp"
 	"porthunter/pcapng"
 )
 
@@ -201,20 +205,20 @@ func TestAnalyzeGolden(t *testing.T) {
 // TestSuspectsTableCapsOpenPorts: a scanner that found many ports open
 // must not widen the suspects table for every row.
 func TestSuspectsTableCapsOpenPorts(t *testing.T) {
-	var open []any
-	for p := 1; p <= 300; p++ {
-		open = append(open, float64(p))
+	var open []string
+	for p := 2; p <= 600; p += 2 { // 300 ports no range merges
+		open = append(open, strconv.Itoa(p))
 	}
-	rep := map[string]any{
-		"overview": map[string]any{"suspected_patterns": []any{"syn_scan"}},
-		"suspects": []any{map[string]any{"ip": "192.0.2.7", "kind": "vertical", "distinct_ports": float64(300),
-			"distinct_hosts": float64(1), "probes": float64(300), "rate_pps": float64(10), "flags_seen": []any{"SYN"},
-			"open_ports": open, "first_seen": "2024-01-01T00:00:00.000000Z"}},
+	rate := 10.0
+	rep := &report{
+		Overview: &mcp.Overview{SuspectedPatterns: []string{"syn_scan"}, Capture: &capture.Report{}},
+		Suspects: []mcp.Suspect{{IP: netip.MustParseAddr("192.0.2.7"), Kind: "vertical", DistinctPorts: 300, DistinctHosts: 1,
+			Probes: 300, RatePPS: &rate, FlagsSeen: []string{"SYN"}, OpenPorts: mcp.Ports(strings.Join(open, ","))}},
 	}
 	var b strings.Builder
 	renderReport(&b, rep, style{})
 	out := b.String()
-	if !strings.Contains(out, "1,2,3,4,5,6,7,8,... (300)") {
+	if !strings.Contains(out, "2,4,6,8,10,12,14,16,... (292 more)") {
 		t.Fatalf("open ports not capped at %d:\n%s", maxTableOpenPorts, out)
 	}
 	for _, line := range strings.Split(out, "\n") {

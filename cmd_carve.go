@@ -62,7 +62,7 @@ func cmdCarve(ctx context.Context, cfg policy.Config, args []string, _, stderr i
 		fl.Usage()
 		return usageErrorf("carve: --ip %q is not an IP address", *ipFlag)
 	}
-	addr := normalizeAddr(ip)
+	addr := unmapAddr(ip)
 
 	in, sb, err := openCaptureCLI(files[0])
 	if err != nil {
@@ -185,10 +185,10 @@ func involves(p *pcapng.Packet, addr netip.Addr) bool {
 	if p.L3 != pcapng.L3IPv4 && p.L3 != pcapng.L3IPv6 {
 		return false
 	}
-	if normalizeAddr(p.Src) == addr || normalizeAddr(p.Dst) == addr {
+	if unmapAddr(p.Src) == addr || unmapAddr(p.Dst) == addr {
 		return true
 	}
-	return p.Quoted && (normalizeAddr(p.QSrc) == addr || normalizeAddr(p.QDst) == addr)
+	return p.Quoted && (unmapAddr(p.QSrc) == addr || unmapAddr(p.QDst) == addr)
 }
 
 // recordInterface finds the interface rec came from: interface
@@ -226,3 +226,7 @@ func (w *ngWriter) packet(in pcapng.InterfaceInfo, rec *pcapng.Record) error {
 }
 
 func (w *ngWriter) flush() error { return w.w.Flush() }
+
+// unmapAddr is an address as captures carry it: no zone, IPv4-mapped IPv6
+// unmapped (as the tools normalize theirs).
+func unmapAddr(a netip.Addr) netip.Addr { return a.WithZone("").Unmap() }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"porthunter/mcp"
 	"strings"
 	"sync"
 	"syscall"
@@ -650,7 +651,7 @@ func TestCancelAfterReading(t *testing.T) {
 			}
 			seen = p["progress"].(float64) > 0
 			continue
-		case <-time.After(progressInterval * 3 / 2):
+		case <-time.After(mcp.ProgressInterval * 3 / 2):
 			if !seen {
 				continue
 			}
@@ -670,4 +671,44 @@ func TestCancelAfterReading(t *testing.T) {
 		t.Errorf("the waiting call was answered %v after the cancellation, its own cost being %v", el, own)
 	}
 	e2eMust(t, s.cmd.Process.Signal(syscall.SIGTERM))
+}
+
+// TestCallTimeout: a call over its time limit, through the binary, is
+// answered timeout within a second of the limit, and its work stops: the
+// next call is served at once. (The capture is sparse: seconds of
+// reading for no disk space; the old test wrote 168 MB for this.)
+func TestCallTimeout(t *testing.T) {
+	dir := t.TempDir()
+	writeSlowCapture(t, filepath.Join(dir, "slow.pcap"), 2<<30)
+	s := startE2EServer(t, "PORT_HUNTER_ALLOWED_DIR="+dir, "PORT_HUNTER_TOKEN=t", "PORT_HUNTER_MAX_PCAP_MB=4096",
+		"PORT_HUNTER_CALL_TIMEOUT_S=1", "PORT_HUNTER_MAX_ANALYSES=1")
+	start := time.Now()
+	s.send(t, e2eToolCall(1, "scan_overview", map[string]any{"auth_token": "t", "path": "slow.pcap"}))
+	m := s.next(t, 3*time.Second)
+	el := time.Since(start)
+	sc, isErr := e2eStructured(t, m)
+	if !isErr || sc["error"] != "timeout" || el < time.Second || el > 2*time.Second {
+		t.Fatalf("after %v: %v (want the timeout error within 1 s of the 1 s limit)", el, sc)
+	}
+	if d, _ := sc["detail"].(string); !strings.Contains(d, "PORT_HUNTER_CALL_TIMEOUT_S") {
+		t.Errorf("detail %q does not say which limit", d)
+	}
+	// One analysis at a time: this waits unless the timed-out reading
+	// has stopped.
+	start = time.Now()
+	s.send(t, e2eToolCall(2, "list_suspects", map[string]any{"auth_token": "t", "path": "slow.pcap", "limit": 1}))
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}`)
+	s.send(t, e2eToolCall(3, "enrich_ip", map[string]any{"auth_token": "t", "ip": "10.0.0.1"}))
+	if m := s.next(t, 2*time.Second); m["id"] != float64(3) {
+		t.Errorf("want the answer to 3 (2 was cancelled), got %v", m)
+	}
+	s.in.Close()
+	select {
+	case err := <-s.exit:
+		if err != nil || time.Since(start) > time.Second {
+			t.Errorf("exit %v %v after stdin closed with the calls cancelled or timed out", err, time.Since(start))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server waits for work that timed out or was cancelled")
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"porthunter/mcp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -300,14 +301,14 @@ func TestBusyStillReadsCancellations(t *testing.T) {
 	if m := s.next(t, 5*time.Second); m["method"] != "notifications/progress" {
 		t.Fatalf("want the first call reading, got %v", m)
 	}
-	for i := 1; i < maxInflightCalls; i++ { // these wait for the reader: one analysis at a time
+	for i := 1; i < mcp.MaxInflightCalls; i++ { // these wait for the reader: one analysis at a time
 		s.send(t, call(fmt.Sprint("wait", i), "list_suspects", slow, ""))
 	}
 	start := time.Now()
 	s.send(t, call("extra", "enrich_ip", fast, ""))
 	sc := answer("extra", 2*time.Second)
 	refused := time.Since(start)
-	if d, _ := sc["detail"].(string); sc["error"] != "busy" || !strings.Contains(d, fmt.Sprint(maxInflightCalls, " calls")) {
+	if d, _ := sc["detail"].(string); sc["error"] != "busy" || !strings.Contains(d, fmt.Sprint(mcp.MaxInflightCalls, " calls")) {
 		t.Fatalf("the call past the limit: %v, want error busy naming the limit", sc)
 	}
 	if refused > 500*time.Millisecond {

@@ -15,10 +15,10 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"syscall"
 
+	"porthunter/mcp"
 	"porthunter/policy"
 )
 
@@ -74,7 +74,7 @@ func commands() []command {
 				if len(args) != 0 {
 					return usageErrorf("serve takes no arguments")
 				}
-				return serve(ctx, cfg, stdin, stdout, stderr)
+				return mcp.Serve(ctx, cfg, version, stdin, stdout, stderr)
 			}},
 		{"analyze", "FILE... [--json] [flags]", "overview, suspects and first scan event of a capture (several files: one rotated set), as tables or JSON", true,
 			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -161,7 +161,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // cliMessage is an error as one line for a person: the contract code when
 // the error has one, then the reason.
 func cliMessage(err error) string {
-	if code, ok := errorCode(err); ok {
+	if code, ok := mcp.ErrorCode(err); ok {
 		return code + ": " + err.Error()
 	}
 	return err.Error()
@@ -190,46 +190,17 @@ func printUsage(w io.Writer) {
 	} {
 		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
 	}
-	var names []string
-	for _, t := range tools() {
-		names = append(names, t.name)
-	}
-	fmt.Fprintf(w, "\ntools (porthunter help TOOL for arguments): %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(w, "\ntools (porthunter help TOOL for arguments): %s\n", strings.Join(mcp.ToolNames(), ", "))
 	fmt.Fprintln(w, "\nexit status: 0 success (and stdin EOF, SIGTERM, SIGINT), 2 bad usage, 1 fatal error")
 }
 
 // printToolHelp prints one tool's description and arguments from the tool
 // table, the same source tools/list is built from.
 func printToolHelp(w io.Writer, name string) error {
-	for _, t := range tools() {
-		if t.name != name {
-			continue
-		}
-		fmt.Fprintf(w, "%s: %s\n\n%s\n\narguments:\n", t.name, t.title, t.description)
-		props := t.inputSchema()["properties"].(map[string]any)
-		keys := make([]string, 0, len(props))
-		for k := range props {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			p := props[k].(map[string]any)
-			typ := fmt.Sprint(p["type"])
-			if typ == "<nil>" {
-				typ = "any"
-			}
-			note := ""
-			if slices.Contains(t.required, k) {
-				note = " (required)"
-			} else if d, ok := p["default"]; ok {
-				note = fmt.Sprintf(" (default %v)", d)
-			}
-			desc, _ := p["description"].(string)
-			fmt.Fprintf(w, "  %-14s %-8s %s%s\n", k, typ, desc, note)
-		}
-		return nil
+	if !mcp.WriteToolHelp(w, name) {
+		return usageErrorf("no tool %q; porthunter help lists them", name)
 	}
-	return usageErrorf("no tool %q; porthunter help lists them", name)
+	return nil
 }
 
 func printVersion(w io.Writer) {

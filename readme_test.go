@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"porthunter/policy"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite the README's examples from the fixtures")
@@ -37,11 +39,6 @@ func TestReadmeExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_TOKEN": "readme"})
-	s, err := newServer(cfg, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
 	n := 0
 	out := readmeExample.ReplaceAllFunc(src, func(block []byte) []byte {
 		m := readmeExample.FindSubmatch(block)
@@ -49,7 +46,7 @@ func TestReadmeExamples(t *testing.T) {
 		var want string
 		switch kind {
 		case "example":
-			want = runReadmeTool(t, s, spec)
+			want = runReadmeTool(t, cfg, spec)
 		case "example-cli":
 			var b bytes.Buffer
 			args := strings.Fields(spec)
@@ -74,26 +71,30 @@ func TestReadmeExamples(t *testing.T) {
 	}
 }
 
-func runReadmeTool(t *testing.T, s *server, spec string) string {
+func runReadmeTool(t *testing.T, cfg policy.Config, spec string) string {
 	t.Helper()
 	name, argsJSON, _ := strings.Cut(spec, " ")
-	var tl *tool
-	for _, x := range s.tools {
-		if x.name == name {
-			tl = x
-		}
-	}
-	if tl == nil {
-		t.Fatalf("README example of unknown tool %q", name)
-	}
 	args := map[string]any{}
 	if err := json.Unmarshal([]byte(argsJSON), &args); err != nil {
 		t.Fatalf("README example %q: %v", spec, err)
 	}
 	args["auth_token"] = "readme"
-	raw, _ := json.Marshal(args)
-	res := s.runTool(context.Background(), tl, &call{}, raw)
-	sc := res["structuredContent"].(json.RawMessage)
+	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+		"params": map[string]any{"name": name, "arguments": args}})
+	var out bytes.Buffer
+	if err := serve(context.Background(), cfg, bytes.NewReader(append(req, '\n')), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Error  json.RawMessage
+		Result struct {
+			StructuredContent json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &resp); err != nil || resp.Error != nil {
+		t.Fatalf("README example %q: %s", spec, out.Bytes())
+	}
+	sc := resp.Result.StructuredContent
 	var b bytes.Buffer
 	if err := json.Indent(&b, sc, "", "  "); err != nil {
 		t.Fatal(err)

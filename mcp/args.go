@@ -213,3 +213,19 @@ func clip(m json.RawMessage) string {
 	}
 	return s
 }
+
+// Defaults is an arguments struct with every member at its default, as
+// DecodeArgs fills it from an empty call: the CLI's flags take their
+// defaults from here, so a default is written once, in the type's tags.
+func Defaults[A any]() A {
+	var a A
+	v := reflect.ValueOf(&a).Elem()
+	for _, f := range Fields(v.Type()) {
+		if d := f.Tag.Get("default"); d != "" {
+			if err := json.Unmarshal([]byte(d), v.FieldByIndex(f.Index).Addr().Interface()); err != nil {
+				panic(fmt.Sprintf("mcp: default of %s: %v", f.Name, err))
+			}
+		}
+	}
+	return a
+}

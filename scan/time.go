@@ -84,3 +84,8 @@ func (t Time) appendTo(b []byte) []byte {
 	}
 	return append(b, 'Z')
 }
+
+// JSONSchema says how Time is written in answers (mcp.SchemaDefiner).
+func (Time) JSONSchema() map[string]any {
+	return map[string]any{"type": "string", "description": "UTC, RFC 3339, with the capture's own precision"}
+}

@@ -141,6 +141,35 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	return s
 }
 
+// SuspectsPage is the page [offset, offset+limit) of the sources th
+// lists, ordered by distinct probes, most first (ties: the lower address),
+// and the number listed in all. Only the page's suspects are built.
+// Thresholds other than the defaults are judged anew, which stops with
+// ctx's error once ctx ends.
+func (an *Analysis) SuspectsPage(ctx context.Context, th Thresholds, offset, limit int) (list []Suspect, total int, err error) {
+	vs, err := an.verdictsFor(ctx, th)
+	if err != nil {
+		return nil, 0, err
+	}
+	order := slices.Clone(vs.list)
+	slices.SortStableFunc(order, func(x, y *verdict) int {
+		if c := cmp.Compare(len(y.r.probes), len(x.r.probes)); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.r.ai, y.r.ai)
+	})
+	total = len(order)
+	if offset >= total || limit <= 0 {
+		return []Suspect{}, total, nil
+	}
+	order = order[offset:min(total, offset+limit)]
+	list = make([]Suspect, 0, len(order))
+	for _, v := range order {
+		list = append(list, an.suspect(v))
+	}
+	return list, total, nil
+}
+
 // sourceAddr is the address index of source index si.
 func (an *Analysis) sourceAddr(si int32) int32 { return an.sources[si].ai }
 

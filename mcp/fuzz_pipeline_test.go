@@ -1,4 +1,4 @@
-package main
+package mcp
 
 import (
 	"context"
@@ -31,7 +31,7 @@ const (
 // for all six, and allocating at most pipelineFixedBytes plus
 // pipelineBytesPerByte per byte of input.
 func FuzzPipeline(f *testing.F) {
-	for _, dir := range []string{"fixtures", filepath.Join("fixtures", "lab")} {
+	for _, dir := range []string{"../fixtures", filepath.Join("../fixtures", "lab")} {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			f.Fatal(err)
@@ -47,7 +47,7 @@ func FuzzPipeline(f *testing.F) {
 	f.Add(manyInterfaces(100))
 	dir := f.TempDir()
 	cfg := testConfig(f, dir, map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": "false"})
-	s, err := newServer(cfg, io.Discard, io.Discard)
+	s, err := newServer(cfg, "test", io.Discard, io.Discard)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -69,13 +69,13 @@ func FuzzPipeline(f *testing.F) {
 		ip := "10.0.0.1"
 		for _, tl := range s.tools {
 			args := map[string]any{}
-			if _, ok := tl.props["path"]; ok {
+			if hasArg(tl, "path") {
 				args["path"] = name
 			}
-			if _, ok := tl.props["ip"]; ok {
+			if hasArg(tl, "ip") {
 				args["ip"] = ip
 			}
-			if _, ok := tl.props["ips"]; ok {
+			if hasArg(tl, "ips") {
 				args["ips"] = []string{ip, "203.0.113.9"}
 			}
 			raw, _ := json.Marshal(args)

@@ -1,4 +1,4 @@
-package main
+package mcp
 
 import (
 	"context"
@@ -20,8 +20,8 @@ func FuzzToolArguments(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	cfg := testConfig(f, "fixtures", map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": "false"})
-	s, err := newServer(cfg, io.Discard, io.Discard)
+	cfg := testConfig(f, "../fixtures", map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": "false"})
+	s, err := newServer(cfg, "test", io.Discard, io.Discard)
 	if err != nil {
 		f.Fatal(err)
 	}

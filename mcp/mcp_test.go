@@ -1,4 +1,4 @@
-package main
+package mcp
 
 import (
 	"bufio"
@@ -8,11 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +46,7 @@ func startSession(t *testing.T, cfg policy.Config) *testSession {
 	outR, outW := io.Pipe()
 	s := &testSession{t: t, in: inW, lines: make(chan string, 1024), done: make(chan error, 1)}
 	go func() {
-		err := serve(context.Background(), cfg, inR, outW, io.Discard)
+		err := Serve(context.Background(), cfg, "test", inR, outW, io.Discard)
 		outW.Close()
 		s.done <- err
 	}()
@@ -285,16 +283,16 @@ func toolCall(t *testing.T, s *testSession, id int, name string, args map[string
 	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{"name": name, "arguments": args}})
 	s.send(string(b))
 	m, _ := s.recv()
-	return e2eStructured(t, m)
+	return structured(t, m)
 }
 
 func TestToolArguments(t *testing.T) {
 	dir := t.TempDir()
-	demo, err := os.ReadFile("fixtures/demo.pcapng")
+	demo, err := os.ReadFile("../fixtures/demo.pcapng")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2eMust(t, os.WriteFile(filepath.Join(dir, "demo.pcapng"), demo, 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "demo.pcapng"), demo, 0o644))
 	s := startSession(t, testConfig(t, dir, nil))
 	cases := []struct {
 		tool string
@@ -430,7 +428,7 @@ func TestRequireTokenFalse(t *testing.T) {
 		env  string
 		want any
 	}{{"false", true}, {"no", true}, {"true", false}} {
-		s := startSession(t, testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": c.env}))
+		s := startSession(t, testConfig(t, "../fixtures", map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": c.env}))
 		sc, _ := toolCall(t, s, 1, "first_scan_event", map[string]any{"path": "demo.pcapng"})
 		if sc["ok"] != c.want {
 			t.Errorf("REQUIRE_TOKEN=%s: %v", c.env, sc)
@@ -453,14 +451,14 @@ func TestConcurrentCalls(t *testing.T) {
 	want := map[string]string{}
 	for _, f := range files {
 		for _, tl := range tools {
-			s := startSession(t, testConfig(t, "fixtures", nil))
+			s := startSession(t, testConfig(t, "../fixtures", nil))
 			sc, _ := toolCall(t, s, 1, tl, map[string]any{"auth_token": "tok", "path": f})
 			want[tl+" "+f] = strip(sc)
 			s.close()
 		}
 	}
-	s := startSession(t, testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_MAX_ANALYSES": "3"}))
-	// The client keeps at most maxInflightCalls calls outstanding, as a
+	s := startSession(t, testConfig(t, "../fixtures", map[string]string{"PORT_HUNTER_MAX_ANALYSES": "3"}))
+	// The client keeps at most MaxInflightCalls calls outstanding, as a
 	// client of the limit must, and sends a call refused as busy again
 	// (with a new id), which should never happen: a call's slot is free
 	// before its answer is written.
@@ -473,13 +471,13 @@ func TestConcurrentCalls(t *testing.T) {
 			"params": map[string]any{"name": tl, "arguments": map[string]any{"auth_token": "tok", "path": f}}})
 		s.send(string(b))
 	}
-	for ; next < maxInflightCalls; next++ {
+	for ; next < MaxInflightCalls; next++ {
 		send(next)
 	}
 	for done := 0; done < n; {
 		m, _ := s.recv()
 		id := int(m["id"].(float64))
-		sc, _ := e2eStructured(t, m)
+		sc, _ := structured(t, m)
 		if sc["error"] == "busy" {
 			busy++
 			send(id + n)
@@ -497,55 +495,15 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	}
 	if busy > 0 {
-		t.Errorf("%d of %d calls refused as busy with at most %d outstanding", busy, n, maxInflightCalls)
+		t.Errorf("%d of %d calls refused as busy with at most %d outstanding", busy, n, MaxInflightCalls)
 	}
 	s.close()
-}
-
-// TestCallTimeout: a call over its time limit, through the binary, is
-// answered timeout within a second of the limit, and its work stops: the
-// next call is served at once. (The capture is sparse: seconds of
-// reading for no disk space; the old test wrote 168 MB for this.)
-func TestCallTimeout(t *testing.T) {
-	dir := t.TempDir()
-	writeSlowCapture(t, filepath.Join(dir, "slow.pcap"), 2<<30)
-	s := startE2EServer(t, "PORT_HUNTER_ALLOWED_DIR="+dir, "PORT_HUNTER_TOKEN=t", "PORT_HUNTER_MAX_PCAP_MB=4096",
-		"PORT_HUNTER_CALL_TIMEOUT_S=1", "PORT_HUNTER_MAX_ANALYSES=1")
-	start := time.Now()
-	s.send(t, e2eToolCall(1, "scan_overview", map[string]any{"auth_token": "t", "path": "slow.pcap"}))
-	m := s.next(t, 3*time.Second)
-	el := time.Since(start)
-	sc, isErr := e2eStructured(t, m)
-	if !isErr || sc["error"] != "timeout" || el < time.Second || el > 2*time.Second {
-		t.Fatalf("after %v: %v (want the timeout error within 1 s of the 1 s limit)", el, sc)
-	}
-	if d, _ := sc["detail"].(string); !strings.Contains(d, "PORT_HUNTER_CALL_TIMEOUT_S") {
-		t.Errorf("detail %q does not say which limit", d)
-	}
-	// One analysis at a time: this waits unless the timed-out reading
-	// has stopped.
-	start = time.Now()
-	s.send(t, e2eToolCall(2, "list_suspects", map[string]any{"auth_token": "t", "path": "slow.pcap", "limit": 1}))
-	s.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}`)
-	s.send(t, e2eToolCall(3, "enrich_ip", map[string]any{"auth_token": "t", "ip": "10.0.0.1"}))
-	if m := s.next(t, 2*time.Second); m["id"] != float64(3) {
-		t.Errorf("want the answer to 3 (2 was cancelled), got %v", m)
-	}
-	s.in.Close()
-	select {
-	case err := <-s.exit:
-		if err != nil || time.Since(start) > time.Second {
-			t.Errorf("exit %v %v after stdin closed with the calls cancelled or timed out", err, time.Since(start))
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the server waits for work that timed out or was cancelled")
-	}
 }
 
 // TestRedactKeepsShape: a token that is also a key or a common word of
 // the answers never breaks them; only string values holding it change.
 func TestRedactKeepsShape(t *testing.T) {
-	s := startSession(t, testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_TOKEN": "suspects"}))
+	s := startSession(t, testConfig(t, "../fixtures", map[string]string{"PORT_HUNTER_TOKEN": "suspects"}))
 	sc, isErr := toolCall(t, s, 1, "list_suspects", map[string]any{"auth_token": "suspects", "path": "demo.pcapng"})
 	if isErr || sc["ok"] != true || sc["suspects"] == nil {
 		t.Fatalf("answer broken by redaction: %v", sc)
@@ -555,58 +513,6 @@ func TestRedactKeepsShape(t *testing.T) {
 		t.Errorf("detail %q: want the quoted token redacted", d)
 	}
 	s.close()
-}
-
-// TestSuspectsLimit: list_suspects cut to limit keeps the sources with the
-// most probes, in address order, and says how many there were.
-func TestSuspectsLimit(t *testing.T) {
-	dir := t.TempDir()
-	data, err := os.ReadFile("fixtures/distributed.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e2eMust(t, os.WriteFile(filepath.Join(dir, "d.pcap"), data, 0o644))
-	s := startSession(t, testConfig(t, dir, nil))
-	defer s.close()
-	all, _ := toolCall(t, s, 1, "list_suspects", map[string]any{"auth_token": "tok", "path": "d.pcap"})
-	full, _ := all["suspects"].([]any)
-	if len(full) < 3 || all["truncated"] != nil || all["total"] != nil {
-		t.Fatalf("uncut answer: %d suspects, truncated %v, total %v", len(full), all["truncated"], all["total"])
-	}
-	// The expected pair, computed here: most probes, ties to the lower
-	// address, then back in the list's order.
-	type row struct {
-		i      int
-		probes float64
-		ip     netip.Addr
-	}
-	var rows []row
-	for i, x := range full {
-		m := x.(map[string]any)
-		rows = append(rows, row{i, m["probes"].(float64), netip.MustParseAddr(m["ip"].(string))})
-	}
-	sort.SliceStable(rows, func(a, b int) bool {
-		if rows[a].probes != rows[b].probes {
-			return rows[a].probes > rows[b].probes
-		}
-		return rows[a].ip.Less(rows[b].ip)
-	})
-	keep := []int{rows[0].i, rows[1].i}
-	sort.Ints(keep)
-	cut, _ := toolCall(t, s, 2, "list_suspects", map[string]any{"auth_token": "tok", "path": "d.pcap", "limit": 2})
-	got, _ := cut["suspects"].([]any)
-	if len(got) != 2 || cut["truncated"] != true || cut["total"] != float64(len(full)) {
-		t.Fatalf("limit 2: %d suspects, truncated %v, total %v (of %d)", len(got), cut["truncated"], cut["total"], len(full))
-	}
-	for i, k := range keep {
-		if w, g := full[k].(map[string]any)["ip"], got[i].(map[string]any)["ip"]; w != g {
-			t.Errorf("suspect %d: %v, want %v", i, g, w)
-		}
-	}
-	same, _ := toolCall(t, s, 3, "list_suspects", map[string]any{"auth_token": "tok", "path": "d.pcap", "limit": len(full)})
-	if l, _ := same["suspects"].([]any); len(l) != len(full) || same["truncated"] != nil {
-		t.Errorf("limit = count: %d suspects, truncated %v", len(l), same["truncated"])
-	}
 }
 
 // TestRedactSpecialCharacters: secrets holding & < > " or \ are redacted
@@ -619,7 +525,7 @@ func TestRedactSpecialCharacters(t *testing.T) {
 	for _, tok := range []string{`tok&en-Zq81`, `tok<en-Zq81`, `tok>en-Zq81`, `tok"en-Zq81`, `tok\en-Zq81`, `<&>"\-Zq81`} {
 		t.Run(tok, func(t *testing.T) {
 			key := "k" + tok // an API key with the same characters
-			cfg := testConfig(t, "fixtures", map[string]string{"PORT_HUNTER_TOKEN": tok, "PORT_HUNTER_OTX_KEY": key})
+			cfg := testConfig(t, "../fixtures", map[string]string{"PORT_HUNTER_TOKEN": tok, "PORT_HUNTER_OTX_KEY": key})
 			line := func(v any) string {
 				b, _ := json.Marshal(v)
 				return string(b)
@@ -641,7 +547,7 @@ func TestRedactSpecialCharacters(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			in := strings.NewReader(strings.Join(lines, "\n") + "\n")
-			if err := serve(context.Background(), cfg, in, &stdout, &stderr); err != nil {
+			if err := Serve(context.Background(), cfg, "test", in, &stdout, &stderr); err != nil {
 				t.Fatal(err)
 			}
 			if n := strings.Count(stdout.String(), "\n"); n != len(lines) {
@@ -703,19 +609,20 @@ func TestStalledWork(t *testing.T) {
 	cfg := testConfig(t, t.TempDir(), map[string]string{"PORT_HUNTER_CALL_TIMEOUT_S": "1"})
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	s, err := newServer(cfg, outW, io.Discard)
+	s, err := newServer(cfg, "test", outW, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.close()
 	release := make(chan struct{})
-	s.tools = append(s.tools, &tool{name: "stall", handler: func(_ context.Context, s *server, c *call, _ toolArgs) (map[string]any, error) {
-		<-release
-		if p := s.progressFunc(c); p != nil {
-			p(1, 2)
-		}
-		return map[string]any{"late": true}, nil
-	}})
+	s.tools = append(s.tools, &toolDef{name: "stall", args: reflect.TypeFor[struct{}](), answer: reflect.TypeFor[FirstEventAnswer](),
+		run: func(_ context.Context, s *server, c *call, _ json.RawMessage) (enveloped, error) {
+			<-release
+			if p := s.progressFunc(c); p != nil {
+				p(1, 2)
+			}
+			return &FirstEventAnswer{}, nil
+		}})
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	served := make(chan error, 1)

@@ -1,4 +1,4 @@
-package main
+package mcp
 
 import (
 	"bytes"
@@ -35,14 +35,14 @@ var legacyVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11
 
 // Limits of the server loop.
 const (
-	// maxInflightCalls bounds tool calls running at once, so a flood of
+	// MaxInflightCalls bounds tool calls running at once, so a flood of
 	// requests costs memory for 64 calls, not for every line queued in
 	// the pipe. A call past it is refused at once (error busy) instead of
 	// making the reader wait: a reader that waits cannot read the
 	// cancellations that would free a slot. A slot is held until the
 	// call's work has returned, not only until it is answered. As many
 	// answers again may wait for stdout (see runCall).
-	maxInflightCalls = 64
+	MaxInflightCalls = 64
 
 	// shutdownGrace is how long a signal (SIGTERM, SIGINT) lets the
 	// cancelled calls return before serve exits anyway: the stages stop
@@ -50,11 +50,11 @@ const (
 	// a second (MCP clients send SIGKILL 2 s after SIGTERM).
 	shutdownGrace = 500 * time.Millisecond
 
-	// progressInterval spaces progress notifications; progressQuiet is the
+	// ProgressInterval spaces progress notifications; progressQuiet is the
 	// pause kept between the last one and the response, because SDK
 	// clients dispatch notifications after responses and would otherwise
 	// see a progress for a request they already closed.
-	progressInterval = 100 * time.Millisecond
+	ProgressInterval = 100 * time.Millisecond
 	progressQuiet    = 60 * time.Millisecond
 
 	// listTTL is how long a modern client may cache tools/list and
@@ -72,7 +72,8 @@ type server struct {
 	w     *jsonrpc.Writer
 	log   io.Writer
 	z     *capture.Analyzer
-	tools []*tool
+	tools []*toolDef
+	ver   string
 
 	sb      *policy.Sandbox
 	intelDB *intel.DB
@@ -107,13 +108,13 @@ type inMessage struct {
 	err   error
 }
 
-// serve runs the MCP server until stdin ends, then waits for the calls in
+// Serve runs the MCP server until stdin ends, then waits for the calls in
 // flight so that every request read is answered (each finishes or reaches
 // its time limit). When ctx ends (SIGTERM, SIGINT) it stops at once: the
 // calls in flight are cancelled, nothing more is written, and it returns
 // nil within shutdownGrace.
-func serve(ctx context.Context, cfg policy.Config, stdin io.Reader, stdout, stderr io.Writer) error {
-	s, err := newServer(cfg, stdout, stderr)
+func Serve(ctx context.Context, cfg policy.Config, version string, stdin io.Reader, stdout, stderr io.Writer) error {
+	s, err := newServer(cfg, version, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (s *server) serve(ctx context.Context, stdin io.Reader) error {
 	if cfg.AllowedDirIsRoot() {
 		fmt.Fprintln(s.log, "porthunter: warning: PORT_HUNTER_ALLOWED_DIR is the file system root: every file this user can read may be opened; set it to the captures' directory")
 	}
-	fmt.Fprintf(s.log, "porthunter %s: serving MCP on stdio; %s\n", version, cfg)
+	fmt.Fprintf(s.log, "porthunter %s: serving MCP on stdio; %s\n", s.ver, cfg)
 
 	// stdin is read on its own goroutine so that a signal is seen while
 	// a read blocks; the unbuffered channel keeps it one message ahead.
@@ -223,7 +224,7 @@ func (s *server) shutdown() error {
 }
 
 // newServer opens the sandbox and the intel database of cfg.
-func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
+func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*server, error) {
 	sb, err := policy.NewSandbox(cfg.AllowedDir, cfg.MaxPcapBytes)
 	if err != nil {
 		return nil, err
@@ -244,10 +245,11 @@ func newServer(cfg policy.Config, stdout, stderr io.Writer) (*server, error) {
 		sb:       sb,
 		z:        capture.NewAnalyzer(cfg, sb).LogTo(log),
 		intelDB:  db,
-		tools:    tools(),
+		tools:    toolTable(),
+		ver:      version,
 		inflight: make(map[string]*call),
-		slots:    make(chan struct{}, maxInflightCalls),
-		writing:  make(chan struct{}, maxInflightCalls),
+		slots:    make(chan struct{}, MaxInflightCalls),
+		writing:  make(chan struct{}, MaxInflightCalls),
 		red:      red,
 	}, nil
 }
@@ -340,7 +342,7 @@ func (s *server) dispatch(ctx context.Context, req *jsonrpc.Request) {
 		s.w.Result(req.ID, s.modernResult(map[string]any{
 			"supportedVersions": append([]string{modernVersion}, legacyVersions...),
 			"capabilities":      map[string]any{"tools": map[string]any{}},
-			"serverInfo":        serverInfo(),
+			"serverInfo":        s.serverInfo(),
 			"instructions":      instructions,
 			"ttlMs":             listTTL,
 			"cacheScope":        "public",
@@ -361,7 +363,7 @@ func (s *server) dispatch(ctx context.Context, req *jsonrpc.Request) {
 		}
 		list := make([]any, len(s.tools))
 		for i, t := range s.tools {
-			list[i] = t.descriptor()
+			list[i] = t.descriptor(s.cfg.Online)
 		}
 		res := map[string]any{"tools": list}
 		if modern {
@@ -376,14 +378,14 @@ func (s *server) dispatch(ctx context.Context, req *jsonrpc.Request) {
 	}
 }
 
-func serverInfo() map[string]any {
-	return map[string]any{"name": "porthunter", "title": "PortHunter", "version": version}
+func (s *server) serverInfo() map[string]any {
+	return map[string]any{"name": "porthunter", "title": "PortHunter", "version": s.ver}
 }
 
 // modernResult adds what 2026-07-28 requires on every result.
 func (s *server) modernResult(res map[string]any) map[string]any {
 	res["resultType"] = "complete"
-	res["_meta"] = map[string]any{metaServerInfo: serverInfo()}
+	res["_meta"] = map[string]any{metaServerInfo: s.serverInfo()}
 	return res
 }
 
@@ -401,7 +403,7 @@ func (s *server) initialize(params json.RawMessage) map[string]any {
 	return map[string]any{
 		"protocolVersion": v,
 		"capabilities":    map[string]any{"tools": map[string]any{}},
-		"serverInfo":      serverInfo(),
+		"serverInfo":      s.serverInfo(),
 		"instructions":    instructions,
 	}
 }
@@ -448,7 +450,7 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "tools/call needs params.name"))
 		return
 	}
-	var t *tool
+	var t *toolDef
 	for _, x := range s.tools {
 		if x.name == *p.Name {
 			t = x
@@ -469,9 +471,8 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		err := fmt.Errorf("%w with %d calls, its limit; retry after one of them finishes", errServerBusy, maxInflightCalls)
-		code, _ := errorCode(err)
-		res := toolResult(map[string]any{"ok": false, "error": code, "detail": errorDetail(err), "generated_at": now()}, true)
+		err := fmt.Errorf("%w with %d calls, its limit", errServerBusy, MaxInflightCalls)
+		res := errorResult(err)
 		if modern {
 			res = s.modernResult(res)
 		}
@@ -507,7 +508,7 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 // when the context ends first the call is answered timeout (or, cancelled,
 // not at all) at once, and its slot is kept until the work returns, so
 // that the limit counts the work actually running.
-func (s *server) runCall(ctx context.Context, c *call, key string, t *tool, args json.RawMessage, modern bool) {
+func (s *server) runCall(ctx context.Context, c *call, key string, t *toolDef, args json.RawMessage, modern bool) {
 	defer s.wg.Done()
 	done := make(chan map[string]any, 1)
 	go func() { done <- s.runTool(ctx, t, c, args) }()
@@ -559,58 +560,61 @@ func (s *server) answer(c *call, res map[string]any, modern bool) {
 
 // runTool checks the token and the arguments, runs the handler and builds
 // the CallToolResult: structuredContent plus the same JSON as text.
-func (s *server) runTool(ctx context.Context, t *tool, c *call, rawArgs json.RawMessage) (res map[string]any) {
+func (s *server) runTool(ctx context.Context, t *toolDef, c *call, rawArgs json.RawMessage) (res map[string]any) {
 	defer func() {
 		if r := recover(); r != nil { // a bug must cost one answer, not the session
 			fmt.Fprintf(s.log, "porthunter: internal error in %s: %v\n", t.name, r)
-			res = toolResult(map[string]any{"ok": false, "error": "internal_error", "detail": "Internal error; the server log has the details."}, true)
+			res = encodeResult(&ErrorAnswer{Error: codeInternal, Detail: "Internal error; the server log has the details.", Fix: fixInternal}, true)
 		}
 	}()
 	answer, err := s.invoke(ctx, t, c, rawArgs)
 	if err != nil {
-		code, ok := errorCode(err)
-		if !ok {
+		if _, _, ok := errorCode(err); !ok {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return s.stoppedResult(err)
 			}
-			code = "internal_error"
 			fmt.Fprintf(s.log, "porthunter: %s: %v\n", t.name, err)
 		}
-		return toolResult(map[string]any{"ok": false, "error": code, "detail": errorDetail(err), "generated_at": now()}, true)
+		return errorResult(err)
 	}
-	answer["ok"] = true
-	answer["generated_at"] = now()
-	return toolResult(answer, false)
+	answer.envelope().OK = true
+	return encodeResult(answer, false)
+}
+
+// errorResult is the tool error of err: its contract code (internal_error
+// when it has none), a sentence, and the fix.
+func errorResult(err error) map[string]any {
+	code, fix, ok := errorCode(err)
+	if !ok {
+		code, fix = codeInternal, fixInternal
+	}
+	return encodeResult(&ErrorAnswer{Error: code, Detail: errorDetail(err), Fix: fix}, true)
 }
 
 // stoppedResult is the answer of a call whose context ended: timeout when
 // its time limit passed, cancelled otherwise (then it is seldom written:
 // a cancelled call is not answered, and a signal stops all output).
 func (s *server) stoppedResult(err error) map[string]any {
-	code := "cancelled"
 	if errors.Is(err, context.DeadlineExceeded) {
-		code, err = "timeout", fmt.Errorf("%w (%s, PORT_HUNTER_CALL_TIMEOUT_S)", errCallTimeout, s.cfg.CallTimeout)
+		return errorResult(fmt.Errorf("%w (%s, PORT_HUNTER_CALL_TIMEOUT_S)", errCallTimeout, s.cfg.CallTimeout))
 	}
-	return toolResult(map[string]any{"ok": false, "error": code, "detail": errorDetail(err), "generated_at": now()}, true)
+	return encodeResult(&ErrorAnswer{Error: codeCancelled, Detail: errorDetail(err), Fix: "Nothing to fix: the client cancelled the call."}, true)
 }
 
-func (s *server) invoke(ctx context.Context, t *tool, c *call, rawArgs json.RawMessage) (map[string]any, error) {
-	args := toolArgs{}
-	if len(rawArgs) > 0 && string(rawArgs) != "null" {
-		if rawArgs[0] != '{' || json.Unmarshal(rawArgs, &args) != nil {
-			return nil, invalidArg("arguments must be an object")
-		}
-	}
+// invoke checks the token before anything else (an unauthorized caller
+// learns nothing about the arguments), then runs the tool.
+func (s *server) invoke(ctx context.Context, t *toolDef, c *call, rawArgs json.RawMessage) (enveloped, error) {
 	if s.cfg.RequireToken {
-		tok, err := args.str("auth_token", false)
-		if err != nil || policy.CheckToken(s.cfg.Token, tok) != nil {
+		var a struct {
+			Token json.RawMessage `json:"auth_token"`
+		}
+		var tok string
+		if len(rawArgs) == 0 || rawArgs[0] != '{' || json.Unmarshal(rawArgs, &a) != nil || json.Unmarshal(a.Token, &tok) != nil ||
+			policy.CheckToken(s.cfg.Token, tok) != nil {
 			return nil, policy.ErrUnauthorized
 		}
 	}
-	if err := t.checkArgs(args); err != nil {
-		return nil, err
-	}
-	return t.handler(ctx, s, c, args)
+	return t.run(ctx, s, c, rawArgs)
 }
 
 // minRedactLen is the shortest secret redacted from answers: such a short
@@ -641,9 +645,8 @@ func newRedactor(secrets ...string) *redactor {
 			continue
 		}
 		q := strconv.Quote(sec)
-		j := jsonInner(sec)
-		for _, f := range []string{sec, q[1 : len(q)-1], j} {
-			for _, n := range []string{f, jsonDecodeInner(jsonInner(f))} {
+		for _, f := range []string{sec, q[1 : len(q)-1], jsonInner(sec, true), jsonInner(sec, false)} {
+			for _, n := range []string{f, jsonDecodeInner(jsonInner(f, false))} {
 				if n != "" && !seen[n] {
 					seen[n] = true
 					r.needles = append(r.needles, n)
@@ -653,15 +656,20 @@ func newRedactor(secrets ...string) *redactor {
 	}
 	slices.SortStableFunc(r.needles, func(a, b string) int { return len(b) - len(a) })
 	for _, n := range r.needles {
-		r.encoded = append(r.encoded, []byte(jsonInner(n)))
+		r.encoded = append(r.encoded, []byte(jsonInner(n, false)), []byte(jsonInner(n, true)))
 	}
 	return r
 }
 
-// jsonInner is s as encoding/json writes it, without the quotes.
-func jsonInner(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b[1 : len(b)-1])
+// jsonInner is s as encoding/json writes it, without the quotes, with
+// & < > escaped (json.Marshal) or not (the server's encoders).
+func jsonInner(s string, escapeHTML bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	enc.Encode(s)
+	out := bytes.TrimRight(b.Bytes(), "\n")
+	return string(out[1 : len(out)-1])
 }
 
 // jsonDecodeInner is the string whose JSON form (without quotes) is e.
@@ -720,11 +728,13 @@ func (r *redactor) json(b []byte) []byte {
 		}
 		return x
 	}
-	out, err := json.Marshal(walk(v))
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(walk(v)) != nil {
 		return b
 	}
-	return out
+	return bytes.TrimRight(out.Bytes(), "\n")
 }
 
 // redactingWriter is the server's log: each write (one line) with the
@@ -741,13 +751,21 @@ func (w *redactingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func toolResult(answer map[string]any, isError bool) map[string]any {
-	b, err := json.Marshal(answer)
-	if err != nil {
-		answer = map[string]any{"ok": false, "error": "internal_error", "detail": "The answer could not be encoded.", "generated_at": now()}
-		b, _ = json.Marshal(answer)
+// encodeResult is the CallToolResult of an answer: its JSON as
+// structuredContent and, the same text, as a text block (hosts differ in
+// which one they show the model). Nothing is HTML-escaped: a model
+// should read ">=", not "\u003e=".
+func encodeResult(answer enveloped, isError bool) map[string]any {
+	answer.envelope().GeneratedAt = now()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(answer); err != nil {
+		buf.Reset()
+		enc.Encode(&ErrorAnswer{Envelope: Envelope{GeneratedAt: now()}, Error: codeInternal, Detail: "The answer could not be encoded.", Fix: fixInternal})
 		isError = true
 	}
+	b := bytes.TrimRight(buf.Bytes(), "\n")
 	return map[string]any{
 		"content":           []any{map[string]any{"type": "text", "text": string(b)}},
 		"structuredContent": json.RawMessage(b),
@@ -776,7 +794,7 @@ func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05Z") }
 
 // progressFunc returns the reading loop's progress callback for c, or nil
 // when the request carries no progressToken. Notifications are spaced by
-// progressInterval and strictly increasing; none is sent once the reading
+// ProgressInterval and strictly increasing; none is sent once the reading
 // ends, because the loop only calls it while reading.
 func (s *server) progressFunc(c *call) func(done, total int64) {
 	if c.progress == nil {
@@ -785,7 +803,7 @@ func (s *server) progressFunc(c *call) func(done, total int64) {
 	return func(done, total int64) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if c.answered || time.Since(c.lastProgress) < progressInterval || float64(done) <= c.lastValue {
+		if c.answered || time.Since(c.lastProgress) < ProgressInterval || float64(done) <= c.lastValue {
 			return
 		}
 		c.lastValue = float64(done)

@@ -1,4 +1,4 @@
-package main
+package mcp
 
 import (
 	"bytes"
@@ -16,10 +16,10 @@ import (
 func TestIntelDirFIFO(t *testing.T) {
 	dir := t.TempDir()
 	intelDir := filepath.Join(dir, "intel")
-	e2eMust(t, os.Mkdir(intelDir, 0o755))
-	e2eMust(t, os.WriteFile(filepath.Join(intelDir, "list.txt"), []byte("31.0.12.1\n"), 0o644))
+	must(t, os.Mkdir(intelDir, 0o755))
+	must(t, os.WriteFile(filepath.Join(intelDir, "list.txt"), []byte("31.0.12.1\n"), 0o644))
 	fifo := filepath.Join(intelDir, "pipe.txt")
-	e2eMust(t, syscall.Mkfifo(fifo, 0o644))
+	must(t, syscall.Mkfifo(fifo, 0o644))
 	t.Cleanup(func() { // should an open block, a writer releases it
 		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
 			f.Close()
@@ -29,7 +29,7 @@ func TestIntelDirFIFO(t *testing.T) {
 	var stderr bytes.Buffer
 	started := make(chan error, 1)
 	go func() {
-		s, err := newServer(cfg, &bytes.Buffer{}, &stderr)
+		s, err := newServer(cfg, "test", &bytes.Buffer{}, &stderr)
 		if err == nil {
 			s.close()
 		}
@@ -37,7 +37,7 @@ func TestIntelDirFIFO(t *testing.T) {
 	}()
 	select {
 	case err := <-started:
-		e2eMust(t, err)
+		must(t, err)
 	case <-time.After(2 * time.Second):
 		t.Fatal("the server did not start: blocked on the FIFO")
 	}

@@ -1,0 +1,334 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
+
+	"porthunter/capture"
+	"porthunter/intel"
+	"porthunter/scan"
+)
+
+// toolDef is one entry of the tool table: its description, the Go types
+// of its arguments and answer (the schemas are derived from them), and
+// its handler.
+type toolDef struct {
+	name, title, description string
+	online                   bool // may ask online providers (openWorldHint when they are enabled)
+	args, answer             reflect.Type
+	run                      func(ctx context.Context, s *server, c *call, raw json.RawMessage) (enveloped, error)
+}
+
+// define makes a table entry from a typed handler: the arguments are
+// decoded into A by the tags its schema is derived from, and the answer
+// R is what the output schema describes.
+func define[A, R any, PR interface {
+	*R
+	enveloped
+}](name, title, description string, online bool, h func(context.Context, *server, *call, *A) (PR, error)) *toolDef {
+	return &toolDef{name: name, title: title, description: description, online: online,
+		args: reflect.TypeFor[A](), answer: reflect.TypeFor[R](),
+		run: func(ctx context.Context, s *server, c *call, raw json.RawMessage) (enveloped, error) {
+			var a A
+			if err := DecodeArgs(raw, &a, "auth_token"); err != nil {
+				return nil, err
+			}
+			r, err := h(ctx, s, c, &a)
+			if err != nil {
+				return nil, err
+			}
+			return r, nil
+		}}
+}
+
+// toolTable is the tool table in tools/list order.
+func toolTable() []*toolDef {
+	return []*toolDef{
+		define("scan_overview", "Scan overview of a capture",
+			"Summarises the port scans in a PCAP/PCAPNG capture: the scanners (kind, techniques, open ports found, tool "+
+				"fingerprint), the hosts and ports they probed, the techniques and shapes seen, decoy and distributed groups, "+
+				"a timeline of time_window_s windows, and a capture report (format, interfaces, truncation, undecodable frames). "+
+				"Start here. Cost: the first call on a file reads it whole (hundreds of MB/s); later calls on the same file "+
+				"answer from a cache. The answer stays under 25,000 characters by default; the timeline is paged (limit, cursor).",
+			false, handleOverview),
+		define("list_suspects", "List scanning sources",
+			"Lists the sources that scanned: those reaching min_ports distinct ports on one host, or min_hosts distinct hosts "+
+				"on one port, or 25 distinct targets (3 for stealth probes), at min_rate_pps or more. Successful connections are "+
+				"not probes. Most distinct probes first, 50 per page (limit, cursor; total says how many). Cost: one read of the "+
+				"capture, cached; thresholds other than the defaults re-judge the cached analysis.",
+			false, handleSuspects),
+		define("first_scan_event", "First scan event",
+			"When the scanning started: the first probe of the earliest scan episode of any source list_suspects lists with "+
+				"its defaults (null when none), with its frame number, technique, and when the threshold was crossed. "+
+				"Cost: one read of the capture, cached; a few hundred characters.",
+			false, handleFirstEvent),
+		define("scanner_detail", "Everything about one scanner",
+			"Everything known about one source in a capture: scan episodes with rates, techniques, targets and ports probed, "+
+				"outcomes (open/closed/filtered/unanswered), first probe, first answer, first open port, whether it later "+
+				"connected to what it found, and the tool fingerprint. found is false when the address sent nothing. Targets "+
+				"and episodes are paged (limit, cursor). Cost: one read of the capture, cached.",
+			false, handleDetail),
+		define("enrich_ip", "Enrich an address",
+			"Who an address is: ASN, organisation, country, blocklists and threat intelligence, from the offline data of "+
+				"PORT_HUNTER_INTEL_DIR first and online providers only when PORT_HUNTER_ONLINE is set. Providers that are not "+
+				"configured are left out; consulted names those asked. Private and special-purpose addresses are skipped "+
+				"(never sent online). Cost: offline lookups take microseconds; online ones up to the provider timeout.",
+			true, handleEnrich),
+		define("correlate", "Correlate addresses",
+			"Enriches up to 1000 addresses and relates them: groups sharing an ASN, /24 or /48, country, blocklist or threat "+
+				"pulse, and a score per address with its reasons. With path, each address also carries its scan activity in that "+
+				"capture (\"which of these scanned us, and who are they\"). Results keep the input order, 50 per page (limit, "+
+				"cursor). Cost: one lookup per distinct address; with path, one read of the capture, cached.",
+			true, handleCorrelate),
+	}
+}
+
+// inputSchema is a tool's input schema: its arguments' type plus
+// auth_token.
+func (t *toolDef) inputSchema() map[string]any {
+	s := Schema(t.args)
+	props := s["properties"].(map[string]any)
+	props["auth_token"] = map[string]any{"type": "string", "description": "the server's PORT_HUNTER_TOKEN"}
+	var req []string
+	for _, f := range Fields(t.args) {
+		if f.Tag.Get("required") == "true" {
+			req = append(req, f.Name)
+		}
+	}
+	delete(s, "required")
+	if len(req) > 0 {
+		s["required"] = req
+	}
+	return s
+}
+
+// outputSchema is the answer type's schema, whose root also admits the
+// error answer: only ok and generated_at are required there, and error,
+// detail and fix are declared. Nested objects keep their own required
+// members.
+func (t *toolDef) outputSchema() map[string]any {
+	s := Schema(t.answer)
+	props := s["properties"].(map[string]any)
+	for k, v := range Schema(reflect.TypeFor[ErrorAnswer]())["properties"].(map[string]any) {
+		if _, ok := props[k]; ok && k != "ok" && k != "generated_at" {
+			panic(fmt.Sprintf("mcp: %s: answer member %q collides with the error answer's", t.name, k))
+		}
+		props[k] = v
+	}
+	props["error"].(map[string]any)["enum"] = toAny(ErrorCodes())
+	s["required"] = []string{"ok", "generated_at"}
+	return s
+}
+
+func toAny(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// descriptor is the tool's tools/list entry.
+func (t *toolDef) descriptor(online bool) map[string]any {
+	return map[string]any{
+		"name":         t.name,
+		"title":        t.title,
+		"description":  t.description,
+		"inputSchema":  t.inputSchema(),
+		"outputSchema": t.outputSchema(),
+		"annotations": map[string]any{
+			"title":          t.title,
+			"readOnlyHint":   true,
+			"idempotentHint": true,
+			"openWorldHint":  t.online && online,
+		},
+	}
+}
+
+// ToolNames lists the tools in tools/list order.
+func ToolNames() []string {
+	var out []string
+	for _, t := range toolTable() {
+		out = append(out, t.name)
+	}
+	return out
+}
+
+// WriteToolHelp prints one tool's description and arguments from the tool
+// table, the source tools/list is built from; false when there is no such
+// tool.
+func WriteToolHelp(w io.Writer, name string) bool {
+	i := slices.IndexFunc(toolTable(), func(t *toolDef) bool { return t.name == name })
+	if i < 0 {
+		return false
+	}
+	t := toolTable()[i]
+	fmt.Fprintf(w, "%s: %s\n\n%s\n\narguments:\n", t.name, t.title, t.description)
+	fmt.Fprintf(w, "  %-14s %-8s %s\n", "auth_token", "string", "the server's PORT_HUNTER_TOKEN")
+	for _, f := range Fields(t.args) {
+		note := ""
+		if f.Tag.Get("required") == "true" {
+			note = " (required)"
+		} else if d := f.Tag.Get("default"); d != "" {
+			note = " (default " + strings.Trim(d, `"`) + ")"
+		}
+		typ, _ := Schema(f.Type)["type"].(string)
+		fmt.Fprintf(w, "  %-14s %-8s %s%s\n", f.Name, typ, f.Tag.Get("desc"), note)
+	}
+	return true
+}
+
+// --- handlers --------------------------------------------------------------
+
+// open reads (or finds cached) the capture a call names.
+func (s *server) open(ctx context.Context, c *call, path string) (*capture.Result, error) {
+	return s.z.Analyze(ctx, path, s.progressFunc(c))
+}
+
+// captureID is what a cursor binds a capture by.
+func captureID(res *capture.Result) string {
+	r := res.Report
+	return fmt.Sprintf("%s/%d/%d", r.SHA256, r.SizeBytes, r.Stats.TotalPackets)
+}
+
+func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*OverviewAnswer, error) {
+	res, err := s.open(ctx, c, a.Path)
+	if err != nil {
+		return nil, err
+	}
+	bind := binding("scan_overview", captureID(res), a.TimeWindowS, a.TopK, a.Detail, a.Limit)
+	off, err := readCursor(a.Cursor, bind)
+	if err != nil {
+		return nil, err
+	}
+	ov, more := BuildOverview(res, a.Path, *a, off, a.Cursor != "")
+	ans := &OverviewAnswer{Overview: ov}
+	if more {
+		ans.NextCursor = makeCursor(off+a.Limit, bind)
+	}
+	return ans, nil
+}
+
+func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*SuspectsAnswer, error) {
+	res, err := s.open(ctx, c, a.Path)
+	if err != nil {
+		return nil, err
+	}
+	th := a.Thresholds()
+	bind := binding("list_suspects", captureID(res), th, a.Detail, a.Limit)
+	off, err := readCursor(a.Cursor, bind)
+	if err != nil {
+		return nil, err
+	}
+	list, total, err := res.Analysis.SuspectsPage(ctx, th, off, a.Limit)
+	if err != nil {
+		return nil, err
+	}
+	ans := &SuspectsAnswer{Suspects: make([]Suspect, 0, len(list)), Total: total}
+	for _, x := range list {
+		ans.Suspects = append(ans.Suspects, SuspectView(x, a.Detail == DetailFull))
+	}
+	if off+len(list) < total {
+		ans.Truncated, ans.NextCursor = true, makeCursor(off+len(list), bind)
+	}
+	return ans, nil
+}
+
+func handleFirstEvent(ctx context.Context, s *server, c *call, a *FirstEventArgs) (*FirstEventAnswer, error) {
+	res, err := s.open(ctx, c, a.Path)
+	if err != nil {
+		return nil, err
+	}
+	return &FirstEventAnswer{FirstEvent: res.Analysis.FirstEvent(scan.DefaultThresholds())}, nil
+}
+
+func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*DetailAnswer, error) {
+	ip, err := intel.ParseIP(a.IP)
+	if err != nil {
+		return nil, err
+	}
+	ip = normalizeAddr(ip)
+	res, err := s.open(ctx, c, a.Path)
+	if err != nil {
+		return nil, err
+	}
+	bind := binding("scanner_detail", captureID(res), ip, a.Detail, a.Limit)
+	off, err := readCursor(a.Cursor, bind)
+	if err != nil {
+		return nil, err
+	}
+	ans := &DetailAnswer{IP: ip.String()}
+	d, found := res.Analysis.Detail(ip)
+	if !found {
+		return ans, nil
+	}
+	var more bool
+	ans.Found = true
+	ans.Scanner, more = BuildDetail(d, a.Detail == DetailFull, off, a.Limit)
+	if more {
+		ans.NextCursor = makeCursor(off+a.Limit, bind)
+	}
+	return ans, nil
+}
+
+// normalizeAddr is how addresses appear in captures: no zone, IPv4-mapped
+// IPv6 unmapped.
+func normalizeAddr(a netip.Addr) netip.Addr { return a.WithZone("").Unmap() }
+
+func handleEnrich(ctx context.Context, s *server, _ *call, a *EnrichArgs) (*EnrichAnswer, error) {
+	e, err := s.intelDB.EnrichInput(ctx, a.IP)
+	if err != nil {
+		return nil, err
+	}
+	if k := e.Skip; k != nil {
+		// CONTRACT §3.4: a skipped address is answered at the top level.
+		return &EnrichAnswer{IP: k.IP, Input: k.Input, Skipped: true, Reason: k.Reason, Category: k.Category,
+			Block: k.Block, Name: k.Name, RFC: k.RFC}, nil
+	}
+	return &EnrichAnswer{Enrichment: EnrichmentView(&e, a.Detail == DetailFull, true)}, nil
+}
+
+func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) (*CorrelateAnswer, error) {
+	if len(a.IPs) > intel.MaxCorrelateIPs { // before reading any capture
+		return nil, fmt.Errorf("%w: %d addresses, at most %d per call", intel.ErrTooManyIPs, len(a.IPs), intel.MaxCorrelateIPs)
+	}
+	var activity func(netip.Addr) *scan.Activity
+	capID := ""
+	if a.Path != "" {
+		res, err := s.open(ctx, c, a.Path)
+		if err != nil {
+			return nil, err
+		}
+		capID = captureID(res)
+		activity = func(ip netip.Addr) *scan.Activity { return res.Analysis.Activity(normalizeAddr(ip)) }
+	}
+	bind := binding("correlate", capID, strings.Join(a.IPs, "\x00"), a.Detail, a.Limit)
+	off, err := readCursor(a.Cursor, bind)
+	if err != nil {
+		return nil, err
+	}
+	var scoreBy func(netip.Addr) any
+	if activity != nil {
+		scoreBy = func(ip netip.Addr) any {
+			if act := activity(ip); act != nil {
+				return act
+			}
+			return nil
+		}
+	}
+	corr, err := s.intelDB.Correlate(ctx, a.IPs, scoreBy)
+	if err != nil {
+		return nil, err
+	}
+	ans, more := BuildCorrelate(corr, a.Detail == DetailFull, off, a.Limit, activity)
+	if more {
+		ans.NextCursor = makeCursor(off+a.Limit, bind)
+	}
+	return ans, nil
+}
