@@ -18,7 +18,7 @@ RELEASE_TARGETS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 RELEASE_LDFLAGS := -s -w -buildid= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 SHA256SUM       := $(shell command -v sha256sum >/dev/null 2>&1 && echo sha256sum || echo 'shasum -a 256')
 
-.PHONY: all build test vet fmtcheck deps fuzz cover demo corpus interop release reproducible help clean
+.PHONY: all build test vet fmtcheck deps fuzz cover demo corpus interop release reproducible help clean answer-sizes
 
 all: fmtcheck vet deps test build ## everything CI checks, in order
 
@@ -86,6 +86,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	  done; \
 	done
 
+# TestAnswerSize fails when a default answer is over the budget; the
+# table is printed either way, and the target's status is the test's.
+answer-sizes: ## each tool's default answer size over worst-case captures, as a Markdown table (fails over 25,000 chars)
+	PORTHUNTER_ANSWER_SIZES=1 $(GO) test -count=1 -run '^TestAnswerSize$$' -v .
+
 cover: ## coverage per package
 	$(GO) test -count=1 -cover $(PKGS)
 
@@ -102,4 +107,4 @@ clean: ## remove build output
 	rm -rf bin dist
 
 help: ## list targets
-	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
