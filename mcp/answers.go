@@ -38,8 +38,8 @@ const (
 	summaryGroups       = 5  // distributed scans and decoy groups listed
 	summaryGroupMembers = 8  // sources (and targets) listed per group
 	summaryInterfaces   = 8  // capture.interfaces
-	summaryCorrGroupIPs = 16 // addresses listed per correlate group
-	summaryCorrGroups   = 20 // correlate groups listed
+	summaryCorrGroupIPs = 8  // addresses listed per correlate group
+	summaryCorrGroups   = 10 // correlate groups listed
 	summaryCounts       = 10 // entries of correlate's by_asn and by_country
 	summaryPulses       = 3  // OTX pulses listed per address
 )
@@ -453,9 +453,9 @@ type EnrichAnswer struct {
 // Providers that are not configured are left out; consulted names those
 // that were asked, with their status.
 type Enrichment struct {
-	IP         string                `json:"ip"`
+	IP         string                `json:"ip,omitempty" desc:"canonical address (correlate gives it once, in the result)"`
 	Input      string                `json:"input,omitempty" desc:"what was sent, when it differs from ip"`
-	Kind       string                `json:"kind" desc:"the address's category, e.g. public"`
+	Kind       string                `json:"kind,omitempty" desc:"the address's category, e.g. public"`
 	ASN        *string               `json:"asn"`
 	Org        *string               `json:"org"`
 	Geo        GeoView               `json:"geo"`
@@ -475,10 +475,75 @@ type GeoView struct {
 
 // ThreatView is what the configured threat sources say.
 type ThreatView struct {
-	Listed     bool             `json:"listed"`
-	Blocklists []string         `json:"blocklists" desc:"the lists that list it"`
-	OTX        *intel.OTX       `json:"otx,omitempty" desc:"when OTX (online or an import) is configured"`
-	GreyNoise  *intel.GreyNoise `json:"greynoise,omitempty" desc:"when GreyNoise is configured"`
+	Listed     bool           `json:"listed"`
+	Blocklists []string       `json:"blocklists" desc:"the lists that list it"`
+	OTX        *OTXView       `json:"otx,omitempty" desc:"when OTX (online or an import) is configured"`
+	GreyNoise  *GreyNoiseView `json:"greynoise,omitempty" desc:"when GreyNoise (online or an import) is configured"`
+}
+
+// OTXView is what OTX says of an address: counts and names, and with
+// detail full every pulse.
+type OTXView struct {
+	Status          string        `json:"status"`
+	Source          *string       `json:"source,omitempty"`
+	PulseCount      *int          `json:"pulse_count"`
+	Reputation      *int          `json:"reputation,omitempty"`
+	PulseNames      []string      `json:"pulse_names,omitempty" desc:"the latest pulses' names, at most 3 (detail summary)"`
+	MalwareFamilies []string      `json:"malware_families,omitempty" desc:"at most 3 with detail summary"`
+	Adversaries     []string      `json:"adversaries,omitempty" desc:"at most 3 with detail summary"`
+	Validation      []string      `json:"validation,omitempty" desc:"OTX validation notes (whitelisted, known false positive)"`
+	Reason          *string       `json:"reason,omitempty"`
+	Pulses          []intel.Pulse `json:"pulses,omitempty" desc:"(detail full)"`
+	Link            *string       `json:"link,omitempty" desc:"(detail full)"`
+	RetryAfterS     *int          `json:"retry_after_s,omitempty"`
+}
+
+// GreyNoiseView is what GreyNoise says of an address.
+type GreyNoiseView struct {
+	Status         string  `json:"status"`
+	Classification *string `json:"classification"`
+	Noise          *bool   `json:"noise,omitempty"`
+	Riot           *bool   `json:"riot,omitempty"`
+	Name           *string `json:"name,omitempty"`
+	LastSeen       *string `json:"last_seen,omitempty"`
+	Reason         *string `json:"reason,omitempty"`
+	Source         *string `json:"source,omitempty" desc:"(detail full)"`
+	Observed       *bool   `json:"observed,omitempty" desc:"(detail full)"`
+	Link           *string `json:"link,omitempty" desc:"(detail full)"`
+	RetryAfterS    *int    `json:"retry_after_s,omitempty"`
+}
+
+func firstN(xs []string, n int, full bool) []string {
+	if !full && len(xs) > n {
+		return xs[:n]
+	}
+	return xs
+}
+
+func otxView(o intel.OTX, full bool) *OTXView {
+	v := &OTXView{Status: o.Status, Source: o.Source, PulseCount: o.PulseCount, Reputation: o.Reputation,
+		MalwareFamilies: firstN(o.MalwareFamilies, summaryPulses, full), Adversaries: firstN(o.Adversaries, summaryPulses, full),
+		Reason: o.Reason, RetryAfterS: o.RetryAfterS}
+	for _, x := range o.Validation {
+		v.Validation = append(v.Validation, x.Name)
+	}
+	if full {
+		v.Pulses, v.Link = o.Pulses, o.Link
+	} else {
+		for _, p := range o.Pulses[:min(summaryPulses, len(o.Pulses))] {
+			v.PulseNames = append(v.PulseNames, p.Name)
+		}
+	}
+	return v
+}
+
+func greyNoiseView(g intel.GreyNoise, full bool) *GreyNoiseView {
+	v := &GreyNoiseView{Status: g.Status, Classification: g.Classification, Noise: g.Noise, Riot: g.Riot, Name: g.Name,
+		LastSeen: g.LastSeen, Reason: g.Reason, RetryAfterS: g.RetryAfterS}
+	if full {
+		v.Source, v.Observed, v.Link = g.Source, g.Observed, g.Link
+	}
+	return v
 }
 
 // EnrichmentView is e at a level; withConsulted adds the consulted field
@@ -495,15 +560,10 @@ func EnrichmentView(e *intel.Enrichment, full, withConsulted bool) *Enrichment {
 		}
 	}
 	if e.Threat.OTX.Status != intel.StatusDisabled {
-		o := e.Threat.OTX
-		if !full && len(o.Pulses) > summaryPulses {
-			o.Pulses = o.Pulses[:summaryPulses]
-		}
-		v.Threat.OTX = &o
+		v.Threat.OTX = otxView(e.Threat.OTX, full)
 	}
 	if e.Threat.GreyNoise.Status != intel.StatusDisabled {
-		g := e.Threat.GreyNoise
-		v.Threat.GreyNoise = &g
+		v.Threat.GreyNoise = greyNoiseView(e.Threat.GreyNoise, full)
 	}
 	if withConsulted {
 		v.Consulted = consulted(e.Sources)
@@ -547,7 +607,7 @@ type CorrelateArgs struct {
 	IPs    []string `json:"ips" required:"true" desc:"addresses, at most 1000 (more: error too_many_ips); results keep their order"`
 	Path   string   `json:"path" max:"4096" desc:"optional capture whose scan activity is attached to each address"`
 	Detail string   `json:"detail" default:"\"summary\"" enum:"summary,full" desc:"full gives each address's whole enrichment, every group member and all counts"`
-	Limit  int      `json:"limit" default:"50" min:"1" max:"1000" desc:"results per page"`
+	Limit  int      `json:"limit" default:"20" min:"1" max:"1000" desc:"results per page"`
 	Cursor string   `json:"cursor" max:"512" desc:"next_cursor of the previous answer, for the next page of results"`
 }
 
@@ -566,18 +626,46 @@ type CorrelateAnswer struct {
 
 // CorrelateResult is one input's answer: invalid, skipped or enriched.
 type CorrelateResult struct {
-	IP         string         `json:"ip"`
-	Input      string         `json:"input,omitempty"`
-	OK         *bool          `json:"ok,omitempty"`
-	Error      string         `json:"error,omitempty"`
-	Skipped    bool           `json:"skipped,omitempty"`
-	Reason     string         `json:"reason,omitempty"`
-	Category   string         `json:"category,omitempty"`
-	Kind       string         `json:"kind,omitempty"`
-	Enrichment *Enrichment    `json:"enrichment,omitempty"`
-	Score      *intel.Score   `json:"score,omitempty"`
-	Activity   *scan.Activity `json:"activity,omitempty" desc:"its scan activity in the capture, when path was given; null when it does not appear"`
-	Seen       *bool          `json:"seen,omitempty" desc:"false when path was given and the address does not appear in the capture"`
+	IP         string        `json:"ip"`
+	Input      string        `json:"input,omitempty"`
+	OK         *bool         `json:"ok,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Skipped    bool          `json:"skipped,omitempty"`
+	Reason     string        `json:"reason,omitempty"`
+	Category   string        `json:"category,omitempty"`
+	Kind       string        `json:"kind,omitempty"`
+	Enrichment *Enrichment   `json:"enrichment,omitempty"`
+	Score      *ScoreView    `json:"score,omitempty"`
+	Activity   *ActivityView `json:"activity,omitempty" desc:"its scan activity in the capture, when path was given and it appears there"`
+	Seen       *bool         `json:"seen,omitempty" desc:"false when path was given and the address does not appear in the capture"`
+}
+
+// ScoreView is a 0-100 suspicion score and the codes of its reasons
+// (with detail full, each reason's points and sentence).
+type ScoreView struct {
+	Value   int            `json:"value"`
+	Reasons []string       `json:"reasons" desc:"codes of the facts that make the score"`
+	Details []intel.Reason `json:"details,omitempty" desc:"(detail full)"`
+}
+
+// ActivityView is an address's scan activity in the capture.
+type ActivityView struct {
+	Suspect    bool       `json:"suspect" desc:"listed under the default thresholds"`
+	Kind       *string    `json:"kind"`
+	Techniques []string   `json:"techniques"`
+	FirstSeen  *scan.Time `json:"first_seen"`
+	Probes     int        `json:"probes"`
+	LastSeen   *scan.Time `json:"last_seen,omitempty" desc:"(detail full)"`
+	PktsSent   uint64     `json:"pkts_sent,omitempty" desc:"(detail full)"`
+	ProbedBy   int        `json:"probed_by,omitempty" desc:"listed scanners that probed it (detail full)"`
+}
+
+func activityView(a *scan.Activity, full bool) *ActivityView {
+	v := &ActivityView{Suspect: a.Suspect, Kind: a.Kind, Techniques: a.Techniques, FirstSeen: a.FirstSeen, Probes: a.Probes}
+	if full {
+		v.LastSeen, v.PktsSent, v.ProbedBy = a.LastSeen, a.PktsSent, a.ProbedBy
+	}
+	return v
 }
 
 // CorrelateGroup is addresses sharing something.
@@ -585,7 +673,7 @@ type CorrelateGroup struct {
 	Kind         string   `json:"kind" enum:"asn,prefix,country,blocklist,pulse"`
 	Key          string   `json:"key"`
 	Name         *string  `json:"name"`
-	IPs          []string `json:"ips" desc:"in input order; at most 16 with detail summary"`
+	IPs          []string `json:"ips" desc:"in input order; at most 8 with detail summary"`
 	IPsTotal     int      `json:"ips_total"`
 	IPsTruncated bool     `json:"ips_truncated,omitempty"`
 }
@@ -600,14 +688,28 @@ func BuildCorrelate(corr intel.Correlation, full bool, offset, limit int, activi
 	a.Results = make([]CorrelateResult, 0, len(page))
 	for _, r := range page {
 		v := CorrelateResult{IP: r.IP, Input: r.Input, OK: r.OK, Error: r.Error, Skipped: r.Skipped, Reason: r.Reason,
-			Category: r.Category, Kind: r.Kind, Score: r.Score}
+			Category: r.Category, Kind: r.Kind}
 		if r.Enrichment != nil {
 			v.Enrichment = EnrichmentView(r.Enrichment, full, false)
+			v.Enrichment.IP, v.Enrichment.Kind = "", "" // the result's own
+			if v.Enrichment.Input == v.Input {
+				v.Enrichment.Input = ""
+			}
+		}
+		if sc := r.Score; sc != nil {
+			v.Score = &ScoreView{Value: sc.Value, Reasons: []string{}}
+			for _, x := range sc.Reasons {
+				v.Score.Reasons = append(v.Score.Reasons, x.Code)
+			}
+			if full {
+				v.Score.Details = sc.Reasons
+			}
 		}
 		if activity != nil && r.Error == "" {
 			if ip, err := netip.ParseAddr(r.IP); err == nil {
-				v.Activity = activity(ip)
-				if v.Activity == nil {
+				if act := activity(ip); act != nil {
+					v.Activity = activityView(act, full)
+				} else {
 					f := false
 					v.Seen = &f
 				}

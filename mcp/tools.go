@@ -207,10 +207,18 @@ func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*
 	if err != nil {
 		return nil, err
 	}
-	ov, more := BuildOverview(res, a.Path, *a, off, a.Cursor != "")
-	ans := &OverviewAnswer{Overview: ov}
-	if more {
-		ans.NextCursor = makeCursor(off+a.Limit, bind)
+	ans, n := fitPage(a.Limit, func(n int) *OverviewAnswer {
+		b := *a
+		b.Limit = n
+		ov, more := BuildOverview(res, a.Path, b, off, a.Cursor != "")
+		ans := &OverviewAnswer{Overview: ov}
+		if more {
+			ans.NextCursor = "more"
+		}
+		return ans
+	})
+	if ans.NextCursor != "" {
+		ans.NextCursor = makeCursor(off+n, bind)
 	}
 	return ans, nil
 }
@@ -230,12 +238,15 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 	if err != nil {
 		return nil, err
 	}
-	ans := &SuspectsAnswer{Suspects: make([]Suspect, 0, len(list)), Total: total}
+	views := make([]Suspect, 0, len(list))
 	for _, x := range list {
-		ans.Suspects = append(ans.Suspects, SuspectView(x, a.Detail == DetailFull))
+		views = append(views, SuspectView(x, a.Detail == DetailFull))
 	}
-	if off+len(list) < total {
-		ans.Truncated, ans.NextCursor = true, makeCursor(off+len(list), bind)
+	ans, n := fitPage(len(views), func(n int) *SuspectsAnswer {
+		return &SuspectsAnswer{Suspects: views[:n], Total: total}
+	})
+	if off+n < total {
+		ans.Truncated, ans.NextCursor = true, makeCursor(off+n, bind)
 	}
 	return ans, nil
 }
@@ -268,11 +279,14 @@ func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*Deta
 	if !found {
 		return ans, nil
 	}
-	var more bool
-	ans.Found = true
-	ans.Scanner, more = BuildDetail(d, a.Detail == DetailFull, off, a.Limit)
+	more := false
+	ans, n := fitPage(a.Limit, func(n int) *DetailAnswer {
+		v := &DetailAnswer{IP: ans.IP, Found: true}
+		v.Scanner, more = BuildDetail(d, a.Detail == DetailFull, off, n)
+		return v
+	})
 	if more {
-		ans.NextCursor = makeCursor(off+a.Limit, bind)
+		ans.NextCursor = makeCursor(off+n, bind)
 	}
 	return ans, nil
 }
@@ -326,9 +340,14 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) 
 	if err != nil {
 		return nil, err
 	}
-	ans, more := BuildCorrelate(corr, a.Detail == DetailFull, off, a.Limit, activity)
+	more := false
+	ans, n := fitPage(a.Limit, func(n int) *CorrelateAnswer {
+		var ans *CorrelateAnswer
+		ans, more = BuildCorrelate(corr, a.Detail == DetailFull, off, n, activity)
+		return ans
+	})
 	if more {
-		ans.NextCursor = makeCursor(off+a.Limit, bind)
+		ans.NextCursor = makeCursor(off+n, bind)
 	}
 	return ans, nil
 }

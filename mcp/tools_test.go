@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -336,5 +337,47 @@ func TestDefaultsAgree(t *testing.T) {
 	}
 	if got := Defaults[OverviewArgs]().TimeWindowS; got != scan.DefaultWindowS {
 		t.Errorf("time_window_s default %v, engine %v", got, scan.DefaultWindowS)
+	}
+}
+
+// TestPageFitsBudget: a page asked larger than the budget allows stops
+// before its answer passes AnswerBudget characters, says so, and the
+// cursors page through every result once, in order.
+func TestPageFitsBudget(t *testing.T) {
+	s := newTestServer(t, map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": "false"})
+	ips := make([]string, 1000)
+	for i := range ips {
+		ips[i] = fmt.Sprintf("2001:db8:%x::%x", i, i+1) // documentation addresses: skipped, about 120 characters each
+	}
+	var seen []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		args := map[string]any{"ips": ips, "limit": 1000, "detail": "full"}
+		if cursor != "" {
+			args["cursor"] = cursor
+		}
+		m, text, isErr := callTool(t, s, "correlate", args)
+		if isErr || len(text) > AnswerBudget {
+			t.Fatalf("page %d: %d characters, error %v", pages, len(text), m["error"])
+		}
+		for _, r := range m["results"].([]any) {
+			seen = append(seen, r.(map[string]any)["ip"].(string))
+		}
+		c, _ := m["next_cursor"].(string)
+		if c == "" {
+			if pages == 0 {
+				t.Fatalf("1000 results in one answer of %d characters", len(text))
+			}
+			break
+		}
+		cursor = c
+	}
+	if len(seen) != len(ips) {
+		t.Fatalf("%d results over the pages, want %d", len(seen), len(ips))
+	}
+	for i, ip := range seen {
+		if want := netip.MustParseAddr(ips[i]).String(); ip != want {
+			t.Fatalf("result %d is %s, want %s", i, ip, want)
+		}
 	}
 }
