@@ -109,6 +109,54 @@ func BenchmarkAdversarial(b *testing.B) {
 	}
 }
 
+// BenchmarkAdversarialPhases splits the analysis of each pattern into
+// reading (Add: hashing packets into the tables, whose cost per packet
+// grows with the tables' size once they outgrow the caches) and the
+// passes over the tables that the patterns made super-linear before
+// (FinishContext with its grouping and judging, and the views), each per
+// packet.
+func BenchmarkAdversarialPhases(b *testing.B) {
+	patterns := []struct {
+		name string
+		base int
+		gen  func(int) []pcapng.Packet
+	}{
+		{"decoy_sources", 2000, decoyFlood},
+		{"distributed_hosts", 5000, distributedFlood},
+		{"episodes", 5000, episodeFlood},
+	}
+	for _, pt := range patterns {
+		for _, x := range []int{1, 2, 4, 8} {
+			n := pt.base * x
+			ps := pt.gen(n)
+			b.Run(pt.name+"="+strconv.Itoa(n), func(b *testing.B) {
+				var add, fin time.Duration
+				for b.Loop() {
+					start := time.Now()
+					agg := NewAggregator(DefaultConfig())
+					for i := range ps {
+						agg.Add(&ps[i])
+					}
+					mid := time.Now()
+					an, err := agg.FinishContext(context.Background())
+					if err != nil {
+						b.Fatal(err)
+					}
+					an.Overview(DefaultThresholds(), DefaultWindowS, 20)
+					for _, s := range an.Suspects(Thresholds{MinPorts: 3, MinHosts: 3, MinTargets: 3, MinStealthTargets: 3, MinRatePPS: 1}) {
+						an.Detail(s.IP)
+					}
+					add += mid.Sub(start)
+					fin += time.Since(mid)
+				}
+				per := float64(b.N * len(ps))
+				b.ReportMetric(float64(add.Nanoseconds())/per, "add-ns/packet")
+				b.ReportMetric(float64(fin.Nanoseconds())/per, "finish-ns/packet")
+			})
+		}
+	}
+}
+
 // measure runs f and returns its wall time and the bytes it allocated.
 func measure(f func()) (time.Duration, uint64) {
 	var m0, m1 runtime.MemStats
