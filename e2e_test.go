@@ -318,7 +318,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{[]string{"version"}, nil, 0, "porthunter "},
 		{[]string{"help"}, nil, 0, "usage:"},
-		{[]string{"help", "list_suspects"}, nil, 0, "min_rate_pps   number   distinct probes per second of the scan episode (default 5)"},
+		{[]string{"help", "list_suspects"}, nil, 0, "min_rate_pps   number   distinct probes per second of the scan episode (a number from 0 to 1000000000, default 5)"},
 		{[]string{"help", "nope"}, nil, 2, ""},
 		{[]string{"frobnicate"}, nil, 2, ""},
 		{[]string{"analyze"}, nil, 2, ""},

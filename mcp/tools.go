@@ -172,14 +172,15 @@ func WriteToolHelp(w io.Writer, name string) bool {
 	fmt.Fprintf(w, "%s: %s\n\n%s\n\narguments:\n", t.name, t.title, t.description)
 	fmt.Fprintf(w, "  %-14s %-8s %s\n", "auth_token", "string", "the server's PORT_HUNTER_TOKEN")
 	for _, f := range Fields(t.args) {
-		note := ""
+		note := " (" + describe(f)
+		if d := f.Tag.Get("default"); d != "" && !strings.Contains(note, "default") {
+			note += ", default " + d
+		}
 		if f.Tag.Get("required") == "true" {
-			note = " (required)"
-		} else if d := f.Tag.Get("default"); d != "" {
-			note = " (default " + strings.Trim(d, `"`) + ")"
+			note += ", required"
 		}
 		typ, _ := Schema(f.Type)["type"].(string)
-		fmt.Fprintf(w, "  %-14s %-8s %s%s\n", f.Name, typ, f.Tag.Get("desc"), note)
+		fmt.Fprintf(w, "  %-14s %-8s %s%s)\n", f.Name, typ, f.Tag.Get("desc"), strings.ReplaceAll(note, `"`, ""))
 	}
 	return true
 }
