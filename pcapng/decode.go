@@ -3,12 +3,17 @@ package pcapng
 // Decode resets *p and fills it from rec: the record's metadata, then the
 // link, network and transport headers as far as they were captured.
 //
+// A packet inside tunnels (VXLAN, GENEVE, GRE, NVGRE, ERSPAN, IP-in-IP,
+// Teredo, GTP-U; tunnel.go) is decoded as the packet the tunnels carry,
+// at most MaxTunnelDepth of them deep, with the tunnels named in the
+// Tunnel fields.
+//
 // Input is untrusted: Decode never panics, never allocates, and keeps no
 // reference to rec.Data (every field of Packet is a value). What it could
 // not decode is recorded in p.Anomalies. L3 is L3IPv4 or L3IPv6 only when
-// the addresses were read; L4 is L4TCP or L4UDP only when the ports were
-// read, L4ICMP or L4ICMPv6 only when type and code were read; so the scan
-// engine never counts zeros as addresses or ports.
+// the addresses were read; L4 is L4TCP, L4UDP or L4SCTP only when the
+// ports were read, L4ICMP or L4ICMPv6 only when type and code were read;
+// so the scan engine never counts zeros as addresses or ports.
 func Decode(rec *Record, p *Packet) {
 	if p == nil {
 		return

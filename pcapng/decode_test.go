@@ -431,6 +431,33 @@ func checkConsistent(t testing.TB, p *Packet) {
 	if p.CapLen < p.OrigLen && p.Anomalies&AnomalySnapTruncated == 0 {
 		t.Errorf("CapLen %d < OrigLen %d without AnomalySnapTruncated", p.CapLen, p.OrigLen)
 	}
+	if p.L4 != L4SCTP && (p.SCTPVTag != 0 || p.SCTPChunk != 0 || p.SCTPChunkFlags != 0) {
+		t.Errorf("L4 %d with SCTP fields %+v", p.L4, p)
+	}
+	checkTunnelFields(t, p)
+}
+
+// checkTunnelFields asserts the tunnel fields agree with each other: a
+// known kind per layer removed and nothing beyond, outer endpoints exactly
+// when a layer was removed, and a carried packet with addresses.
+func checkTunnelFields(t testing.TB, p *Packet) {
+	t.Helper()
+	d := int(p.TunnelDepth)
+	if d > MaxTunnelDepth {
+		t.Errorf("TunnelDepth %d > %d", d, MaxTunnelDepth)
+	}
+	for i := range 4 {
+		k := TunnelKind(p.TunnelKinds >> (8 * i))
+		if (i < d) != (k != TunnelNone) || k >= NumTunnelKinds {
+			t.Errorf("depth %d, layer %d of kind %d (TunnelKinds %#x)", d, i, k, p.TunnelKinds)
+		}
+	}
+	if (d > 0) != p.OuterSrc.IsValid() || (d > 0) != p.OuterDst.IsValid() {
+		t.Errorf("depth %d with outer endpoints %v > %v", d, p.OuterSrc, p.OuterDst)
+	}
+	if d > 0 && p.L3 != L3IPv4 && p.L3 != L3IPv6 {
+		t.Errorf("depth %d carrying L3 %d", d, p.L3)
+	}
 }
 
 func TestFlagString(t *testing.T) {

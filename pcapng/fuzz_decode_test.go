@@ -1,6 +1,7 @@
 package pcapng
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
@@ -89,6 +90,13 @@ func FuzzIPv4(f *testing.F) {
 		if ip.Source() != netip.AddrFrom4([4]byte(data[12:16])) || ip.Destination() != netip.AddrFrom4([4]byte(data[16:20])) {
 			t.Fatalf("IPv4 addresses disagree with the bytes %x", data)
 		}
+		if p.TunnelDepth > 0 {
+			// The packet carried a tunnel: the view is its outermost packet.
+			if p.OuterSrc != ip.Source() || p.OuterDst != ip.Destination() || ip.FragmentOffset() != 0 || ip.MoreFragments() {
+				t.Fatalf("Decode(%x) = %+v: tunnel endpoints disagree with the view", data, p)
+			}
+			return
+		}
 		if p.L3 != L3IPv4 || p.Src != ip.Source() || p.Dst != ip.Destination() || p.TTL != data[8] ||
 			p.Proto != data[9] || p.IPID != uint32(binary.BigEndian.Uint16(data[4:])) || p.IPLen != ip.Length() {
 			t.Fatalf("Decode(%x) = %+v disagrees with the view", data, p)
@@ -117,6 +125,12 @@ func FuzzIPv6(f *testing.F) {
 		if ip.Source() != netip.AddrFrom16([16]byte(data[8:24])) || ip.Destination() != netip.AddrFrom16([16]byte(data[24:40])) ||
 			len(ip.Payload()) > len(data)-IPv6Len || ip.Length() < IPv6Len {
 			t.Fatalf("IPv6 view disagrees with the bytes %x", data)
+		}
+		if p.TunnelDepth > 0 {
+			if p.OuterSrc != ip.Source() || p.OuterDst != ip.Destination() {
+				t.Fatalf("Decode(%x) = %+v: tunnel endpoints disagree with the view", data, p)
+			}
+			return
 		}
 		if p.L3 != L3IPv6 || p.Src != ip.Source() || p.TTL != data[7] || p.IPLen != ip.Length() {
 			t.Fatalf("Decode(%x) = %+v disagrees with the view", data, p)
@@ -238,7 +252,7 @@ func FuzzICMP(f *testing.F) {
 		if p.QSrc != src || p.QDst != dst {
 			t.Fatalf("quoted %v > %v, bytes say %v > %v", p.QSrc, p.QDst, src, dst)
 		}
-		if p.QHasPorts && p.QProto != ipProtoTCP && p.QProto != ipProtoUDP {
+		if p.QHasPorts && p.QProto != ipProtoTCP && p.QProto != ipProtoUDP && p.QProto != ipProtoSCTP {
 			t.Fatalf("quoted ports for protocol %d", p.QProto)
 		}
 	})
@@ -246,12 +260,40 @@ func FuzzICMP(f *testing.F) {
 
 func FuzzDecode(f *testing.F) {
 	seedCases(f, func(c decodeCase, data []byte) { f.Add(uint16(c.link), data) })
+	// One seed per tunnel kind and per way of not being one
+	// (tunnel_test.go), so the fuzzer starts inside every decapsulator.
+	for _, c := range tunnelCases() {
+		f.Add(uint16(c.link), h(f, c.data))
+	}
 	f.Fuzz(func(t *testing.T, link uint16, data []byte) {
 		p := decodeFuzz(t, LinkType(link), data)
 		if p.Link != LinkType(link) || p.CapLen != len(data) {
 			t.Fatalf("metadata not copied: %+v", p)
 		}
+		if p.TunnelDepth == 0 {
+			return
+		}
+		// A reference for what decapsulation found: the outer endpoints
+		// are in the input as an IP header holds them (source, then
+		// destination), and the carried packet's after them.
+		outer := pairIndex(data, p.OuterSrc, p.OuterDst, 0)
+		if outer < 0 || pairIndex(data, p.Src, p.Dst, outer+1) < 0 {
+			t.Fatalf("Decode(%x) = %+v: addresses not where a tunnel puts them", data, p)
+		}
 	})
+}
+
+// pairIndex is the first offset at or after from where the bytes of a
+// and then b appear in data, or -1.
+func pairIndex(data []byte, a, b netip.Addr, from int) int {
+	if from > len(data) {
+		return -1
+	}
+	i := bytes.Index(data[from:], append(a.AsSlice(), b.AsSlice()...))
+	if i < 0 {
+		return -1
+	}
+	return from + i
 }
 
 // decodeFuzz decodes data twice (into a fresh and a dirty Packet), checks

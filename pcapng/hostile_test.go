@@ -690,10 +690,11 @@ type decodeWant struct {
 	MSS       uint16
 	OptCount  uint8
 	OptKinds  uint64
+	Depth     uint8 // TunnelDepth
 }
 
 func decodeGot(p Packet) decodeWant {
-	return decodeWant{p.Anomalies, p.L3, p.L4, p.VLANTags, p.Proto, p.DstPort, p.DataOffset, p.MSS, p.OptCount, p.OptKinds}
+	return decodeWant{p.Anomalies, p.L3, p.L4, p.VLANTags, p.Proto, p.DstPort, p.DataOffset, p.MSS, p.OptCount, p.OptKinds, p.TunnelDepth}
 }
 
 func withTags(w decodeWant, n uint8) decodeWant {
@@ -809,6 +810,148 @@ func TestHostileDecodeChains(t *testing.T) {
 				if p.VLANTags > MaxLinkTags || p.OptCount > MaxTCPOptions {
 					t.Fatalf("cut %d: %d tags, %d TCP options", n, p.VLANTags, p.OptCount)
 				}
+			}
+		}})
+	}
+	runHostileCases(t, hc)
+}
+
+// deepIPIP is n IPv4 headers of protocol 4 (10.0.0.1 > 10.0.0.2, the
+// same at every level: a packet that looks like itself all the way down)
+// around inner, each total length covering what follows.
+func deepIPIP(n int, inner []byte) []byte {
+	b := make([]byte, 0, n*IPv4MinLen+len(inner))
+	for i := range n {
+		l := (n-i)*IPv4MinLen + len(inner)
+		b = append(b, 0x45, 0, byte(l>>8), byte(l), 1, 1, 0, 0, 64, ipProtoIPIP, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2)
+	}
+	return append(b, inner...)
+}
+
+// deepVXLAN is n VXLAN layers (Ethernet, IPv4, UDP to 4789, VXLAN) around
+// the Ethernet frame inner, lengths covering what follows.
+func deepVXLAN(n int, inner []byte) []byte {
+	const layer = EthernetLen + IPv4MinLen + UDPLen + VXLANLen
+	b := make([]byte, 0, n*layer+len(inner))
+	for i := range n {
+		l := (n-i)*layer + len(inner) - EthernetLen
+		b = append(b, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00)
+		b = append(b, 0x45, 0, byte(l>>8), byte(l), 1, 1, 0, 0, 64, ipProtoUDP, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2)
+		l -= IPv4MinLen
+		b = append(b, 0xd4, 0x31, PortVXLAN>>8, PortVXLAN&0xff, byte(l>>8), byte(l), 0, 0)
+		b = append(b, 0x08, 0, 0, 0, 0, 0, 42, 0)
+	}
+	return append(b, inner...)
+}
+
+// TestHostileTunnels feeds the battery tunnels that lie: nested past
+// MaxTunnelDepth (thousands deep), GRE with flags RFC 2784 says to discard
+// on, GENEVE and GTP-U lengths past the packet, a GTP-U extension chain
+// past MaxGTPUExtHeaders, Teredo indications past the datagram, ERSPAN of
+// the wrong version. Each decodes in bounded time without allocating,
+// either into the carried packet or as the outer packet it is.
+func TestHostileTunnels(t *testing.T) {
+	syn := decodeWant{L3: L3IPv4, L4: L4TCP, Proto: 6, DstPort: 80, DataOff: 24, MSS: 1460, OptCount: 1, OptKinds: 2}
+	in4 := h(t, hIn4)
+	eth4 := h(t, hEthV4+hIn4)
+	ip := func(proto int, payload string) []byte { return h(t, hEthV4+tIP4(proto, payload)) }
+	udp := func(sp, dp int, payload string) []byte { return ip(17, tUDP(sp, dp, payload)) }
+	ethernet := func(b []byte) []byte { return append(h(t, hEthV4), b...) }
+	atDepth := func(w decodeWant, d uint8) decodeWant { w.Depth = d; return w }
+	outerUDP := func(port uint16) decodeWant { return decodeWant{L3: L3IPv4, L4: L4UDP, Proto: 17, DstPort: port} }
+	outerGRE := decodeWant{L3: L3IPv4, L4: L4Other, Proto: 47}
+	gtpChain := func(n int) string {
+		return strings.Repeat("01 0000 85 ", n-1) + "01 0000 00 " // n 4-byte extension headers, the last ending the chain
+	}
+	deepest := decodeWant{Anomalies: AnomalyTunnelDepth, L3: L3IPv4, L4: L4Other, Proto: 4, Depth: MaxTunnelDepth}
+	deepestVXLAN := decodeWant{Anomalies: AnomalyTunnelDepth, L3: L3IPv4, L4: L4UDP, Proto: 17, DstPort: PortVXLAN, Depth: MaxTunnelDepth}
+
+	cases := []struct {
+		name  string
+		frame []byte
+		cut   int
+		want  decodeWant
+	}{
+		// Nesting: MaxTunnelDepth layers are entered, the next is left
+		// as the payload of the deepest packet and counted.
+		{"ipip-MaxTunnelDepth", ethernet(deepIPIP(MaxTunnelDepth, in4)), 0, atDepth(syn, MaxTunnelDepth)},
+		{"ipip-MaxTunnelDepth+1", ethernet(deepIPIP(MaxTunnelDepth+1, in4)), 0, deepest},
+		{"ipip-3000-deep-self-similar", ethernet(deepIPIP(3000, in4)), 0, deepest},
+		{"vxlan-in-vxlan-MaxTunnelDepth", deepVXLAN(MaxTunnelDepth, eth4), 0, atDepth(syn, MaxTunnelDepth)},
+		{"vxlan-in-vxlan-MaxTunnelDepth+1", deepVXLAN(MaxTunnelDepth+1, eth4), 0, deepestVXLAN},
+		{"vxlan-in-vxlan-1000-deep", deepVXLAN(1000, eth4), 0, deepestVXLAN},
+		// Cut inside the 5th VXLAN header: the 4th carried packet is a UDP
+		// datagram whose tunnel header was not captured, not a limit hit.
+		{"vxlan-5-deep-cut-in-the-5th-header", deepVXLAN(MaxTunnelDepth+1, eth4), 5*50 - 8, atDepth(outerUDP(PortVXLAN), MaxTunnelDepth)},
+
+		// GRE flags and versions RFC 2784 §2.3 says to discard on.
+		{"gre-routing-present", ip(47, "4000 0800 "+hIn4), 0, outerGRE},
+		{"gre-strict-source-route", ip(47, "0800 0800 "+hIn4), 0, outerGRE},
+		{"gre-recursion-7", ip(47, "0700 0800 "+hIn4), 0, outerGRE},
+		{"gre-version-7", ip(47, "0007 0800 "+hIn4), 0, outerGRE},
+		{"gre-all-flags", ip(47, "ffff 0800 "+hIn4), 0, outerGRE},
+		{"gre-key-announced-not-there", ip(47, "2000 6558"), 0, outerGRE},
+		{"gre-checksum-key-seq-cut", ip(47, "b000 0800 0000 0000 0000"), 0, outerGRE},
+		{"gre-ignored-bits-6-12", ip(47, "03f8 0800 "+hIn4), 0, atDepth(syn, 1)},
+		{"gre-unknown-protocol", ip(47, "0000 1234 "+hIn4), 0, outerGRE},
+		{"erspan-ii-version-2", ip(47, "1000 88be 00000001 2064 0001 00000000 "+hEthV4+hIn4), 0, outerGRE},
+		{"erspan-ii-header-cut", ip(47, "1000 88be 00000001 1064"), 0, outerGRE},
+		{"erspan-iii-subheader-announced-cut", ip(47, "1000 22eb 00000001 2064 0001 00000000 0000 0001 1c00"), 0, outerGRE},
+		{"erspan-iii-frame-type-31", ip(47, "1000 22eb 00000001 2064 0001 00000000 0000 7c00 "+hEthV4+hIn4), 0, outerGRE},
+
+		// GENEVE: an option length, or the options' length, past the
+		// packet leaves it a UDP datagram; 63 empty options is the most
+		// the header allows and is entered.
+		{"geneve-optlen-past-packet", udp(1, PortGENEVE, "3f 00 6558 00002a 00 0101 80 01 00000000 "+hEthV4+hIn4), 0, outerUDP(PortGENEVE)},
+		{"geneve-option-length-past-options", udp(1, PortGENEVE, "01 00 6558 00002a 00 0101 80 1f "+hEthV4+hIn4), 0, outerUDP(PortGENEVE)},
+		{"geneve-63-empty-options", udp(1, PortGENEVE, "3f 00 6558 00002a 00 "+strings.Repeat("0101 80 00 ", 63)+hEthV4+hIn4), 0, atDepth(syn, 1)},
+		{"geneve-protocol-unknown", udp(1, PortGENEVE, "00 00 1234 00002a 00 "+hIn4), 0, outerUDP(PortGENEVE)},
+
+		// GTP-U: the extension chain is bounded and must end in the
+		// message; the length must fit in the datagram.
+		{"gtpu-MaxGTPUExtHeaders", udp(1, PortGTPU, tGTPU(0x34, "0000 00 85 "+gtpChain(MaxGTPUExtHeaders), hIn4)), 0, atDepth(syn, 1)},
+		{"gtpu-ext-chain-past-limit", udp(1, PortGTPU, tGTPU(0x34, "0000 00 85 "+gtpChain(200), hIn4)), 0,
+			decodeWant{Anomalies: AnomalyExtLimit, L3: L3IPv4, L4: L4UDP, Proto: 17, DstPort: PortGTPU}},
+		{"gtpu-ext-length-0", udp(1, PortGTPU, tGTPU(0x34, "0000 00 85 00 0000 00 ", hIn4)), 0, outerUDP(PortGTPU)},
+		{"gtpu-ext-chain-past-message", udp(1, PortGTPU, "34 ff 0008 00000001 0000 00 85 ff 0000 00 "+hIn4), 0, outerUDP(PortGTPU)},
+		{"gtpu-length-past-datagram", udp(1, PortGTPU, "30 ff ffff 00000001 "+hIn4), 0, outerUDP(PortGTPU)},
+		{"gtpu-carried-length-past-message", udp(1, PortGTPU, "30 ff 0014 00000001 "+hIn4), 0, outerUDP(PortGTPU)},
+
+		// Teredo: indications whose lengths run past the datagram.
+		{"teredo-auth-lengths-255", udp(40000, PortTeredo, "0001 ff ff 0102030405060708 00 "+hIn6), 0, outerUDP(PortTeredo)},
+		{"teredo-origin-cut", udp(40000, PortTeredo, "0000 f227 3f"), 0, outerUDP(PortTeredo)},
+
+		// A tunnel cut by the snaplen: inside the carried IP header it
+		// stays the outer datagram; inside the carried TCP header it is
+		// entered and the cut is the carried packet's.
+		{"vxlan-cut-in-carried-ip", udp(1, PortVXLAN, hVXLAN+hEthV4+hIn4), 14 + 20 + 8 + 8 + 14 + 10, outerUDP(PortVXLAN)},
+		{"vxlan-cut-in-carried-tcp", udp(1, PortVXLAN, hVXLAN+hEthV4+hIn4), 14 + 20 + 8 + 8 + 14 + 20 + 6,
+			decodeWant{Anomalies: AnomalySnapTruncated | AnomalyL4Truncated, L3: L3IPv4, L4: L4TCP, Proto: 6, DstPort: 80, Depth: 1}},
+	}
+	frames := hostileFrames(2)
+	var hc []hostileCase
+	for _, c := range cases {
+		rec := testRec{sec: 1, data: c.frame}
+		if c.cut > 0 {
+			rec = testRec{sec: 1, data: c.frame[:c.cut], orig: len(c.frame)}
+		}
+		want := c.want
+		if c.cut > 0 {
+			want.Anomalies |= AnomalySnapTruncated
+		}
+		f := pcapFile(le, pcapMagicMicro, uint32(LinkEthernet), testRec{data: frames[0]}, rec, testRec{data: frames[1]})
+		frame := c.frame
+		hc = append(hc, hostileCase{name: c.name, input: f, want: 3, check: func(t *testing.T, res *hostileResult) {
+			if got := decodeGot(res.recs[1].Pkt); got != want {
+				t.Errorf("decoded\n got %+v\nwant %+v", got, want)
+			}
+			wantSums(t, []hostileRec{res.recs[0]}, frames[:1], false)
+			wantSums(t, []hostileRec{res.recs[2]}, frames[1:], false)
+			var p Packet
+			for n := range len(frame) + 1 {
+				r := Record{LinkType: LinkEthernet, CapLen: n, OrigLen: len(frame), Data: frame[:n]}
+				Decode(&r, &p)
+				checkTunnelFields(t, &p)
 			}
 		}})
 	}

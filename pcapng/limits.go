@@ -53,4 +53,24 @@ const (
 	// MaxTCPOptions bounds the TCP options walked; the 40-byte option space
 	// holds at most 40 one-byte options, so this is the header's own bound.
 	MaxTCPOptions = 40
+
+	// MaxTunnelDepth bounds the encapsulations removed from one packet
+	// (tunnel.go). Real captures carry one (a VXLAN or ERSPAN mirror, a
+	// GRE or IP-in-IP link) or two (a mirror of tunnelled traffic); four
+	// leaves room for a mirror of a VPN inside a provider tunnel while a
+	// packet of nested headers costs at most four passes. A fifth tunnel
+	// header is left as the packet's payload and AnomalyTunnelDepth set.
+	MaxTunnelDepth = 4
+
+	// MaxGENEVEOptions bounds the GENEVE options walked (RFC 8926 §3.5):
+	// the 6-bit option length allows 252 bytes and every option takes at
+	// least 4, so this is the header's own bound.
+	MaxGENEVEOptions = 63
+
+	// MaxGTPUExtHeaders bounds the GTP-U extension headers walked before
+	// the carried IP packet (3GPP TS 29.281 §5.2). Real G-PDUs carry one
+	// (a 5G PDU Session Container) or two; a chain of thousands of
+	// 4-byte headers costs a bounded loop and leaves the packet the UDP
+	// datagram it is.
+	MaxGTPUExtHeaders = 8
 )

@@ -60,6 +60,7 @@ const (
 	L4ICMP             // ICMP for IPv4
 	L4ICMPv6           // ICMPv6
 	L4Other            // another IP protocol; Packet.Proto says which
+	L4SCTP             // SCTP (RFC 9260), set once the ports are captured (4 bytes)
 )
 
 // Fragment positions of an IP packet.
@@ -92,9 +93,10 @@ const (
 	AnomalyTagLimit                         // more VLAN/MPLS tags than MaxLinkTags
 	AnomalyBadIPHeader                      // IP version/IHL/length inconsistent
 	AnomalyIPTruncated                      // cut inside the IP header or extension chain
-	AnomalyExtLimit                         // more IPv6 extension headers than MaxIPv6ExtHeaders
+	AnomalyExtLimit                         // more IPv6 extension headers than MaxIPv6ExtHeaders, or GTP-U ones than MaxGTPUExtHeaders
 	AnomalyL4Truncated                      // cut inside the transport header
-	AnomalyBadL4Header                      // TCP data offset < 5 or beyond the segment
+	AnomalyBadL4Header                      // TCP data offset < 5 or beyond the segment; an SCTP chunk length outside the packet
+	AnomalyTunnelDepth                      // a tunnel inside MaxTunnelDepth others: left encapsulated
 )
 
 // Packet is the decoded summary of one record: every field the scan engine
@@ -121,7 +123,7 @@ type Packet struct {
 	VLANTags uint8  // 802.1Q/802.1ad tags seen
 
 	L4               L4
-	SrcPort, DstPort uint16 // TCP/UDP ports; zero otherwise
+	SrcPort, DstPort uint16 // TCP/UDP/SCTP ports; zero otherwise
 	PayloadLen       int    // transport payload bytes per the IP length (not the capture)
 
 	// TCP
@@ -149,9 +151,30 @@ type Packet struct {
 	Quoted     bool
 	QSrc, QDst netip.Addr
 	QProto     uint8
-	QSrcPort   uint16 // TCP/UDP ports of the quoted datagram, when present
+	QSrcPort   uint16 // TCP/UDP/SCTP ports of the quoted datagram, when present
 	QDstPort   uint16
 	QSeq       uint32 // TCP sequence number of the quoted segment, when present
 	QHasPorts  bool
 	QHasSeq    bool
+
+	// SCTP (RFC 9260), for L4SCTP: the verification tag of the common
+	// header and the type and flags of the first chunk, which tell an
+	// INIT probe (nmap -sY) or a COOKIE ECHO probe (-sZ) and the INIT ACK
+	// or ABORT that answers it. As for TCP, a field the capture cut off
+	// stays zero and AnomalyL4Truncated says so (chunk type 0 is DATA).
+	SCTPVTag       uint32
+	SCTPChunk      uint8 // SCTPChunk* type of the first chunk
+	SCTPChunkFlags uint8 // its flags (the T bit of an ABORT: SCTPFlagT)
+
+	// Tunnels (tunnel.go). When Decode removed encapsulations, every field
+	// above describes the innermost packet, the one the tunnels carried:
+	// its addresses, ports, flags and lengths. TunnelDepth counts the
+	// layers removed (at most MaxTunnelDepth), TunnelKinds holds the
+	// TunnelKind of each, outermost in the low byte (TunnelLayer), and
+	// OuterSrc and OuterDst are the IP addresses of the outermost
+	// tunnel's packet, the endpoints a capture report names. Nothing else
+	// of the outer headers is kept.
+	TunnelDepth        uint8
+	TunnelKinds        uint32
+	OuterSrc, OuterDst netip.Addr
 }

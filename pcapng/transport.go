@@ -222,10 +222,28 @@ func transportDecode(p *Packet, proto uint8, b []byte, declared int) {
 		icmpDecode(p, L4ICMP, b, declared)
 	case ipProtoICMPv6:
 		icmpDecode(p, L4ICMPv6, b, declared)
+	case ipProtoSCTP:
+		sctpDecode(p, b, declared)
 	default:
+		if p.Frag == FragNone && ipTunnelDecode(p, proto, b, declared) {
+			return
+		}
 		p.L4 = L4Other
 		p.PayloadLen = max(declared, 0)
 	}
+}
+
+// ipTunnelDecode enters an IP-in-IP or GRE tunnel (tunnel.go) and reports
+// whether it did; any other protocol, or a payload that is not a tunnel
+// this decoder validates, stays the IP packet's (L4Other, Proto).
+func ipTunnelDecode(p *Packet, proto uint8, b []byte, declared int) bool {
+	switch proto {
+	case ipProtoIPIP, ipProtoIPv6:
+		return ipTunnel(p, proto, b, declared)
+	case ipProtoGRE:
+		return greTunnel(p, b, declared)
+	}
+	return false
 }
 
 // tcpDecode fills the TCP fields. L4TCP is set as soon as the ports are
@@ -325,6 +343,16 @@ func udpDecode(p *Packet, b []byte, declared int) {
 	p.PayloadLen = max(declared-UDPLen, 0)
 	if len(b) < UDPLen {
 		p.Anomalies |= AnomalyL4Truncated
+		return
+	}
+	if isUDPTunnelPort(p.SrcPort, p.DstPort) && p.Frag == FragNone {
+		// The room for a tunnel is what both the IP and the UDP length
+		// fields grant (a UDP length of 0 is an IPv6 jumbogram's).
+		room := p.PayloadLen
+		if ul := int(binary.BigEndian.Uint16(b[udpLength:])); ul >= UDPLen {
+			room = min(room, ul-UDPLen)
+		}
+		udpTunnel(p, b[UDPLen:], room)
 	}
 }
 
@@ -408,7 +436,7 @@ func icmpQuoted(p *Packet, kind L4, b []byte) {
 		}
 		l4 = w.rest
 	}
-	if p.QProto != ipProtoTCP && p.QProto != ipProtoUDP {
+	if p.QProto != ipProtoTCP && p.QProto != ipProtoUDP && p.QProto != ipProtoSCTP {
 		return
 	}
 	if len(l4) >= tcpNeedPorts {
