@@ -331,6 +331,7 @@ func (a *Aggregator) count(p *pcapng.Packet) {
 	if p.Anomalies&^pcapng.AnomalySnapTruncated != 0 {
 		s.Anomalous++
 	}
+	s.countDecoded(p)
 	ts := p.Timestamp
 	if ts == 0 {
 		// A pcapng Simple Packet Block has no timestamp and the reader
