@@ -154,4 +154,10 @@ type Packet struct {
 	QSeq       uint32 // TCP sequence number of the quoted segment, when present
 	QHasPorts  bool
 	QHasSeq    bool
+
+	// TCPFlagsUnknown: L4 is L4TCP (the ports were captured) but the
+	// flags byte was not, so TCPFlags is 0 without meaning "no flags";
+	// the scan engine never classifies such a segment (no NULL scan is
+	// read from a header cut short).
+	TCPFlagsUnknown bool
 }
