@@ -160,4 +160,11 @@ type Packet struct {
 	// the scan engine never classifies such a segment (no NULL scan is
 	// read from a header cut short).
 	TCPFlagsUnknown bool
+
+	// Set by Reassembler.Add. Reassembled: the packet is a datagram
+	// rebuilt from fragments, shown at the fragment that completed it
+	// (Frame, Timestamp), its transport fields read from the reassembled
+	// header. FragEvasion: FragEvasion* bits of its fragments.
+	Reassembled bool
+	FragEvasion uint8
 }
