@@ -6,7 +6,9 @@
 // each in its own byte order), optionally gzip-compressed; the format is
 // told by the magic bytes alone. Decode turns a Record into a Packet:
 // Ethernet/VLAN/PPPoE/MPLS, Linux cooked, loopback, raw IP and PPP
-// framing, then IPv4, IPv6, TCP, UDP and ICMP. Writer writes records
+// framing, then IPv4, IPv6, TCP, UDP and ICMP. Reassembler rebuilds
+// fragmented IPv4 and IPv6 datagrams after Decode, so that a probe split
+// into fragments is classified whole (reassembly.go). Writer writes records
 // back as pcapng, each with its timestamp to the nanosecond, its bytes,
 // lengths and interface (link type, snaplen, name).
 //

@@ -61,48 +61,14 @@ import (
 // but lose their transport fields (L4 becomes L4None): no flags or ports
 // are ever read from a header the fragment does not hold whole.
 
-// Limits of reassembly, with the reason for each value.
-const (
-	// FragTimeoutNS is how long, in capture time, a datagram may take to
-	// complete after its first-arriving fragment: RFC 8200 §4.5's 60
-	// seconds (also Snort frag3's default), above Linux's 30
-	// (ipfrag_time), so no datagram a common stack would rebuild is given
-	// up.
-	FragTimeoutNS int64 = 60 * 1_000_000_000
-
-	// MaxReassemblies is how many datagrams may be in reassembly at once:
-	// Snort 3's stream_ip max_frags default. A scanner's fragments arrive
-	// back to back, so a handful are open at a time; 8192 slots cost
-	// about 3 MiB.
-	MaxReassemblies = 8192
-
-	// FragKeepBytes is how many bytes of each datagram's data are kept:
-	// the longest header classification reads is an ICMP error quoting an
-	// IPv4 header with options and 8 bytes of its data (8 + 60 + 8), or
-	// an ICMPv6 error quoting an IPv6 header and a short chain; a TCP
-	// header is at most 60. The rest is only counted.
-	FragKeepBytes = 128
-
-	// maxFragRuns bounds the disjoint byte ranges one datagram may hold
-	// before it is complete: fragments sent in order (or in reverse, as
-	// old Linux did) make one range; a datagram scattered into more than
-	// 16 pieces is dropped (fragments_dropped_limit) rather than tracked
-	// with unbounded bookkeeping.
-	maxFragRuns = 16
-
-	// maxFragData is the largest datagram data a fragment may imply: an
-	// IPv4 total length, or an IPv6 payload length, is 16 bits (RFC 791,
-	// RFC 8200 §4.5); a fragment reaching beyond it is invalid (ping of
-	// death).
-	maxFragData = 65535
-
-	// ReassemblySlotBytes is the memory of one reassembly slot: the slot
-	// (fragSlot, 344 bytes) and its entries of the index (a power of two
-	// at least twice the slots: fewer than four per slot). Callers count
-	// MaxDatagrams of them against their memory budget
-	// (ReassemblyLimits.Bytes); TestReassemblySlotBytes checks it.
-	ReassemblySlotBytes = 360
-)
+// ReassemblySlotBytes is the memory of one reassembly slot: the slot
+// (fragSlot, 344 bytes) and its entries of the index (a power of two at
+// least twice the slots: fewer than four per slot). Callers count
+// MaxDatagrams of them against their memory budget
+// (ReassemblyLimits.Bytes); TestReassemblySlotBytes checks it. The limits
+// of reassembly (FragTimeoutNS, MaxReassemblies, FragKeepBytes, ...) are
+// in limits.go.
+const ReassemblySlotBytes = 360
 
 // FragEvasion bits describe how a reassembled datagram's fragments were
 // shaped; no ordinary stack sends these.
