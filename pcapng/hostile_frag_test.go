@@ -64,9 +64,10 @@ func setFrag(d []byte, units int, more bool) []byte {
 
 func hostileFragCases() []fragFlood {
 	syn := synSegment(80)
-	const million = 1_000_000
+	const million, hundredK = 1_000_000 / floodScale, 100_000 / floodScale
 	micro := func(i int) int64 { return floodT0 + int64(i)*1000 }
-	first := [][]byte{ip4(0, 6, syn, 0, 8, true)}
+	// Each case patches its own templates.
+	first := func() [][]byte { return [][]byte{ip4(0, 6, syn, 0, 8, true)} }
 	rewrite := synSegment(80)
 	return []fragFlood{
 		{
@@ -75,7 +76,7 @@ func hostileFragCases() []fragFlood {
 			// a microsecond apart: the table stays full, the oldest go.
 			name: "1M distinct datagrams never completed",
 			n:    million,
-			tmpl: first,
+			tmpl: first(),
 			pkt:  func(i int, t [][]byte) []byte { return setSrcByte(setID(t[0], uint16(i)), byte(i>>16)) },
 			ts:   micro,
 			want: func(t *testing.T, st ReassemblyStats) {
@@ -89,7 +90,7 @@ func hostileFragCases() []fragFlood {
 			// are open at a time and the rest time out.
 			name: "a datagram a second, never completed",
 			n:    10_000,
-			tmpl: first,
+			tmpl: first(),
 			pkt:  func(i int, t [][]byte) []byte { return setID(t[0], uint16(i)) },
 			ts:   func(i int) int64 { return floodT0 + int64(i)*1_000_000_000 },
 			want: func(t *testing.T, st ReassemblyStats) {
@@ -118,7 +119,7 @@ func hostileFragCases() []fragFlood {
 			// copy a duplicate.
 			name: "1M duplicates",
 			n:    million,
-			tmpl: first,
+			tmpl: first(),
 			pkt:  func(i int, t [][]byte) []byte { return setID(t[0], 7) },
 			ts:   micro,
 			want: func(t *testing.T, st ReassemblyStats) {
@@ -132,11 +133,11 @@ func hostileFragCases() []fragFlood {
 			// held (its offset-0 fragment never comes), every rewrite with
 			// different bytes counted as overlapping, the equal ones as
 			// duplicates.
-			name: "100k overlapping rewrites of one header",
-			n:    100_001,
+			name: "100k rewrites of one header's flags",
+			n:    hundredK + 1,
 			tmpl: [][]byte{ip4(9, 6, rewrite, 8, 8, true), ip4(9, 6, syn, 16, 8, false)},
 			pkt: func(i int, t [][]byte) []byte {
-				if i == 100_000 {
+				if i == hundredK {
 					return t[1]
 				}
 				t[0][IPv4MinLen+tcpFlags-8] = byte(i)
@@ -144,7 +145,8 @@ func hostileFragCases() []fragFlood {
 			},
 			ts: micro,
 			want: func(t *testing.T, st ReassemblyStats) {
-				if st.Overlapping != 99_999-99_999/256 || st.Duplicate != 99_999/256 || st.Incomplete != 100_001 {
+				rewrites := uint64(hundredK - 1)
+				if st.Overlapping != rewrites-rewrites/256 || st.Duplicate != rewrites/256 || st.Incomplete != hundredK+1 {
 					t.Errorf("%+v", st)
 				}
 			},
@@ -153,12 +155,12 @@ func hostileFragCases() []fragFlood {
 			// Every other 8 bytes of datagrams in 20 pieces: each is
 			// dropped at its 17th hole, its last 3 pieces start anew.
 			name: "scattered pieces",
-			n:    100_000,
+			n:    hundredK,
 			tmpl: [][]byte{ip4(0, 17, make([]byte, 16), 0, 8, true)},
 			pkt:  func(i int, t [][]byte) []byte { return setFrag(setID(t[0], uint16(i/20)), (i%20)*2, true) },
 			ts:   micro,
 			want: func(t *testing.T, st ReassemblyStats) {
-				if st.DroppedLimit != 100_000/20*17 || st.Incomplete != 100_000/20*3 {
+				if st.DroppedLimit != hundredK/20*17 || st.Incomplete != hundredK/20*3 {
 					t.Errorf("%+v", st)
 				}
 			},
@@ -167,7 +169,7 @@ func hostileFragCases() []fragFlood {
 			// Fragments that cannot be: past 65,535 bytes (ping of death),
 			// not a multiple of 8, empty.
 			name: "invalid fragments",
-			n:    300_000,
+			n:    3 * hundredK,
 			tmpl: [][]byte{
 				ip4(0, 17, make([]byte, 65528+16), 65528, 16, false),
 				ip4(0, 6, append(synSegment(80), 1, 2, 3), 0, 12, true),
@@ -176,7 +178,7 @@ func hostileFragCases() []fragFlood {
 			pkt: func(i int, t [][]byte) []byte { return setID(t[i%3], uint16(i)) },
 			ts:  micro,
 			want: func(t *testing.T, st ReassemblyStats) {
-				if st.Invalid != 300_000 || st.Incomplete != 0 {
+				if st.Invalid != 3*hundredK || st.Incomplete != 0 {
 					t.Errorf("%+v", st)
 				}
 			},
@@ -199,7 +201,8 @@ func TestHostileFragments(t *testing.T) {
 			select {
 			case <-done:
 			case <-time.After(hostileDeadline):
-				t.Fatalf("not done after %v", hostileDeadline)
+				<-done // the case's packets are its own, but its stats are read below
+				t.Fatalf("not done after %v (done after %v)", hostileDeadline, elapsed)
 			}
 			c.want(t, st)
 			if sum := st.Reassembled + st.TimedOut + st.Incomplete + st.DroppedLimit + st.Invalid; sum != uint64(c.n) {
@@ -231,7 +234,8 @@ func TestFragmentFloodSparesProbes(t *testing.T) {
 		Decode(&rec, &p)
 		r.Add(&rec, &p)
 	}
-	for i := range 200_000 {
+	const flood = 200_000 / floodScale
+	for i := range flood {
 		feed(ip4(uint16(i), 17, syn, 8, 8, true)) // the flood: UDP, never completed
 		if i%1000 == 999 {
 			for _, f := range frags4(uint16(i), 6, syn, cut{0, 8}, cut{8, 8}, cut{16, 8}) {
@@ -245,7 +249,7 @@ func TestFragmentFloodSparesProbes(t *testing.T) {
 	}
 	// Each probe takes the oldest flood datagram's slot and frees its own
 	// for the flood's next fragment; the last one's stays free.
-	if st := r.Stats(); st.DatagramsReassembled != uint64(probes) || st.DroppedLimit != 200_000-(MaxReassemblies-1) ||
+	if st := r.Stats(); st.DatagramsReassembled != uint64(probes) || st.DroppedLimit != flood-(MaxReassemblies-1) ||
 		st.Incomplete != MaxReassemblies-1 {
 		t.Errorf("%+v", st)
 	}
