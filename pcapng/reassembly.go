@@ -407,52 +407,52 @@ func fragment6(b []byte) (fragment, bool) {
 // it, which RFC 7112 requires in the first fragment. A header the capture
 // cut too soon to measure is not called tiny.
 func tinyFirst(f fragment) bool {
-	need, _ := headerNeed(f.proto, f.data, f.v6)
-	return f.length < need
+	return f.length < headerNeed(f.proto, f.data, f.v6)
 }
 
-// headerNeed is how many bytes of a datagram's data, b its first
-// captured bytes, reach the end of the transport header: a lower bound
-// when exact is false (the bytes that tell were not captured).
-func headerNeed(proto uint8, b []byte, v6 bool) (need int, exact bool) {
+// headerNeed is how many bytes of a datagram's data reach the end of its
+// transport header, read from b, its first captured bytes: exact when b
+// holds what tells (the extension headers' lengths, TCP's data offset),
+// else the least the headers can take.
+func headerNeed(proto uint8, b []byte, v6 bool) int {
 	off := 0
-	for n := 0; v6 && n < MaxIPv6ExtHeaders; n++ {
-		var hl int
-		switch proto {
-		case ip6ExtHopByHop, ip6ExtRouting, ip6ExtDestOpts:
-			if len(b) < off+2 {
-				return off + ip6ExtMinLen, false
-			}
-			hl = (int(b[off+1]) + 1) * 8
-		case ip6ExtAH:
-			if len(b) < off+2 {
-				return off + ip6ExtMinLen, false
-			}
-			hl = (int(b[off+1]) + 2) * 4
-		default:
-			n = MaxIPv6ExtHeaders // the transport header
-			continue
+	for n := 0; v6 && n < MaxIPv6ExtHeaders && ip6Ext(proto); n++ {
+		if len(b) < off+2 {
+			return off + ip6ExtMinLen
+		}
+		hl := (int(b[off+1]) + 1) * 8 // RFC 8200 §4.3: 8-byte units beyond the first
+		if proto == ip6ExtAH {
+			hl = (int(b[off+1]) + 2) * 4 // RFC 4302 §2.2
 		}
 		if len(b) < off+hl {
-			return off + hl, false
+			return off + hl
 		}
-		proto = b[off]
-		off += hl
+		proto, off = b[off], off+hl
 	}
 	switch proto {
 	case ipProtoTCP:
 		if len(b) <= off+tcpOffset {
-			return off + TCPMinLen, false
+			return off + TCPMinLen
 		}
-		return off + max(int(b[off+tcpOffset]>>4)*4, TCPMinLen), true
+		return off + max(int(b[off+tcpOffset]>>4)*4, TCPMinLen)
 	case ipProtoUDP:
-		return off + UDPLen, true
+		return off + UDPLen
 	case ipProtoICMP, ipProtoICMPv6:
-		return off + ICMPLen, true
+		return off + ICMPLen
 	case ipProtoSCTP:
-		return off + sctpCommonLen, true
+		return off + sctpCommonLen
 	}
-	return off, true
+	return off
+}
+
+// ip6Ext reports whether an IPv6 Next Header value names an extension
+// header that may precede the transport header in a datagram's data.
+func ip6Ext(nh uint8) bool {
+	switch nh {
+	case ip6ExtHopByHop, ip6ExtRouting, ip6ExtFragment, ip6ExtDestOpts, ip6ExtAH:
+		return true
+	}
+	return false
 }
 
 // SCTP common header length (RFC 9260 §3.1): ports, verification tag, checksum.
