@@ -62,7 +62,7 @@ type Report struct {
 	InterfacesTotal     int               `json:"interfaces_total"`
 	InterfacesTruncated bool              `json:"interfaces_truncated,omitempty"`
 	Truncated           *TruncationReport `json:"truncated"`
-	Stats               scan.CaptureStats `json:"stats"`
+	Stats               Stats             `json:"stats"`
 	// Files lists the files of a capture set read as one capture, in the
 	// order read; absent for one file. SHA256 is then empty.
 	Files []FileReport `json:"files,omitempty"`
@@ -413,8 +413,17 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	for _, c := range in {
 		total += c.size
 	}
+	budget := sc.MemoryBudgetBytes
+	if budget <= 0 {
+		budget = scan.DefaultMemoryBudgetBytes
+	}
+	// Reassembly's tables come out of the budget the aggregator gets, so
+	// the two together stay within it.
+	rl := pcapng.ReassemblyLimitsFor(budget)
+	sc.MemoryBudgetBytes = budget - rl.Bytes()
 	agg := scan.NewAggregator(sc)
 	defer agg.Close() // stops its workers if we return early
+	dec := newDecoder(rl)
 	var (
 		n        uint64 // records read so far, over all files
 		before   int64  // bytes of the files already read, for progress
@@ -442,7 +451,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		}
 		first := n
 		var readErr error
-		n, readErr = feed(ctx, rd, agg, n, ^uint64(0), func() {
+		n, readErr = feed(ctx, rd, agg, dec, n, ^uint64(0), func() {
 			if progress != nil {
 				progress(before+cr.n, total)
 			}
@@ -508,7 +517,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		// one analysis.
 		an, sc.Admit = nil, set
 		var err error
-		an, err = rereadCaptures(ctx, in, n, lim, sc, func(done int64) {
+		an, err = rereadCaptures(ctx, in, n, lim, sc, rl, func(done int64) {
 			if progress != nil {
 				progress(total+done, 2*total)
 			}
@@ -521,7 +530,8 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		}
 	}
 	rep.Sections = sections
-	rep.Stats = an.Capture()
+	rep.Stats = dec.stats(an.Capture())
+	rep.Stats.MemoryBudgetBytes = budget
 	if stop != nil {
 		rep.SHA256 = files[0].SHA256
 		rep.Truncated = &TruncationReport{AfterFrame: n, Offset: stopOff, Reason: stop.Error()}
@@ -534,11 +544,11 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	return &Result{Analysis: an, Report: &rep}, nil
 }
 
-// feed decodes rd's records into agg, numbering frames on from n (the
-// records before), until the end of rd (nil error), a read error, limit
-// records in all, or ctx's end (checked, with tick called, every
+// feed decodes rd's records with dec into agg, numbering frames on from
+// n (the records before), until the end of rd (nil error), a read error,
+// limit records in all, or ctx's end (checked, with tick called, every
 // checkEvery records). It returns the records counted so far, n included.
-func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, n, limit uint64, tick func()) (uint64, error) {
+func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, dec *decoder, n, limit uint64, tick func()) (uint64, error) {
 	var p pcapng.Packet
 	first := n
 	for n < limit {
@@ -549,7 +559,7 @@ func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, n, limit
 		if err != nil {
 			return n, err
 		}
-		pcapng.Decode(rec, &p)
+		dec.decode(rec, &p)
 		p.Frame += first
 		agg.Add(&p)
 		n++
@@ -574,12 +584,13 @@ func rereadable(in []captureInput) bool {
 }
 
 // rereadCaptures reads the first records records of a capture set again,
-// as readCaptures read them, into an aggregator configured by sc (its
-// Admit set: the heaviest sources). It fails if a file cannot be re-read
-// or no longer holds those records.
-func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim pcapng.Limits, sc scan.Config, tick func(done int64)) (*scan.Analysis, error) {
+// as readCaptures read them (fragments reassembled within rl), into an
+// aggregator configured by sc (its Admit set: the heaviest sources). It
+// fails if a file cannot be re-read or no longer holds those records.
+func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim pcapng.Limits, sc scan.Config, rl pcapng.ReassemblyLimits, tick func(done int64)) (*scan.Analysis, error) {
 	agg := scan.NewAggregator(sc)
 	defer agg.Close()
+	dec := newDecoder(rl)
 	var n uint64
 	var before int64
 	for _, c := range in {
@@ -591,7 +602,7 @@ func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim 
 		if err != nil {
 			return nil, err
 		}
-		n, err = feed(ctx, rd, agg, n, records, func() { tick(before + cr.n) })
+		n, err = feed(ctx, rd, agg, dec, n, records, func() { tick(before + cr.n) })
 		if err != nil || ctx.Err() != nil {
 			return nil, errors.Join(err, ctx.Err())
 		}

@@ -21,7 +21,8 @@ import (
 func TestReadCaptureWorkers(t *testing.T) {
 	files, _ := filepath.Glob("../fixtures/*.pcap*")
 	lab, _ := filepath.Glob("../fixtures/lab/*.pcap*")
-	files = append(files, lab...)
+	frag, _ := filepath.Glob("../fixtures/lab/frag/*.pcap*")
+	files = append(append(files, lab...), frag...)
 	if len(files) == 0 {
 		t.Fatal("no fixtures")
 	}

@@ -290,6 +290,9 @@ type Suspect struct {
 	NoReturnTraffic     *bool        `json:"no_return_traffic,omitempty" desc:"none of its probes drew an answer (detail full)"`
 	DecoyPeers          []netip.Addr `json:"decoy_peers,omitempty" desc:"at most 32 (detail full)"`
 	DecoyPeersTruncated bool         `json:"decoy_peers_truncated,omitempty"`
+
+	FragmentedProbes int `json:"fragmented_probes,omitempty" desc:"probes reassembled from IP fragments (nmap -f)"`
+	FragmentEvasion  int `json:"fragment_evasion,omitempty" desc:"fragmented probes with overlapping or tiny fragments"`
 }
 
 // SuspectView is one suspect at a level.
@@ -297,7 +300,8 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 	v := Suspect{IP: s.IP, Kind: s.Kind, DistinctPorts: s.DistinctPorts, DistinctHosts: s.DistinctHosts, RatePPS: s.RatePPS,
 		FlagsSeen: s.FlagsSeen, Probes: s.Probes, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, DetectedAt: s.DetectedAt,
 		Techniques: s.Techniques, Tool: toolView(s.Tool, full), Confidence: s.Confidence,
-		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal}
+		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal,
+		FragmentedProbes: s.FragmentedProbes, FragmentEvasion: s.FragmentEvasion}
 	v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
 	if full {
 		peak, ep, un, nrt := s.PeakPPS, s.Episodes, s.Unanswered, s.NoReturnTraffic
@@ -385,6 +389,8 @@ type ScannerDetail struct {
 	NoReturnTraffic    bool               `json:"no_return_traffic"`
 	TRW                scan.TRWInfo       `json:"trw"`
 	Tool               *Fingerprint       `json:"tool"`
+	FragmentedProbes   int                `json:"fragmented_probes,omitempty" desc:"probes reassembled from IP fragments (nmap -f)"`
+	FragmentEvasion    int                `json:"fragment_evasion,omitempty" desc:"fragmented probes with overlapping or tiny fragments"`
 }
 
 // DetailTarget is one host a source probed.
@@ -408,7 +414,8 @@ func BuildDetail(d *scan.Detail, full bool, offset, limit int) (v *ScannerDetail
 		TargetsTotal: d.TargetsTotal, TargetsTruncated: d.TargetsTruncated, PortsTotal: d.PortsTotal,
 		Outcomes: d.Outcomes, FirstProbe: d.FirstProbe, FirstAnswer: d.FirstAnswer, FirstOpen: d.FirstOpen,
 		FollowedByUse: d.FollowedByUse, SuccessfulConns: d.SuccessfulConnections, BackscatterPkts: d.BackscatterPkts,
-		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full)}
+		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full),
+		FragmentedProbes: d.FragmentedProbes, FragmentEvasion: d.FragmentEvasion}
 	v.Ports, v.PortsTruncated = ports(d.Ports, d.PortsTruncated, full)
 	v.OpenPorts, v.OpenPortsTruncated = ports(d.OpenPorts, d.OpenPortsTruncated, full)
 	v.UnansweredPorts, v.UnansweredTrunc = ports(d.UnansweredPorts, d.UnansweredPortsTruncated, full)

@@ -8,7 +8,9 @@
 // Ethernet/VLAN/PPPoE/MPLS, Linux cooked, loopback, raw IP and PPP
 // framing, then IPv4, IPv6, TCP, UDP, ICMP and SCTP, through VXLAN,
 // GENEVE, GRE (with NVGRE and ERSPAN), IP-in-IP, Teredo and GTP-U
-// tunnels to the packet they carry. Writer writes records
+// tunnels to the packet they carry. Reassembler rebuilds fragmented IPv4
+// and IPv6 datagrams after Decode, so that a probe split into fragments
+// is classified whole (reassembly.go). Writer writes records
 // back as pcapng, each with its timestamp to the nanosecond, its bytes,
 // lengths and interface (link type, snaplen, name).
 //

@@ -3,7 +3,8 @@ package pcapng
 // Limits against hostile input, in one place. Each value says why it is
 // what it is. Hitting a reader limit returns an error wrapping ErrLimit that
 // names the limit; hitting a decoder limit sets an Anomaly bit on the Packet,
-// which the capture report counts.
+// which the capture report counts; a reassembly limit is counted in
+// ReassemblyStats.
 const (
 	// MaxCapLen bounds one record's captured length. 262144 is libpcap's
 	// MAXIMUM_SNAPLEN and what tcpdump and Wireshark use for USB and D-Bus;
@@ -73,4 +74,37 @@ const (
 	// 4-byte headers costs a bounded loop and leaves the packet the UDP
 	// datagram it is.
 	MaxGTPUExtHeaders = 8
+
+	// FragTimeoutNS is how long, in capture time, a datagram may take to
+	// complete after its first-arriving fragment: RFC 8200 §4.5's 60
+	// seconds (also Snort 2 frag3's default; Snort 3's stream_ip and
+	// Linux's ipfrag_time use 30), so no datagram a common stack would
+	// rebuild is given up.
+	FragTimeoutNS int64 = 60 * 1_000_000_000
+
+	// MaxReassemblies is how many datagrams may be in reassembly at once:
+	// Snort 3's stream_ip max_frags default. A scanner's fragments arrive
+	// back to back, so a handful are open at a time; 8192 slots cost
+	// about 3 MiB.
+	MaxReassemblies = 8192
+
+	// FragKeepBytes is how many bytes of each datagram's data are kept:
+	// the longest header classification reads is an ICMP error quoting an
+	// IPv4 header with options and 8 bytes of its data (8 + 60 + 8), or
+	// an ICMPv6 error quoting an IPv6 header and a short chain; a TCP
+	// header is at most 60. The rest is only counted.
+	FragKeepBytes = 128
+
+	// maxFragRuns bounds the disjoint byte ranges one datagram may hold
+	// before it is complete: fragments sent in order (or in reverse, as
+	// old Linux did) make one range; a datagram scattered into more than
+	// 16 pieces is dropped (fragments_dropped_limit) rather than tracked
+	// with unbounded bookkeeping.
+	maxFragRuns = 16
+
+	// maxFragData is the largest datagram data a fragment may imply: an
+	// IPv4 total length, or an IPv6 payload length, is 16 bits (RFC 791,
+	// RFC 8200 §4.5); a fragment reaching beyond it is invalid (ping of
+	// death).
+	maxFragData = 65535
 )

@@ -177,4 +177,17 @@ type Packet struct {
 	TunnelDepth        uint8
 	TunnelKinds        uint32
 	OuterSrc, OuterDst netip.Addr
+
+	// TCPFlagsUnknown: L4 is L4TCP (the ports were captured) but the
+	// flags byte was not, so TCPFlags is 0 without meaning "no flags";
+	// the scan engine never classifies such a segment (no NULL scan is
+	// read from a header cut short).
+	TCPFlagsUnknown bool
+
+	// Set by Reassembler.Add. Reassembled: the packet is a datagram
+	// rebuilt from fragments, shown at the fragment that completed it
+	// (Frame, Timestamp), its transport fields read from the reassembled
+	// header. FragEvasion: FragEvasion* bits of its fragments.
+	Reassembled bool
+	FragEvasion uint8
 }

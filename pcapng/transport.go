@@ -271,6 +271,7 @@ func tcpDecode(p *Packet, b []byte, declared int) {
 		p.TCPReserved = b[tcpOffset] >> 1 & 0x07
 		p.DataOffset = (b[tcpOffset] >> 4) * 4
 	}
+	p.TCPFlagsUnknown = len(b) < tcpNeedFlags
 	if len(b) >= tcpNeedWindow {
 		p.Window = binary.BigEndian.Uint16(b[tcpWindow:])
 	}

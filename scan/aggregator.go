@@ -446,6 +446,8 @@ const (
 	pkMSS1460Only                    // TCP options exactly one MSS of 1460 (nmap's SYN)
 	pkWinStyle                       // TCP options are ZMap's "windows" list
 	pkNoOpts                         // no TCP options
+	pkFrag                           // a datagram reassembled from fragments
+	pkFragEvasion                    // ... whose fragments overlapped or began tiny
 )
 
 // fill copies what a shard needs of p into x, but for the IDs and
@@ -456,6 +458,11 @@ func (x *pkt) fill(p *pcapng.Packet) {
 	x.sport, x.dport = p.SrcPort, p.DstPort
 	x.flags, x.window, x.ipid = p.TCPFlags, p.Window, uint16(p.IPID)
 	x.l4, x.ttl = p.L4, p.TTL
+	if p.L4 == pcapng.L4TCP && p.TCPFlagsUnknown {
+		// The flags decide what a segment is (probe, answer, backscatter):
+		// one whose flags were not captured is none of them.
+		x.l4 = pcapng.L4None
+	}
 	x.icmpType, x.icmpCode = p.ICMPType, p.ICMPCode
 	var b uint16
 	if p.PayloadLen > 0 {
@@ -463,6 +470,12 @@ func (x *pkt) fill(p *pcapng.Packet) {
 	}
 	if unicast(p.Dst) {
 		b |= pkUnicast
+	}
+	if p.Reassembled {
+		b |= pkFrag
+		if p.FragEvasion != 0 {
+			b |= pkFragEvasion
+		}
 	}
 	if p.L4 == pcapng.L4TCP {
 		switch {

@@ -66,6 +66,10 @@ type Detail struct {
 	NoReturnTraffic       bool    `json:"no_return_traffic"`
 	TRW                   TRWInfo `json:"trw"`
 	Tool                  *Tool   `json:"tool"`
+
+	// FragmentedProbes and FragmentEvasion: as in Suspect.
+	FragmentedProbes int `json:"fragmented_probes,omitempty"`
+	FragmentEvasion  int `json:"fragment_evasion,omitempty"`
 }
 
 // EpisodeInfo is one idle-gap-separated scan episode.
@@ -142,6 +146,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 			Unfiltered: int(r.out[outUnfiltered]), Unanswered: int(r.out[outUnanswered])},
 	}
 	d.UsedPorts, d.UsedPortsTruncated = capList(used, MaxDetailList)
+	d.FragmentedProbes, d.FragmentEvasion = fragProbes(r)
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
 			d.FlagStats[classNames[c]] = int(r.classes[c])

@@ -35,14 +35,17 @@ type target struct {
 }
 
 // Bits of target.marks: the TCP option summary of the first packet (for
-// the fingerprint, replayed at Finish) and, once a source's probes are
-// known, whether a probe shares its (host, port) with a probe of the
-// other transport.
+// the fingerprint, replayed at Finish), whether that packet was
+// reassembled from fragments and, once a source's probes are known,
+// whether a probe shares its (host, port) with a probe of the other
+// transport.
 const (
 	tmMSS1460Only uint8 = 1 << iota
 	tmWinStyle
 	tmNoOpts
 	tmTwin
+	tmFrag        // the first packet was reassembled from fragments
+	tmFragEvasion // ... which overlapped or began with a tiny fragment
 )
 
 // shard is one part of the targets (see Aggregator): those of the address
@@ -123,6 +126,12 @@ func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
 	}
 	if x.has(pkNoOpts) {
 		marks |= tmNoOpts
+	}
+	if x.has(pkFrag) {
+		marks |= tmFrag
+	}
+	if x.has(pkFragEvasion) {
+		marks |= tmFragEvasion
 	}
 	t := s.tgts.push()
 	*t = target{

@@ -48,6 +48,12 @@ type Suspect struct {
 	DecoyPeersTotal int          `json:"decoy_peers_total,omitempty"`
 	// DecoyPeersTruncated: more peers than decoy_peers lists.
 	DecoyPeersTruncated bool `json:"decoy_peers_truncated,omitempty"`
+
+	// FragmentedProbes counts probes reassembled from IP fragments;
+	// FragmentEvasion those among them whose fragments overlapped or
+	// began with a tiny fragment (fragProbes).
+	FragmentedProbes int `json:"fragmented_probes,omitempty"`
+	FragmentEvasion  int `json:"fragment_evasion,omitempty"`
 }
 
 // Suspects lists the sources that th flags, by address. Thresholds other
@@ -114,6 +120,7 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 		Reasons: v.reasons.names(), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
 	}
 	s.OpenPorts, s.OpenPortsTruncated = capList(openPorts(r), MaxPortsHit)
+	s.FragmentedProbes, s.FragmentEvasion = fragProbes(r)
 	if rate, ok := e.rate(); ok {
 		x := roundSig(rate)
 		s.RatePPS = &x
