@@ -200,7 +200,7 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 		ov.Targets = append(ov.Targets, v)
 	}
 	ov.PortDistribution = nonNil(src.PortDistribution)
-	groups, members := len(src.Distributed), 0
+	groups, members := max(len(src.Distributed), len(src.Decoys)), 0 // full: every group the engine listed (top_k)
 	if !full {
 		groups, members = summaryGroups, summaryGroupMembers
 	}
