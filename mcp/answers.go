@@ -155,6 +155,8 @@ type Scanner struct {
 	OpenPortsTruncated bool           `json:"open_ports_truncated,omitempty" desc:"more open ports than listed: scanner_detail with detail full lists them"`
 	Tool               *Fingerprint   `json:"tool"`
 	RatePPS            *float64       `json:"rate_pps"`
+	DistinctProtocols  int            `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO)"`
+	OpenProtocols      Ports          `json:"open_protocols,omitempty" desc:"IP protocols that answered (nmap -sO)"`
 }
 
 // Target is one host the scanners probed.
@@ -190,8 +192,10 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 	for _, s := range src.Scanners {
 		v := Scanner{IP: s.IP, Pkts: s.Pkts, DistinctPorts: s.DistinctPorts, DistinctHosts: s.DistinctHosts, FlagStats: s.FlagStats,
 			Probes: s.Probes, ProbePkts: s.ProbePkts, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Kind: s.Kind,
-			Techniques: s.Techniques, Tool: toolView(s.Tool, full), RatePPS: s.RatePPS}
+			Techniques: s.Techniques, Tool: toolView(s.Tool, full), RatePPS: s.RatePPS,
+			DistinctProtocols: s.DistinctProtocols}
 		v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
+		v.OpenProtocols, _ = portRanges(s.OpenProtocols, 0)
 		ov.Scanners = append(ov.Scanners, v)
 	}
 	for _, t := range src.Targets {
@@ -281,6 +285,8 @@ type Suspect struct {
 	Confidence         float64      `json:"confidence"`
 	DistributedTarget  string       `json:"distributed_target,omitempty" desc:"the host a distributed scan probed jointly"`
 	DecoysTotal        int          `json:"decoy_peers_total,omitempty" desc:"other sources of its decoy group (nmap -D)"`
+	DistinctProtocols  int          `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO); they count as ports of their host"`
+	OpenProtocols      Ports        `json:"open_protocols,omitempty" desc:"IP protocols that answered (nmap -sO)"`
 
 	// With detail full:
 	PeakPPS             *float64     `json:"peak_pps,omitempty" desc:"most probes within one second (detail full)"`
@@ -297,8 +303,10 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 	v := Suspect{IP: s.IP, Kind: s.Kind, DistinctPorts: s.DistinctPorts, DistinctHosts: s.DistinctHosts, RatePPS: s.RatePPS,
 		FlagsSeen: s.FlagsSeen, Probes: s.Probes, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, DetectedAt: s.DetectedAt,
 		Techniques: s.Techniques, Tool: toolView(s.Tool, full), Confidence: s.Confidence,
-		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal}
+		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal,
+		DistinctProtocols: s.DistinctProtocols}
 	v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
+	v.OpenProtocols, _ = portRanges(s.OpenProtocols, 0)
 	if full {
 		peak, ep, un, nrt := s.PeakPPS, s.Episodes, s.Unanswered, s.NoReturnTraffic
 		v.PeakPPS, v.Episodes, v.Unanswered, v.NoReturnTraffic = &peak, &ep, &un, &nrt
@@ -385,6 +393,10 @@ type ScannerDetail struct {
 	NoReturnTraffic    bool               `json:"no_return_traffic"`
 	TRW                scan.TRWInfo       `json:"trw"`
 	Tool               *Fingerprint       `json:"tool"`
+	DistinctProtocols  int                `json:"distinct_protocols,omitempty" desc:"IP protocols it swept (nmap -sO)"`
+	Protocols          Ports              `json:"protocols,omitempty" desc:"IP protocols probed"`
+	OpenProtocols      Ports              `json:"open_protocols,omitempty" desc:"IP protocols answered in the protocol (or ICMP port unreachable): open"`
+	ClosedProtocols    Ports              `json:"closed_protocols,omitempty" desc:"IP protocols answered with ICMP protocol unreachable (IPv6: unrecognized next header): closed"`
 }
 
 // DetailTarget is one host a source probed.
@@ -408,7 +420,11 @@ func BuildDetail(d *scan.Detail, full bool, offset, limit int) (v *ScannerDetail
 		TargetsTotal: d.TargetsTotal, TargetsTruncated: d.TargetsTruncated, PortsTotal: d.PortsTotal,
 		Outcomes: d.Outcomes, FirstProbe: d.FirstProbe, FirstAnswer: d.FirstAnswer, FirstOpen: d.FirstOpen,
 		FollowedByUse: d.FollowedByUse, SuccessfulConns: d.SuccessfulConnections, BackscatterPkts: d.BackscatterPkts,
-		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full)}
+		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full),
+		DistinctProtocols: d.DistinctProtocols}
+	v.Protocols, _ = portRanges(d.Protocols, 0)
+	v.OpenProtocols, _ = portRanges(d.OpenProtocols, 0)
+	v.ClosedProtocols, _ = portRanges(d.ClosedProtocols, 0)
 	v.Ports, v.PortsTruncated = ports(d.Ports, d.PortsTruncated, full)
 	v.OpenPorts, v.OpenPortsTruncated = ports(d.OpenPorts, d.OpenPortsTruncated, full)
 	v.UnansweredPorts, v.UnansweredTrunc = ports(d.UnansweredPorts, d.UnansweredPortsTruncated, full)

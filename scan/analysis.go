@@ -29,6 +29,8 @@ const (
 func outcome(t *target) uint8 {
 	s := t.state
 	switch t.class {
+	case clsPROTO:
+		return protoOutcome(t)
 	case clsSYN:
 		switch {
 		case s&stSynAck != 0:
@@ -149,15 +151,28 @@ type trwResult struct {
 }
 
 // hp is one (host, port) pair of a source: host is an address index;
-// icmp keeps ICMP request types apart from ports.
+// space keeps ICMP request types and IP protocol numbers apart from ports.
 type hp struct {
-	dst  int32
-	port uint16
-	icmp bool
+	dst   int32
+	port  uint16
+	space uint8
 }
 
+// Key spaces of hp.
+const (
+	spacePort  uint8 = iota // a TCP or UDP port
+	spaceICMP               // an ICMP request type
+	spaceProto              // an IP protocol number (a protocol probe)
+)
+
 func hpOf(t *target) hp {
-	return hp{t.dst, t.port, t.class == clsICMP}
+	switch t.class {
+	case clsICMP:
+		return hp{t.dst, t.port, spaceICMP}
+	case clsPROTO:
+		return hp{t.dst, uint16(t.proto), spaceProto}
+	}
+	return hp{t.dst, t.port, spacePort}
 }
 
 // srcResult is everything derived about one source. Its slices are parts
@@ -180,11 +195,17 @@ type srcResult struct {
 	classes     [numClasses]int32
 	out         [outUnfiltered + 1]int32
 	answered    int32
-	ports       int32 // distinct ports probed (ICMP aside)
+	ports       int32 // distinct ports probed (ICMP and protocol probes aside)
 	hosts       int32 // distinct hosts probed
 	connect     bool  // SYN probes were connect() calls (handshake completed, no data)
 	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
+	protos      int32 // distinct IP protocols of its protocol probes (nmap -sO)
 }
+
+// spread is how many distinct things r probed on its hosts, ports and
+// protocols alike, for its shape: a sweep of 250 protocols on one host is
+// as vertical as a sweep of 250 ports.
+func (r *srcResult) spread() int { return int(r.ports) + int(r.protos) }
 
 // Analysis is the frozen result of one capture. Its methods are safe for
 // concurrent use.
@@ -573,17 +594,18 @@ func (an *Analysis) buildSources(ctx context.Context, all []target, start []int3
 
 // srcBuilder derives sources' results; one per goroutine of buildSources.
 type srcBuilder struct {
-	an       *Analysis
-	returned bool
-	stamp    uint32
-	portMark []uint32 // by port: stamp of the last source that probed it
-	hostMark []uint32 // by address index: likewise
-	hostList []int32  // the current source's distinct hosts, a part of hostPool
-	hostPool []int32
-	succ     []int64   // starts of successful connections, all sources in order
-	eps      []episode // episodes, likewise
-	spans    []span    // per source: its parts of succ and eps
-	c        counter
+	an        *Analysis
+	returned  bool
+	stamp     uint32
+	portMark  []uint32    // by port: stamp of the last source that probed it
+	hostMark  []uint32    // by address index: likewise
+	protoMark [256]uint32 // by IP protocol: likewise
+	hostList  []int32     // the current source's distinct hosts, a part of hostPool
+	hostPool  []int32
+	succ      []int64   // starts of successful connections, all sources in order
+	eps       []episode // episodes, likewise
+	spans     []span    // per source: its parts of succ and eps
+	c         counter
 }
 
 type span struct{ succ, eps int32 }
@@ -602,9 +624,10 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	if len(seg) == 0 {
 		return // only answered others: nothing to derive
 	}
+	protoSweeps(seg, b.an.idleGap)
 	var fp fpCounters
 	for i := range seg {
-		if t := &seg[i]; t.proto == protoTCP && t.class != clsNone {
+		if t := &seg[i]; t.proto == protoTCP && t.class != clsNone && t.class != clsPROTO {
 			fp.add(t, b.an.addrs[t.dst])
 		}
 	}
@@ -666,9 +689,13 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 		if counted(t) {
 			r.counted++
 		}
-		if t.class != clsICMP && b.portMark[t.port] != b.stamp {
+		if t.class.hasPort() && b.portMark[t.port] != b.stamp {
 			b.portMark[t.port] = b.stamp
 			r.ports++
+		}
+		if t.class == clsPROTO && b.protoMark[t.proto] != b.stamp {
+			b.protoMark[t.proto] = b.stamp
+			r.protos++
 		}
 		if b.hostMark[t.dst] != b.stamp {
 			b.hostMark[t.dst] = b.stamp
@@ -685,8 +712,8 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 		if t.class == clsACK && t.state&stRST != 0 {
 			rstWin[boolIdx(t.state&stRSTWin != 0)] = true
 		}
-		tcp = tcp || t.proto == protoTCP
-		udp = udp || t.proto == protoUDP
+		tcp = tcp || t.proto == protoTCP && t.class.hasPort()
+		udp = udp || t.proto == protoUDP && t.class.hasPort()
 	}
 	r.probes = seg[:n:n]
 	b.hostList = b.hostPool[hostStart:len(b.hostPool):len(b.hostPool)]
@@ -725,13 +752,13 @@ func (b *srcBuilder) fix(rs []srcResult) {
 func markTwins(probes []target) {
 	tcp := make(map[uint64]int32)
 	for i := range probes {
-		if t := &probes[i]; t.proto == protoTCP {
+		if t := &probes[i]; t.proto == protoTCP && t.class.hasPort() {
 			tcp[uint64(t.dst)<<16|uint64(t.port)] = int32(i)
 		}
 	}
 	for i := range probes {
 		t := &probes[i]
-		if t.proto != protoUDP {
+		if t.proto != protoUDP || !t.class.hasPort() {
 			continue
 		}
 		if j, ok := tcp[uint64(t.dst)<<16|uint64(t.port)]; ok {
@@ -784,7 +811,7 @@ type counter struct {
 	gen      uint32
 	hostGen  []uint32 // by address index
 	hostN    []int32
-	portGen  []uint32 // by port; ICMP request types at 1<<16 + type
+	portGen  []uint32 // by port; ICMP request types at 1<<16 + type, IP protocols at 1<<16 + 256 + protocol
 	portN    []int32
 	twinSeen map[hp]uint32 // generation in which a twin probe's pair was counted
 	pairs    int
@@ -827,7 +854,7 @@ func (c *counter) add(t *target) {
 		c.twinSeen[k] = c.gen
 	}
 	c.pairs++
-	if !k.icmp {
+	if k.space != spaceICMP { // protocols count on their host as ports do
 		if c.hostGen[k.dst] != c.gen {
 			c.hostGen[k.dst], c.hostN[k.dst] = c.gen, 0
 		}
@@ -835,8 +862,11 @@ func (c *counter) add(t *target) {
 		c.maxPorts = max(c.maxPorts, int(c.hostN[k.dst]))
 	}
 	pk := int(k.port)
-	if k.icmp {
+	switch k.space {
+	case spaceICMP:
 		pk += 1 << 16
+	case spaceProto:
+		pk += 1<<16 + 256
 	}
 	if c.portGen[pk] != c.gen {
 		c.portGen[pk], c.portN[pk] = c.gen, 0
@@ -889,7 +919,7 @@ func (an *Analysis) indexHosts(hostsOf [][]int32) {
 func openPorts(r *srcResult) []int {
 	var out []int
 	for i := range r.probes {
-		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen {
+		if t := &r.probes[i]; t.class.hasPort() && outcome(t) == outOpen {
 			out = append(out, int(t.port))
 		}
 	}
@@ -901,7 +931,7 @@ func openPorts(r *srcResult) []int {
 func usedLater(r *srcResult) []int {
 	var out []int
 	for i := range r.probes {
-		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen && t.state&stLaterData != 0 {
+		if t := &r.probes[i]; t.class.hasPort() && outcome(t) == outOpen && t.state&stLaterData != 0 {
 			out = append(out, int(t.port))
 		}
 	}
@@ -951,6 +981,7 @@ func techniques(r *srcResult) []string {
 	add(clsOTHER, "illegal_flags_scan")
 	add(clsUDP, "udp_scan")
 	add(clsICMP, "ping_sweep")
+	add(clsPROTO, "ip_protocol_scan")
 	sort.Strings(out)
 	return out
 }

@@ -66,6 +66,14 @@ type Detail struct {
 	NoReturnTraffic       bool    `json:"no_return_traffic"`
 	TRW                   TRWInfo `json:"trw"`
 	Tool                  *Tool   `json:"tool"`
+
+	// Its protocol probes' IP protocol numbers (nmap -sO), by outcome:
+	// open (an answer in the protocol), closed (ICMP protocol
+	// unreachable); the others went unanswered or were filtered.
+	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
+	Protocols         []int `json:"protocols,omitempty"`
+	OpenProtocols     []int `json:"open_protocols,omitempty"`
+	ClosedProtocols   []int `json:"closed_protocols,omitempty"`
 }
 
 // EpisodeInfo is one idle-gap-separated scan episode.
@@ -111,6 +119,7 @@ type ProbeEvent struct {
 	Flags     *string    `json:"flags,omitempty"`
 	Technique string     `json:"technique"`
 	Outcome   string     `json:"outcome"`
+	IPProto   *int       `json:"ip_proto,omitempty"` // a protocol probe's IP protocol (its port is 0)
 }
 
 // TRWInfo is the sequential hypothesis test's result (Jung et al. 2004:
@@ -177,7 +186,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		for k := e.first; k <= e.last; k++ {
 			t := &r.probes[k]
 			hosts[t.dst] = true
-			if t.class != clsICMP {
+			if t.class.hasPort() {
 				ports[t.port] = true
 			}
 		}
@@ -190,6 +199,10 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		d.Episodes = append(d.Episodes, info)
 	}
 	an.detailTargets(d, r)
+	if r.protos > 0 {
+		d.DistinctProtocols = int(r.protos)
+		d.Protocols, d.OpenProtocols, d.ClosedProtocols = protocols(r)
+	}
 	d.TRW = TRWInfo{Ran: r.trw.Ran, Decision: "pending", Score: int(r.trw.Score), MaxScore: int(r.trw.MaxScore)}
 	switch {
 	case r.trw.Scanner:
@@ -222,7 +235,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		}
 		h.probes++
 		o := outcome(t)
-		if t.class != clsICMP {
+		if t.class.hasPort() {
 			h.ports = append(h.ports, int(t.port))
 			ports[t.port] = true
 			if o == outOpen {
@@ -293,6 +306,10 @@ func (an *Analysis) event(r *srcResult, t *target, ts int64, frame uint64) *Prob
 	if t.proto == protoTCP {
 		f := pcapng.FlagString(t.flags)
 		e.Flags = &f
+	}
+	if t.class == clsPROTO {
+		n := int(t.proto)
+		e.IPProto = &n
 	}
 	return e
 }

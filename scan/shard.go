@@ -12,6 +12,7 @@ type targetKey struct {
 
 // target is the state of one (source, destination, protocol, port): 72
 // bytes without pointers, so millions of them cost the collector nothing.
+// A protocol probe (clsPROTO) has port 0: its protocol is its key.
 type target struct {
 	firstTS  int64
 	ansTS    int64 // first answer
@@ -71,6 +72,8 @@ func (s *shard) add(x *pkt) {
 		s.addUDP(x)
 	case pcapng.L4ICMP, pcapng.L4ICMPv6:
 		s.addICMP(x)
+	case pcapng.L4Other, pcapng.L4None:
+		s.addProto(x)
 	}
 }
 
@@ -306,12 +309,17 @@ func (s *shard) icmpError(x *pkt, v6 bool) {
 			return
 		}
 		port = x.qdport
-	case protoICMP:
-		port = icmpEcho // the quote's type is not decoded; echo is what sweeps send
-	case protoICMPv6:
-		port = icmp6EchoRequest
+	case protoICMP, protoICMPv6:
+		switch {
+		case !nativeProto(x.qproto, v6):
+			port = 0 // ICMPv6 over IPv4 or ICMP over IPv6: a protocol probe
+		case v6:
+			port = icmp6EchoRequest
+		default:
+			port = icmpEcho // the quote's type is not decoded; echo is what sweeps send
+		}
 	default:
-		return
+		port = 0 // a protocol probe (protoscan.go): keyed by its protocol alone
 	}
 	if x.qsid < 0 || x.qdid < 0 {
 		return
@@ -320,13 +328,19 @@ func (s *shard) icmpError(x *pkt, v6 bool) {
 	if t == nil {
 		return
 	}
-	unreach, exceeded, portUnreach := false, false, false
+	unreach, exceeded, portUnreach, protoUnreach := false, false, false, false
 	if v6 {
 		unreach, exceeded = x.icmpType == icmp6Unreachable, x.icmpType == icmp6TimeExceeded
 		portUnreach = unreach && x.icmpCode == icmp6PortUnreach
+		protoUnreach = x.icmpType == icmp6ParamProblem && x.icmpCode == icmp6UnknownNextHeader
 	} else {
 		unreach, exceeded = x.icmpType == icmpUnreachable, x.icmpType == icmpTimeExceeded
 		portUnreach = unreach && x.icmpCode == icmpPortUnreach
+		protoUnreach = unreach && x.icmpCode == icmpProtoUnreach
+	}
+	if t.class == clsPROTO {
+		protoError(s, t, x, protoUnreach, portUnreach)
+		return
 	}
 	switch {
 	case portUnreach && x.qproto == protoUDP && x.has(pkSrcIsQDst):

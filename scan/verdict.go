@@ -98,7 +98,7 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 			if ok && rate < th.MinRatePPS && !r.trw.Scanner {
 				continue
 			}
-			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(int(r.ports), int(r.hosts))}
+			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(r.spread(), int(r.hosts))}
 			if c.hostGen == nil {
 				c = newCounter(len(an.addrs))
 			}
@@ -346,7 +346,7 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 				var det *target
 				for _, x := range hr {
 					t := at(x)
-					if t.class == clsICMP || seen[t.port] == uint32(k+1) {
+					if !t.class.hasPort() || seen[t.port] == uint32(k+1) {
 						continue
 					}
 					seen[t.port] = uint32(k + 1)

@@ -48,6 +48,10 @@ type Suspect struct {
 	DecoyPeersTotal int          `json:"decoy_peers_total,omitempty"`
 	// DecoyPeersTruncated: more peers than decoy_peers lists.
 	DecoyPeersTruncated bool `json:"decoy_peers_truncated,omitempty"`
+	// DistinctProtocols and OpenProtocols are its protocol probes' IP
+	// protocol numbers (nmap -sO): protocols count as ports of their host.
+	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
+	OpenProtocols     []int `json:"open_protocols,omitempty"`
 }
 
 // Suspects lists the sources that th flags, by address. Thresholds other
@@ -121,6 +125,11 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	if v.group >= 0 {
 		s.DistributedTarget = an.addrAt(v.group).String()
 	}
+	if r.protos > 0 {
+		s.DistinctProtocols = int(r.protos)
+		_, open, _ := protocols(r)
+		s.OpenProtocols = open
+	}
 	if an.decoyOf != nil {
 		if gi := an.decoyOf[an.srcOf[r.ai]]; gi >= 0 {
 			g := &an.decoys[gi]
@@ -188,6 +197,9 @@ type FirstEvent struct {
 	DetectedAt Time    `json:"detected_at"`
 	// LatencyS is detected_at minus ts, in seconds.
 	LatencyS float64 `json:"latency_s"`
+	// IPProto is the IP protocol number of a protocol probe (nmap -sO),
+	// whose port is 0.
+	IPProto *int `json:"ip_proto,omitempty"`
 }
 
 // FirstEvent is the first probe of the earliest qualifying episode of any
@@ -215,6 +227,10 @@ func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 	if t.proto == protoTCP {
 		f := pcapng.FlagString(t.flags)
 		fe.Flags = &f
+	}
+	if t.class == clsPROTO {
+		n := int(t.proto)
+		fe.IPProto = &n
 	}
 	return fe
 }
@@ -260,6 +276,8 @@ func technique(r *srcResult, t *target) string {
 		return "udp_scan"
 	case clsICMP:
 		return "ping_sweep"
+	case clsPROTO:
+		return "ip_protocol_scan"
 	}
 	return ""
 }
@@ -311,6 +329,9 @@ type ScannerSummary struct {
 	OpenPortsTruncated bool     `json:"open_ports_truncated,omitempty"`
 	Tool               *Tool    `json:"tool"`
 	RatePPS            *float64 `json:"rate_pps"`
+	// As in Suspect.
+	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
+	OpenProtocols     []int `json:"open_protocols,omitempty"`
 }
 
 // Target is one host the scanners probed.
@@ -412,7 +433,7 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		wi := int64(-1)
 		for i := range r.probes {
 			t := &r.probes[i]
-			if t.class != clsICMP {
+			if t.class.hasPort() {
 				portHits[t.port]++
 			}
 			idx := (t.firstTS - an.stats.firstNS) / wns
@@ -539,7 +560,7 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 			}
 			h := &hosts[j]
 			h.pkts += uint64(t.pkts)
-			if t.class != clsICMP {
+			if t.class.hasPort() {
 				h.distinct++ // ports with repeats, for now
 				nports++
 			}
@@ -559,7 +580,7 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 	}
 	for _, v := range vs.list {
 		for i := range v.r.probes {
-			if t := &v.r.probes[i]; t.class != clsICMP {
+			if t := &v.r.probes[i]; t.class.hasPort() {
 				h := &hosts[slot[t.dst]-1]
 				h.ports = append(h.ports, t.port)
 			}
@@ -604,6 +625,10 @@ func (an *Analysis) summary(v *verdict) ScannerSummary {
 		FlagStats: map[string]int{}, Probes: len(r.probes), ProbePkts: r.probePkts,
 		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
 		Kind: v.kind, Techniques: nonNil(techniques(r)), Tool: r.tool}
+	if r.protos > 0 {
+		s.DistinctProtocols = int(r.protos)
+		_, s.OpenProtocols, _ = protocols(r)
+	}
 	s.OpenPorts, s.OpenPortsTruncated = capList(openPorts(r), MaxPortsHit)
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
