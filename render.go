@@ -96,6 +96,11 @@ func renderReport(w io.Writer, r *report, st style) {
 		}
 		tw.Flush()
 	}
+	for _, s := range r.Suspects {
+		if s.Zombie != "" {
+			fmt.Fprintf(w, "  idle scan: %s probed zombie %s and sent the SYNs that carry the zombie's address\n", s.IP, esc(s.Zombie))
+		}
+	}
 	for _, d := range r.Details {
 		renderDetail(w, d, st)
 	}
@@ -146,6 +151,13 @@ func renderDetail(w io.Writer, d *mcp.ScannerDetail, st style) {
 	if d.DistinctProtocols > 0 {
 		fmt.Fprintf(tw, "  protocols\t%d swept; open %s; closed %s\n", d.DistinctProtocols, shortPorts(d.OpenProtocols, maxDetailPorts),
 			shortPorts(d.ClosedProtocols, maxDetailPorts))
+	}
+	if is := d.IdleScan; is != nil {
+		fmt.Fprintf(tw, "  idle scan\tprober of zombie %s port %d: %d IP ID probes (zombie IP IDs %d..%d), %d SYNs spoofed from the zombie\n",
+			is.Zombie, is.ZombiePort, is.IPIDProbes, is.FirstIPID, is.LastIPID, is.SpoofedProbes)
+	}
+	if d.IdleScanBy != "" {
+		fmt.Fprintf(tw, "  idle scan\tzombie: the SYNs from this address were sent by %s\n", esc(d.IdleScanBy))
 	}
 	tw.Flush()
 }

@@ -210,20 +210,22 @@ func (r *srcResult) spread() int { return int(r.ports) + int(r.protos) }
 // Analysis is the frozen result of one capture. Its methods are safe for
 // concurrent use.
 type Analysis struct {
-	stats    CaptureStats
-	prec     uint8
-	idleGap  int64
-	addrs    []ipAddr    // every address that appeared, sorted as netip.Addr.Compare sorts
-	srcOf    []int32     // by address index: index into sources, -1 for an address that sent nothing
-	sources  []srcResult // by address
-	hostOff  []int32     // by address index h: hostSrc[hostOff[h]:hostOff[h+1]] probed h
-	hostSrc  []int32     // source indexes, ascending (by address) within each host
-	hosts    []int32     // address indexes of the hosts probed, ascending
-	defaults *verdicts   // listing under DefaultThresholds, computed once
-	decoys   []decoySet  // in order of their first member
-	decoyOf  []int32     // by source index: index into decoys, -1 for none; nil when there are none
-	workers  int         // goroutines a search over every source or host may use
-	heavy    *SourceSet  // see HeaviestSources
+	stats        CaptureStats
+	prec         uint8
+	idleGap      int64
+	addrs        []ipAddr    // every address that appeared, sorted as netip.Addr.Compare sorts
+	srcOf        []int32     // by address index: index into sources, -1 for an address that sent nothing
+	sources      []srcResult // by address
+	hostOff      []int32     // by address index h: hostSrc[hostOff[h]:hostOff[h+1]] probed h
+	hostSrc      []int32     // source indexes, ascending (by address) within each host
+	hosts        []int32     // address indexes of the hosts probed, ascending
+	defaults     *verdicts   // listing under DefaultThresholds, computed once
+	decoys       []decoySet  // in order of their first member
+	decoyOf      []int32     // by source index: index into decoys, -1 for none; nil when there are none
+	idle         []idleLink  // idle scans, by prober then zombie (idle.go)
+	idleByZombie []int32     // indexes into idle, by zombie then prober
+	workers      int         // goroutines a search over every source or host may use
+	heavy        *SourceSet  // see HeaviestSources
 }
 
 // HeaviestSources is, when the source budget made the first reading refuse
@@ -355,11 +357,14 @@ func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
 		// milliseconds.
 		runtime.GC()
 	}
-	hostsOf := an.buildSources(ctx, all, start, returned, workers)
+	hostsOf, idle := an.buildSources(ctx, all, start, returned, workers)
 	if err := p.now(); err != nil {
 		return nil, err
 	}
 	an.indexHosts(hostsOf)
+	if err := an.linkIdle(ctx, idle); err != nil {
+		return nil, err
+	}
 	// The decoy search and the default verdicts read the sources and
 	// write disjoint fields: they run side by side.
 	var wg sync.WaitGroup
@@ -561,10 +566,12 @@ func splitSources(start []int32, workers int) []int {
 
 // buildSources derives every source's result from its targets, on up to
 // workers goroutines over disjoint ranges of sources, and returns the
-// distinct hosts each source probed (for indexHosts).
-func (an *Analysis) buildSources(ctx context.Context, all []target, start []int32, returned bool, workers int) [][]int32 {
+// distinct hosts each source probed (for indexHosts) and the candidates
+// for idle-scan probing (for linkIdle).
+func (an *Analysis) buildSources(ctx context.Context, all []target, start []int32, returned bool, workers int) ([][]int32, []idleCand) {
 	bounds := splitSources(start, workers)
 	hostsOf := make([][]int32, len(an.sources))
+	idle := make([][]idleCand, len(bounds))
 	var wg sync.WaitGroup
 	for w := 0; w+1 < len(bounds); w++ {
 		lo, hi := bounds[w], bounds[w+1]
@@ -580,6 +587,7 @@ func (an *Analysis) buildSources(ctx context.Context, all []target, start []int3
 				hostsOf[si] = b.hostList
 			}
 			b.fix(an.sources[lo:hi])
+			idle[w] = b.idle
 		}
 		wg.Add(1)
 		if w+2 < len(bounds) {
@@ -589,7 +597,7 @@ func (an *Analysis) buildSources(ctx context.Context, all []target, start []int3
 		}
 	}
 	wg.Wait()
-	return hostsOf
+	return hostsOf, slices.Concat(idle...)
 }
 
 // srcBuilder derives sources' results; one per goroutine of buildSources.
@@ -602,9 +610,10 @@ type srcBuilder struct {
 	protoMark [256]uint32 // by IP protocol: likewise
 	hostList  []int32     // the current source's distinct hosts, a part of hostPool
 	hostPool  []int32
-	succ      []int64   // starts of successful connections, all sources in order
-	eps       []episode // episodes, likewise
-	spans     []span    // per source: its parts of succ and eps
+	succ      []int64    // starts of successful connections, all sources in order
+	eps       []episode  // episodes, likewise
+	spans     []span     // per source: its parts of succ and eps
+	idle      []idleCand // unsolicited SYN/ACK runs that may be idle-scan probing (idle.go)
 	c         counter
 }
 
@@ -673,6 +682,9 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 			b.succ = append(b.succ, t.firstTS) // in time order: sorted
 			continue
 		case roleNone:
+			if t.marks&tmSynAck != 0 {
+				b.idleCandidate(r, t)
+			}
 			continue
 		}
 		if n != i {

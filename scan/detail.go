@@ -67,6 +67,11 @@ type Detail struct {
 	TRW                   TRWInfo `json:"trw"`
 	Tool                  *Tool   `json:"tool"`
 
+	// IdleScan, on an idle scan's prober, ties it to its zombie (nmap -sI);
+	// IdleScanBy, on a zombie, names the prober that sent the SYNs
+	// carrying its address.
+	IdleScan   *IdleScan `json:"idle_scan,omitempty"`
+	IdleScanBy string    `json:"idle_scan_by,omitempty"`
 	// Its protocol probes' IP protocol numbers (nmap -sO), by outcome:
 	// open (an answer in the protocol), closed (ICMP protocol
 	// unreachable); the others went unanswered or were filtered.
@@ -141,7 +146,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		return nil, false
 	}
 	used := usedLater(r)
-	d := &Detail{IP: ip, Reasons: []string{}, Techniques: nonNil(techniques(r)), FlagsSeen: nonNil(flagsSeen(r)),
+	d := &Detail{IP: ip, Reasons: []string{}, Techniques: an.sourceTechniques(r), FlagsSeen: nonNil(flagsSeen(r)),
 		FlagStats: map[string]int{}, Pkts: r.pkts, ProbePkts: r.probePkts, Probes: len(r.probes),
 		DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts), FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
 		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
@@ -199,6 +204,11 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		d.Episodes = append(d.Episodes, info)
 	}
 	an.detailTargets(d, r)
+	si := an.srcOf[r.ai]
+	if l := an.proberLink(si); l != nil {
+		d.IdleScan = an.idleScan(l)
+	}
+	_, d.IdleScanBy = an.idleNames(si)
 	if r.protos > 0 {
 		d.DistinctProtocols = int(r.protos)
 		d.Protocols, d.OpenProtocols, d.ClosedProtocols = protocols(r)

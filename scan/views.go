@@ -48,6 +48,11 @@ type Suspect struct {
 	DecoyPeersTotal int          `json:"decoy_peers_total,omitempty"`
 	// DecoyPeersTruncated: more peers than decoy_peers lists.
 	DecoyPeersTruncated bool `json:"decoy_peers_truncated,omitempty"`
+	// Zombie is the zombie of the idle scan it ran (nmap -sI): the probes
+	// listed are the zombie's SYNs, which it sent. IdleScanBy, on a
+	// zombie, is the prober that sent the SYNs carrying its address.
+	Zombie     string `json:"zombie,omitempty"`
+	IdleScanBy string `json:"idle_scan_by,omitempty"`
 	// DistinctProtocols and OpenProtocols are its protocol probes' IP
 	// protocol numbers (nmap -sO): protocols count as ports of their host.
 	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
@@ -77,7 +82,7 @@ func (an *Analysis) SuspectsTop(ctx context.Context, th Thresholds, limit int) (
 		keep = slices.Clone(keep)
 		slices.SortStableFunc(keep, func(x, y *verdict) int { return cmp.Compare(len(y.r.probes), len(x.r.probes)) })
 		keep = keep[:max(limit, 0)]
-		slices.SortFunc(keep, func(x, y *verdict) int { return cmp.Compare(x.r.ai, y.r.ai) })
+		slices.SortFunc(keep, func(x, y *verdict) int { return cmp.Compare(x.self().ai, y.self().ai) })
 	}
 	list = make([]Suspect, 0, len(keep))
 	for _, v := range keep {
@@ -110,10 +115,10 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	r := v.r
 	e := &r.episodes[v.ep]
 	s := Suspect{
-		IP: an.addrAt(r.ai), Kind: v.kind, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
+		IP: an.addrAt(v.self().ai), Kind: v.kind, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
 		FlagsSeen: nonNil(flagsSeen(r)), Probes: len(r.probes),
-		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Techniques: nonNil(techniques(r)), Tool: r.tool, Confidence: v.confidence,
+		FirstSeen: an.time(v.firstSeen()), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
+		Techniques: an.verdictTechniques(v), Tool: r.tool, Confidence: v.confidence,
 		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: int(r.out[outUnanswered]),
 		Reasons: v.reasons.names(), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
 	}
@@ -125,15 +130,16 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	if v.group >= 0 {
 		s.DistributedTarget = an.addrAt(v.group).String()
 	}
-	if r.protos > 0 {
+	self := an.srcOf[v.self().ai]
+	s.Zombie, s.IdleScanBy = an.idleNames(self)
+	if v.as == nil && r.protos > 0 {
 		s.DistinctProtocols = int(r.protos)
 		_, open, _ := protocols(r)
 		s.OpenProtocols = open
 	}
 	if an.decoyOf != nil {
-		if gi := an.decoyOf[an.srcOf[r.ai]]; gi >= 0 {
+		if gi := an.decoyOf[self]; gi >= 0 {
 			g := &an.decoys[gi]
-			self := an.srcOf[r.ai]
 			peers := make([]int32, 0, min(len(g.members), MaxGroupSources+1))
 			for _, m := range g.members {
 				if m != self {
@@ -165,7 +171,7 @@ func (an *Analysis) SuspectsPage(ctx context.Context, th Thresholds, offset, lim
 		if c := cmp.Compare(len(y.r.probes), len(x.r.probes)); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.r.ai, y.r.ai)
+		return cmp.Compare(x.self().ai, y.self().ai)
 	})
 	total = len(order)
 	if offset >= total || limit <= 0 {
@@ -203,7 +209,8 @@ type FirstEvent struct {
 }
 
 // FirstEvent is the first probe of the earliest qualifying episode of any
-// source th lists; nil when none is listed.
+// source th lists; nil when none is listed. An idle scan's prober begins
+// with its first IP ID probe of the zombie.
 func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 	vs := an.mustVerdicts(th)
 	var best *verdict
@@ -221,9 +228,12 @@ func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 		return nil
 	}
 	t := best.firstProbe()
-	fe := &FirstEvent{TS: an.time(t.firstTS), Src: an.addrAt(best.r.ai), Dst: an.addrAt(t.dst), Port: t.port, Proto: protoName(t.proto),
+	fe := &FirstEvent{TS: an.time(t.firstTS), Src: an.addrAt(best.self().ai), Dst: an.addrAt(t.dst), Port: t.port, Proto: protoName(t.proto),
 		Frame: t.frame, Technique: technique(best.r, t), DetectedAt: an.time(best.detNS),
 		LatencyS: roundSig(float64(best.detNS-t.firstTS) / 1e9)}
+	if best.as != nil {
+		fe.Technique = "idle_scan"
+	}
 	if t.proto == protoTCP {
 		f := pcapng.FlagString(t.flags)
 		fe.Flags = &f
@@ -330,8 +340,10 @@ type ScannerSummary struct {
 	Tool               *Tool    `json:"tool"`
 	RatePPS            *float64 `json:"rate_pps"`
 	// As in Suspect.
-	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
-	OpenProtocols     []int `json:"open_protocols,omitempty"`
+	Zombie            string `json:"zombie,omitempty"`
+	IdleScanBy        string `json:"idle_scan_by,omitempty"`
+	DistinctProtocols int    `json:"distinct_protocols,omitempty"`
+	OpenProtocols     []int  `json:"open_protocols,omitempty"`
 }
 
 // Target is one host the scanners probed.
@@ -380,15 +392,15 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		switch {
 		case len(x.r.probes) != len(y.r.probes):
 			return len(y.r.probes) - len(x.r.probes)
-		case x.r.pkts != y.r.pkts:
-			return cmpInt64(int64(y.r.pkts), int64(x.r.pkts))
+		case x.self().pkts != y.self().pkts:
+			return cmpInt64(int64(y.self().pkts), int64(x.self().pkts))
 		}
-		return cmp.Compare(x.r.ai, y.r.ai)
+		return cmp.Compare(x.self().ai, y.self().ai)
 	})
 	ov.ScannersTotal = len(order)
 	techs, shapes := map[string]bool{}, map[string]bool{}
 	for i, v := range order {
-		for _, t := range techniques(v.r) {
+		for _, t := range an.verdictTechniques(v) {
 			techs[t] = true
 		}
 		shapes[v.kind] = true
@@ -428,6 +440,9 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		wns = int64(f)
 	}
 	for vi, v := range vs.list {
+		if v.as != nil {
+			continue // an idle scan's prober: its probes are its zombie's, counted there
+		}
 		r := v.r
 		var w *win
 		wi := int64(-1)
@@ -550,6 +565,9 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 	var hosts []overviewHost
 	nports := 0
 	for vi, v := range vs.list {
+		if v.as != nil {
+			continue // an idle scan's prober: its probes are its zombie's, counted there
+		}
 		for i := range v.r.probes {
 			t := &v.r.probes[i]
 			j := slot[t.dst] - 1
@@ -579,6 +597,9 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 		h.ports, off = pool[off:off:off+h.distinct], off+h.distinct
 	}
 	for _, v := range vs.list {
+		if v.as != nil {
+			continue
+		}
 		for i := range v.r.probes {
 			if t := &v.r.probes[i]; t.class.hasPort() {
 				h := &hosts[slot[t.dst]-1]
@@ -621,11 +642,13 @@ func hostPorts(ps []uint16) []int {
 
 func (an *Analysis) summary(v *verdict) ScannerSummary {
 	r := v.r
-	s := ScannerSummary{IP: an.addrAt(r.ai), Pkts: r.pkts, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
+	s := ScannerSummary{IP: an.addrAt(v.self().ai), Pkts: v.self().pkts, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
 		FlagStats: map[string]int{}, Probes: len(r.probes), ProbePkts: r.probePkts,
-		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Kind: v.kind, Techniques: nonNil(techniques(r)), Tool: r.tool}
-	if r.protos > 0 {
+		FirstSeen: an.time(v.firstSeen()), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
+		Kind: v.kind, Techniques: an.verdictTechniques(v), Tool: r.tool}
+	self := an.srcOf[v.self().ai]
+	s.Zombie, s.IdleScanBy = an.idleNames(self)
+	if v.as == nil && r.protos > 0 {
 		s.DistinctProtocols = int(r.protos)
 		_, s.OpenProtocols, _ = protocols(r)
 	}
@@ -695,7 +718,7 @@ func (an *Analysis) Activity(ip netip.Addr) *Activity {
 	if r == nil {
 		return act
 	}
-	act.PktsSent, act.Probes, act.Techniques = r.pkts, len(r.probes), nonNil(techniques(r))
+	act.PktsSent, act.Probes, act.Techniques = r.pkts, len(r.probes), an.sourceTechniques(r)
 	first, last := an.time(r.firstTS), an.time(r.lastTS)
 	if len(r.probes) > 0 {
 		first, last = an.time(r.probes[0].firstTS), an.time(r.probes[len(r.probes)-1].firstTS)
