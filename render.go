@@ -101,6 +101,13 @@ func renderReport(w io.Writer, r *report, st style) {
 			fmt.Fprintf(w, "  idle scan: %s probed zombie %s and sent the SYNs that carry the zombie's address\n", s.IP, esc(s.Zombie))
 		}
 	}
+	for _, g := range ov.Decoys {
+		what := "likely real " + esc(g.LikelyReal)
+		if g.LikelyReal == "" {
+			what = "real scanner not told"
+		}
+		fmt.Fprintf(w, "  decoy group of %d sources, %s: %s\n", g.SourcesTotal, what, esc(strings.Join(g.Evidence, "; ")))
+	}
 	for _, d := range r.Details {
 		renderDetail(w, d, st)
 	}
@@ -158,6 +165,13 @@ func renderDetail(w io.Writer, d *mcp.ScannerDetail, st style) {
 	}
 	if d.IdleScanBy != "" {
 		fmt.Fprintf(tw, "  idle scan\tzombie: the SYNs from this address were sent by %s\n", esc(d.IdleScanBy))
+	}
+	if d.DecoyRole != "" || len(d.DecoyEvidence) > 0 {
+		role := d.DecoyRole
+		if role == "" {
+			role = "undetermined"
+		}
+		fmt.Fprintf(tw, "  decoy group\t%s: %s\n", role, esc(strings.Join(d.DecoyEvidence, "; ")))
 	}
 	tw.Flush()
 }

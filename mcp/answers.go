@@ -155,6 +155,7 @@ type Scanner struct {
 	OpenPortsTruncated bool           `json:"open_ports_truncated,omitempty" desc:"more open ports than listed: scanner_detail with detail full lists them"`
 	Tool               *Fingerprint   `json:"tool"`
 	RatePPS            *float64       `json:"rate_pps"`
+	DecoyRole          string         `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group (nmap -D): likely_real or decoy; absent when the group's real scanner cannot be told"`
 	Zombie             string         `json:"zombie,omitempty" desc:"the zombie of the idle scan it ran (nmap -sI): its probes are the zombie's SYNs, which it sent"`
 	IdleScanBy         string         `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
 	DistinctProtocols  int            `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO)"`
@@ -195,7 +196,7 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 		v := Scanner{IP: s.IP, Pkts: s.Pkts, DistinctPorts: s.DistinctPorts, DistinctHosts: s.DistinctHosts, FlagStats: s.FlagStats,
 			Probes: s.Probes, ProbePkts: s.ProbePkts, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Kind: s.Kind,
 			Techniques: s.Techniques, Tool: toolView(s.Tool, full), RatePPS: s.RatePPS,
-			Zombie: s.Zombie, IdleScanBy: s.IdleScanBy, DistinctProtocols: s.DistinctProtocols}
+			DecoyRole: s.DecoyRole, Zombie: s.Zombie, IdleScanBy: s.IdleScanBy, DistinctProtocols: s.DistinctProtocols}
 		v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
 		v.OpenProtocols, _ = portRanges(s.OpenProtocols, 0)
 		ov.Scanners = append(ov.Scanners, v)
@@ -222,6 +223,9 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 		}
 		if members > 0 && len(g.Targets) > members {
 			g.Targets, g.TargetsTruncated = g.Targets[:members], true
+		}
+		if !full && len(g.Evidence) > 1 {
+			g.Evidence = g.Evidence[:1] // the rule that decided; full gives the rest
 		}
 		ov.Decoys = append(ov.Decoys, g)
 	}
@@ -287,6 +291,7 @@ type Suspect struct {
 	Confidence         float64      `json:"confidence"`
 	DistributedTarget  string       `json:"distributed_target,omitempty" desc:"the host a distributed scan probed jointly"`
 	DecoysTotal        int          `json:"decoy_peers_total,omitempty" desc:"other sources of its decoy group (nmap -D)"`
+	DecoyRole          string       `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group: likely_real or decoy (the overview's decoys say why); absent when undetermined"`
 	Zombie             string       `json:"zombie,omitempty" desc:"the zombie of the idle scan it ran (nmap -sI): its probes are the zombie's SYNs, which it sent"`
 	IdleScanBy         string       `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
 	DistinctProtocols  int          `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO); they count as ports of their host"`
@@ -307,7 +312,7 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 	v := Suspect{IP: s.IP, Kind: s.Kind, DistinctPorts: s.DistinctPorts, DistinctHosts: s.DistinctHosts, RatePPS: s.RatePPS,
 		FlagsSeen: s.FlagsSeen, Probes: s.Probes, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, DetectedAt: s.DetectedAt,
 		Techniques: s.Techniques, Tool: toolView(s.Tool, full), Confidence: s.Confidence,
-		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal,
+		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal, DecoyRole: s.DecoyRole,
 		Zombie: s.Zombie, IdleScanBy: s.IdleScanBy, DistinctProtocols: s.DistinctProtocols}
 	v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
 	v.OpenProtocols, _ = portRanges(s.OpenProtocols, 0)
@@ -399,6 +404,8 @@ type ScannerDetail struct {
 	Tool               *Fingerprint       `json:"tool"`
 	IdleScan           *scan.IdleScan     `json:"idle_scan,omitempty" desc:"on an idle scan's prober (nmap -sI): its zombie, the IP ID probes it sent it and the spoofed SYNs"`
 	IdleScanBy         string             `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
+	DecoyRole          string             `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group (nmap -D)"`
+	DecoyEvidence      []string           `json:"decoy_evidence,omitempty" desc:"why its decoy group's real scanner is, or cannot be, told"`
 	DistinctProtocols  int                `json:"distinct_protocols,omitempty" desc:"IP protocols it swept (nmap -sO)"`
 	Protocols          Ports              `json:"protocols,omitempty" desc:"IP protocols probed"`
 	OpenProtocols      Ports              `json:"open_protocols,omitempty" desc:"IP protocols answered in the protocol (or ICMP port unreachable): open"`
@@ -427,7 +434,7 @@ func BuildDetail(d *scan.Detail, full bool, offset, limit int) (v *ScannerDetail
 		Outcomes: d.Outcomes, FirstProbe: d.FirstProbe, FirstAnswer: d.FirstAnswer, FirstOpen: d.FirstOpen,
 		FollowedByUse: d.FollowedByUse, SuccessfulConns: d.SuccessfulConnections, BackscatterPkts: d.BackscatterPkts,
 		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full),
-		IdleScan: d.IdleScan, IdleScanBy: d.IdleScanBy,
+		IdleScan: d.IdleScan, IdleScanBy: d.IdleScanBy, DecoyRole: d.DecoyRole, DecoyEvidence: d.DecoyEvidence,
 		DistinctProtocols: d.DistinctProtocols}
 	v.Protocols, _ = portRanges(d.Protocols, 0)
 	v.OpenProtocols, _ = portRanges(d.OpenProtocols, 0)

@@ -72,6 +72,10 @@ type Detail struct {
 	// carrying its address.
 	IdleScan   *IdleScan `json:"idle_scan,omitempty"`
 	IdleScanBy string    `json:"idle_scan_by,omitempty"`
+	// DecoyRole and DecoyEvidence: its part in its decoy group (nmap -D),
+	// "likely_real" or "decoy", and the group's evidence for it.
+	DecoyRole     string   `json:"decoy_role,omitempty"`
+	DecoyEvidence []string `json:"decoy_evidence,omitempty"`
 	// Its protocol probes' IP protocol numbers (nmap -sO), by outcome:
 	// open (an answer in the protocol), closed (ICMP protocol
 	// unreachable); the others went unanswered or were filtered.
@@ -209,6 +213,9 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		d.IdleScan = an.idleScan(l)
 	}
 	_, d.IdleScanBy = an.idleNames(si)
+	if role, g := an.decoyRole(si); g != nil {
+		d.DecoyRole, d.DecoyEvidence = role, g.evidence
+	}
 	if r.protos > 0 {
 		d.DistinctProtocols = int(r.protos)
 		d.Protocols, d.OpenProtocols, d.ClosedProtocols = protocols(r)

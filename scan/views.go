@@ -48,6 +48,10 @@ type Suspect struct {
 	DecoyPeersTotal int          `json:"decoy_peers_total,omitempty"`
 	// DecoyPeersTruncated: more peers than decoy_peers lists.
 	DecoyPeersTruncated bool `json:"decoy_peers_truncated,omitempty"`
+	// DecoyRole is its part in its decoy group: "likely_real" or "decoy"
+	// (DecoyGroup.LikelyReal); empty outside a group or when the group's
+	// real scanner cannot be told.
+	DecoyRole string `json:"decoy_role,omitempty"`
 	// Zombie is the zombie of the idle scan it ran (nmap -sI): the probes
 	// listed are the zombie's SYNs, which it sent. IdleScanBy, on a
 	// zombie, is the prober that sent the SYNs carrying its address.
@@ -137,21 +141,19 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 		_, open, _ := protocols(r)
 		s.OpenProtocols = open
 	}
-	if an.decoyOf != nil {
-		if gi := an.decoyOf[self]; gi >= 0 {
-			g := &an.decoys[gi]
-			peers := make([]int32, 0, min(len(g.members), MaxGroupSources+1))
-			for _, m := range g.members {
-				if m != self {
-					peers = append(peers, m)
-				}
-				if len(peers) > MaxGroupSources {
-					break
-				}
+	if role, g := an.decoyRole(self); g != nil {
+		s.DecoyRole = role
+		peers := make([]int32, 0, min(len(g.members), MaxGroupSources+1))
+		for _, m := range g.members {
+			if m != self {
+				peers = append(peers, m)
 			}
-			s.DecoyPeers, s.DecoyPeersTruncated = an.addrList(peers, MaxGroupSources, an.sourceAddr)
-			s.DecoyPeersTotal = len(g.members) - 1
+			if len(peers) > MaxGroupSources {
+				break
+			}
 		}
+		s.DecoyPeers, s.DecoyPeersTruncated = an.addrList(peers, MaxGroupSources, an.sourceAddr)
+		s.DecoyPeersTotal = len(g.members) - 1
 	}
 	return s
 }
@@ -209,12 +211,17 @@ type FirstEvent struct {
 }
 
 // FirstEvent is the first probe of the earliest qualifying episode of any
-// source th lists; nil when none is listed. An idle scan's prober begins
-// with its first IP ID probe of the zombie.
+// source th lists; nil when none is listed. The decoys of a group whose
+// likely real scanner is listed give way to it: their copies of a probe
+// are that probe, sent by it. An idle scan's prober begins with its first
+// IP ID probe of the zombie.
 func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 	vs := an.mustVerdicts(th)
 	var best *verdict
 	for _, v := range vs.list {
+		if role, g := an.decoyRole(an.srcOf[v.self().ai]); role == "decoy" && vs.by[g.real] != nil {
+			continue
+		}
 		if best == nil {
 			best = v
 			continue
@@ -340,6 +347,7 @@ type ScannerSummary struct {
 	Tool               *Tool    `json:"tool"`
 	RatePPS            *float64 `json:"rate_pps"`
 	// As in Suspect.
+	DecoyRole         string `json:"decoy_role,omitempty"`
 	Zombie            string `json:"zombie,omitempty"`
 	IdleScanBy        string `json:"idle_scan_by,omitempty"`
 	DistinctProtocols int    `json:"distinct_protocols,omitempty"`
@@ -541,7 +549,10 @@ func (an *Analysis) overviewGroups(ov *Overview, vs *verdicts, topK int) {
 		slices.SortFunc(decoys, func(x, y *decoySet) int { return cmp.Compare(x.members[0], y.members[0]) })
 	}
 	for _, g := range decoys {
-		d := DecoyGroup{SourcesTotal: len(g.members), TargetsTotal: len(g.targets), Shared: g.shared}
+		d := DecoyGroup{SourcesTotal: len(g.members), TargetsTotal: len(g.targets), Shared: g.shared, Evidence: g.evidence}
+		if g.real >= 0 {
+			d.LikelyReal = an.addrAt(an.sources[g.real].ai).String()
+		}
 		d.Sources, d.SourcesTruncated = an.addrList(g.members, MaxGroupSources, an.sourceAddr)
 		d.Targets, d.TargetsTruncated = an.addrList(g.targets, MaxGroupSources, func(a int32) int32 { return a })
 		ov.Decoys = append(ov.Decoys, d)
@@ -647,6 +658,7 @@ func (an *Analysis) summary(v *verdict) ScannerSummary {
 		FirstSeen: an.time(v.firstSeen()), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
 		Kind: v.kind, Techniques: an.verdictTechniques(v), Tool: r.tool}
 	self := an.srcOf[v.self().ai]
+	s.DecoyRole, _ = an.decoyRole(self)
 	s.Zombie, s.IdleScanBy = an.idleNames(self)
 	if v.as == nil && r.protos > 0 {
 		s.DistinctProtocols = int(r.protos)
