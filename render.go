@@ -96,6 +96,18 @@ func renderReport(w io.Writer, r *report, st style) {
 		}
 		tw.Flush()
 	}
+	for _, s := range r.Suspects {
+		if s.Zombie != "" {
+			fmt.Fprintf(w, "  idle scan: %s probed zombie %s and sent the SYNs that carry the zombie's address\n", s.IP, esc(s.Zombie))
+		}
+	}
+	for _, g := range ov.Decoys {
+		what := "likely real " + esc(g.LikelyReal)
+		if g.LikelyReal == "" {
+			what = "real scanner not told"
+		}
+		fmt.Fprintf(w, "  decoy group of %d sources, %s: %s\n", g.SourcesTotal, what, esc(strings.Join(g.Evidence, "; ")))
+	}
 	for _, d := range r.Details {
 		renderDetail(w, d, st)
 	}
@@ -106,7 +118,8 @@ func renderReport(w io.Writer, r *report, st style) {
 		if fe.Flags != nil {
 			flags = esc(*fe.Flags)
 		}
-		fmt.Fprintf(w, "  %s  %s -> %s port %d  %s %s  (frame %d, %s)\n", fe.TS, fe.Src, fe.Dst, fe.Port, fe.Proto, flags, fe.Frame, fe.Technique)
+		fmt.Fprintf(w, "  %s  %s -> %s %s  %s %s  (frame %d, %s)\n", fe.TS, fe.Src, fe.Dst, portOrProto(fe.Port, fe.IPProto), fe.Proto, flags,
+			fe.Frame, fe.Technique)
 	} else {
 		fmt.Fprintln(w, "  none")
 	}
@@ -142,7 +155,34 @@ func renderDetail(w io.Writer, d *mcp.ScannerDetail, st style) {
 	}
 	fmt.Fprintf(tw, "  followed by use\t%s\n", use)
 	fmt.Fprintf(tw, "  tool\t%s\n", toolText(d.Tool, true))
+	if d.DistinctProtocols > 0 {
+		fmt.Fprintf(tw, "  protocols\t%d swept; open %s; closed %s\n", d.DistinctProtocols, shortPorts(d.OpenProtocols, maxDetailPorts),
+			shortPorts(d.ClosedProtocols, maxDetailPorts))
+	}
+	if is := d.IdleScan; is != nil {
+		fmt.Fprintf(tw, "  idle scan\tprober of zombie %s port %d: %d IP ID probes (zombie IP IDs %d..%d), %d SYNs spoofed from the zombie\n",
+			is.Zombie, is.ZombiePort, is.IPIDProbes, is.FirstIPID, is.LastIPID, is.SpoofedProbes)
+	}
+	if d.IdleScanBy != "" {
+		fmt.Fprintf(tw, "  idle scan\tzombie: the SYNs from this address were sent by %s\n", esc(d.IdleScanBy))
+	}
+	if d.DecoyRole != "" || len(d.DecoyEvidence) > 0 {
+		role := d.DecoyRole
+		if role == "" {
+			role = "undetermined"
+		}
+		fmt.Fprintf(tw, "  decoy group\t%s: %s\n", role, esc(strings.Join(d.DecoyEvidence, "; ")))
+	}
 	tw.Flush()
+}
+
+// portOrProto names a probe's port, or for a protocol probe (nmap -sO)
+// its IP protocol.
+func portOrProto(port uint16, proto *int) string {
+	if proto != nil {
+		return fmt.Sprintf("protocol %d", *proto)
+	}
+	return fmt.Sprintf("port %d", port)
 }
 
 // toolText is a fingerprint on one line: name (confidence), with its
@@ -171,8 +211,8 @@ func event(e *scan.ProbeEvent) string {
 	if e.Flags != nil {
 		flags = " " + esc(*e.Flags)
 	}
-	return fmt.Sprintf("%s  %s -> %s port %d  %s%s  %s  (frame %d, %s)", e.TS, e.Src, e.Dst, e.Port, e.Proto, flags, e.Outcome, e.Frame,
-		e.Technique)
+	return fmt.Sprintf("%s  %s -> %s %s  %s%s  %s  (frame %d, %s)", e.TS, e.Src, e.Dst, portOrProto(e.Port, e.IPProto), e.Proto, flags,
+		e.Outcome, e.Frame, e.Technique)
 }
 
 // shortPorts is a port list keeping its first max ranges (0: all), with

@@ -155,6 +155,11 @@ type Scanner struct {
 	OpenPortsTruncated bool           `json:"open_ports_truncated,omitempty" desc:"more open ports than listed: scanner_detail with detail full lists them"`
 	Tool               *Fingerprint   `json:"tool"`
 	RatePPS            *float64       `json:"rate_pps"`
+	DecoyRole          string         `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group (nmap -D): likely_real or decoy; absent when the group's real scanner cannot be told"`
+	Zombie             string         `json:"zombie,omitempty" desc:"the zombie of the idle scan it ran (nmap -sI): its probes are the zombie's SYNs, which it sent"`
+	IdleScanBy         string         `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
+	DistinctProtocols  int            `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO)"`
+	OpenProtocols      Ports          `json:"open_protocols,omitempty" desc:"IP protocols that answered (nmap -sO)"`
 }
 
 // Target is one host the scanners probed.
@@ -190,8 +195,10 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 	for _, s := range src.Scanners {
 		v := Scanner{IP: s.IP, Pkts: s.Pkts, DistinctPorts: s.DistinctPorts, DistinctHosts: s.DistinctHosts, FlagStats: s.FlagStats,
 			Probes: s.Probes, ProbePkts: s.ProbePkts, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Kind: s.Kind,
-			Techniques: s.Techniques, Tool: toolView(s.Tool, full), RatePPS: s.RatePPS}
+			Techniques: s.Techniques, Tool: toolView(s.Tool, full), RatePPS: s.RatePPS,
+			DecoyRole: s.DecoyRole, Zombie: s.Zombie, IdleScanBy: s.IdleScanBy, DistinctProtocols: s.DistinctProtocols}
 		v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
+		v.OpenProtocols, _ = portRanges(s.OpenProtocols, 0)
 		ov.Scanners = append(ov.Scanners, v)
 	}
 	for _, t := range src.Targets {
@@ -200,7 +207,7 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 		ov.Targets = append(ov.Targets, v)
 	}
 	ov.PortDistribution = nonNil(src.PortDistribution)
-	groups, members := len(src.Distributed), 0
+	groups, members := max(len(src.Distributed), len(src.Decoys)), 0 // full: every group the engine listed (top_k)
 	if !full {
 		groups, members = summaryGroups, summaryGroupMembers
 	}
@@ -216,6 +223,9 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 		}
 		if members > 0 && len(g.Targets) > members {
 			g.Targets, g.TargetsTruncated = g.Targets[:members], true
+		}
+		if !full && len(g.Evidence) > 1 {
+			g.Evidence = g.Evidence[:1] // the rule that decided; full gives the rest
 		}
 		ov.Decoys = append(ov.Decoys, g)
 	}
@@ -281,6 +291,11 @@ type Suspect struct {
 	Confidence         float64      `json:"confidence"`
 	DistributedTarget  string       `json:"distributed_target,omitempty" desc:"the host a distributed scan probed jointly"`
 	DecoysTotal        int          `json:"decoy_peers_total,omitempty" desc:"other sources of its decoy group (nmap -D)"`
+	DecoyRole          string       `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group: likely_real or decoy (the overview's decoys say why); absent when undetermined"`
+	Zombie             string       `json:"zombie,omitempty" desc:"the zombie of the idle scan it ran (nmap -sI): its probes are the zombie's SYNs, which it sent"`
+	IdleScanBy         string       `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
+	DistinctProtocols  int          `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO); they count as ports of their host"`
+	OpenProtocols      Ports        `json:"open_protocols,omitempty" desc:"IP protocols that answered (nmap -sO)"`
 
 	// With detail full:
 	PeakPPS             *float64     `json:"peak_pps,omitempty" desc:"most probes within one second (detail full)"`
@@ -300,9 +315,11 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 	v := Suspect{IP: s.IP, Kind: s.Kind, DistinctPorts: s.DistinctPorts, DistinctHosts: s.DistinctHosts, RatePPS: s.RatePPS,
 		FlagsSeen: s.FlagsSeen, Probes: s.Probes, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, DetectedAt: s.DetectedAt,
 		Techniques: s.Techniques, Tool: toolView(s.Tool, full), Confidence: s.Confidence,
-		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal,
+		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal, DecoyRole: s.DecoyRole,
+		Zombie: s.Zombie, IdleScanBy: s.IdleScanBy, DistinctProtocols: s.DistinctProtocols,
 		FragmentedProbes: s.FragmentedProbes, FragmentEvasion: s.FragmentEvasion}
 	v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
+	v.OpenProtocols, _ = portRanges(s.OpenProtocols, 0)
 	if full {
 		peak, ep, un, nrt := s.PeakPPS, s.Episodes, s.Unanswered, s.NoReturnTraffic
 		v.PeakPPS, v.Episodes, v.Unanswered, v.NoReturnTraffic = &peak, &ep, &un, &nrt
@@ -391,6 +408,14 @@ type ScannerDetail struct {
 	Tool               *Fingerprint       `json:"tool"`
 	FragmentedProbes   int                `json:"fragmented_probes,omitempty" desc:"probes reassembled from IP fragments (nmap -f)"`
 	FragmentEvasion    int                `json:"fragment_evasion,omitempty" desc:"fragmented probes with overlapping or tiny fragments"`
+	IdleScan           *scan.IdleScan     `json:"idle_scan,omitempty" desc:"on an idle scan's prober (nmap -sI): its zombie, the IP ID probes it sent it and the spoofed SYNs"`
+	IdleScanBy         string             `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
+	DecoyRole          string             `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group (nmap -D)"`
+	DecoyEvidence      []string           `json:"decoy_evidence,omitempty" desc:"why its decoy group's real scanner is, or cannot be, told"`
+	DistinctProtocols  int                `json:"distinct_protocols,omitempty" desc:"IP protocols it swept (nmap -sO)"`
+	Protocols          Ports              `json:"protocols,omitempty" desc:"IP protocols probed"`
+	OpenProtocols      Ports              `json:"open_protocols,omitempty" desc:"IP protocols answered in the protocol (or ICMP port unreachable): open"`
+	ClosedProtocols    Ports              `json:"closed_protocols,omitempty" desc:"IP protocols answered with ICMP protocol unreachable (IPv6: unrecognized next header): closed"`
 }
 
 // DetailTarget is one host a source probed.
@@ -415,7 +440,12 @@ func BuildDetail(d *scan.Detail, full bool, offset, limit int) (v *ScannerDetail
 		Outcomes: d.Outcomes, FirstProbe: d.FirstProbe, FirstAnswer: d.FirstAnswer, FirstOpen: d.FirstOpen,
 		FollowedByUse: d.FollowedByUse, SuccessfulConns: d.SuccessfulConnections, BackscatterPkts: d.BackscatterPkts,
 		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full),
+		IdleScan: d.IdleScan, IdleScanBy: d.IdleScanBy, DecoyRole: d.DecoyRole, DecoyEvidence: d.DecoyEvidence,
+		DistinctProtocols: d.DistinctProtocols,
 		FragmentedProbes: d.FragmentedProbes, FragmentEvasion: d.FragmentEvasion}
+	v.Protocols, _ = portRanges(d.Protocols, 0)
+	v.OpenProtocols, _ = portRanges(d.OpenProtocols, 0)
+	v.ClosedProtocols, _ = portRanges(d.ClosedProtocols, 0)
 	v.Ports, v.PortsTruncated = ports(d.Ports, d.PortsTruncated, full)
 	v.OpenPorts, v.OpenPortsTruncated = ports(d.OpenPorts, d.OpenPortsTruncated, full)
 	v.UnansweredPorts, v.UnansweredTrunc = ports(d.UnansweredPorts, d.UnansweredPortsTruncated, full)

@@ -381,3 +381,60 @@ func TestPageFitsBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestDetect2Answers: the idle-scan link, the decoy roles and the
+// protocol sweep reach the answers, valid under their schemas: the
+// overview lists every decoy group with detail full (it once listed as
+// many as there were distributed scans), and its summary keeps the
+// deciding evidence only.
+func TestDetect2Answers(t *testing.T) {
+	s := newTestServer(t, map[string]string{"PORT_HUNTER_TOKEN": "tok"})
+	call := func(name string, args map[string]any) map[string]any {
+		t.Helper()
+		args["auth_token"] = "tok"
+		m, _, isErr := callTool(t, s, name, args)
+		if isErr {
+			t.Fatalf("%s %v: %v", name, args, m)
+		}
+		return m
+	}
+	for _, detail := range []string{"summary", "full"} {
+		ov := call("scan_overview", map[string]any{"path": "lab/nmap_decoy.pcap", "detail": detail})["overview"].(map[string]any)
+		decoys := ov["decoys"].([]any)
+		if len(decoys) != 1 {
+			t.Fatalf("%s: decoys %v", detail, decoys)
+		}
+		g := decoys[0].(map[string]any)
+		ev := g["evidence"].([]any)
+		if g["likely_real"] != "198.51.100.10" || detail == "summary" && len(ev) != 1 || detail == "full" && len(ev) != 2 {
+			t.Errorf("%s: group %v", detail, g)
+		}
+		roles := map[string]int{}
+		for _, x := range ov["scanners"].([]any) {
+			roles[x.(map[string]any)["decoy_role"].(string)]++
+		}
+		if roles["likely_real"] != 1 || roles["decoy"] != 5 {
+			t.Errorf("%s: scanners' roles %v", detail, roles)
+		}
+	}
+	sus := call("list_suspects", map[string]any{"path": "lab/nmap_idle.pcap"})["suspects"].([]any)
+	byIP := map[string]map[string]any{}
+	for _, x := range sus {
+		byIP[x.(map[string]any)["ip"].(string)] = x.(map[string]any)
+	}
+	if byIP["198.51.100.10"]["zombie"] != "10.66.0.50" || byIP["10.66.0.50"]["idle_scan_by"] != "198.51.100.10" {
+		t.Errorf("idle suspects %v", byIP)
+	}
+	d := call("scanner_detail", map[string]any{"path": "lab/nmap_idle.pcap", "ip": "198.51.100.10"})["scanner"].(map[string]any)
+	if is, _ := d["idle_scan"].(map[string]any); is["zombie"] != "10.66.0.50" || is["zombie_port"] != 80.0 {
+		t.Errorf("prober's idle_scan %v", d["idle_scan"])
+	}
+	d = call("scanner_detail", map[string]any{"path": "lab/nmap_protoscan.pcap", "ip": "198.51.100.10"})["scanner"].(map[string]any)
+	if d["open_protocols"] != "1,6,17" || d["distinct_protocols"] != 256.0 || !strings.HasPrefix(d["closed_protocols"].(string), "0,3-5,") {
+		t.Errorf("protocol scan detail: %v %v %v", d["open_protocols"], d["distinct_protocols"], d["closed_protocols"])
+	}
+	fe := call("first_scan_event", map[string]any{"path": "lab/nmap_protoscan6.pcapng"})["first_event"].(map[string]any)
+	if fe["technique"] != "ip_protocol_scan" || fe["ip_proto"] == nil {
+		t.Errorf("first event %v", fe)
+	}
+}

@@ -30,10 +30,16 @@ const (
 	clsOTHER               // any other segment without ACK that is not SYN or RST alone (SYN+FIN, ...)
 	clsUDP                 // a UDP datagram
 	clsICMP                // an ICMP echo, timestamp or address-mask request (ICMPv6 echo)
+	clsPROTO               // a packet of another IP protocol in a sweep of protocol numbers (nmap -sO; see protoscan.go)
 	numClasses
 )
 
-var classNames = [numClasses]string{"", "SYN", "FIN", "NULL", "XMAS", "MAIMON", "ACK", "OTHER", "UDP", "ICMP"}
+var classNames = [numClasses]string{"", "SYN", "FIN", "NULL", "XMAS", "MAIMON", "ACK", "OTHER", "UDP", "ICMP", "IP"}
+
+// hasPort reports whether the class's targets are keyed by a port: ICMP
+// requests are keyed by their type and protocol probes by their protocol
+// number, so neither belongs in a list of ports.
+func (c class) hasPort() bool { return c != clsICMP && c != clsPROTO }
 
 // stealth reports whether c is a class no valid TCP stack sends to open a
 // connection (RFC 9293: after the SYN every segment carries ACK), so that
@@ -433,6 +439,7 @@ type pkt struct {
 	icmpType, icmpCode uint8
 	qproto             uint8
 	shard              uint8
+	proto              uint8 // IP protocol (after IPv6 extension headers)
 }
 
 // pkt bits: tests made once on the reading goroutine.
@@ -448,6 +455,8 @@ const (
 	pkNoOpts                         // no TCP options
 	pkFrag                           // a datagram reassembled from fragments
 	pkFragEvasion                    // ... whose fragments overlapped or began tiny
+	pkFragPart                       // a fragment of a datagram not whole here: the datagram, once rebuilt, names the probe
+	pkIPv6                           // an IPv6 packet
 )
 
 // fill copies what a shard needs of p into x, but for the IDs and
@@ -457,7 +466,7 @@ func (x *pkt) fill(p *pcapng.Packet) {
 	x.seq, x.ack = p.Seq, p.Ack
 	x.sport, x.dport = p.SrcPort, p.DstPort
 	x.flags, x.window, x.ipid = p.TCPFlags, p.Window, uint16(p.IPID)
-	x.l4, x.ttl = p.L4, p.TTL
+	x.l4, x.ttl, x.proto = p.L4, p.TTL, p.Proto
 	if p.L4 == pcapng.L4TCP && p.TCPFlagsUnknown {
 		// The flags decide what a segment is (probe, answer, backscatter):
 		// one whose flags were not captured is none of them.
@@ -476,6 +485,11 @@ func (x *pkt) fill(p *pcapng.Packet) {
 		if p.FragEvasion != 0 {
 			b |= pkFragEvasion
 		}
+	} else if p.Frag != pcapng.FragNone {
+		b |= pkFragPart
+	}
+	if p.L3 == pcapng.L3IPv6 {
+		b |= pkIPv6
 	}
 	if p.L4 == pcapng.L4TCP {
 		switch {
@@ -585,10 +599,13 @@ const (
 	icmpMaskRequest    = 17
 	icmpMaskReply      = 18
 	icmpPortUnreach    = 3 // code of icmpUnreachable
+	icmpProtoUnreach   = 2 // code of icmpUnreachable
 
-	icmp6Unreachable  = 1
-	icmp6TimeExceeded = 3
-	icmp6EchoRequest  = 128
-	icmp6EchoReply    = 129
-	icmp6PortUnreach  = 4 // code of icmp6Unreachable
+	icmp6Unreachable       = 1
+	icmp6TimeExceeded      = 3
+	icmp6EchoRequest       = 128
+	icmp6EchoReply         = 129
+	icmp6PortUnreach       = 4 // code of icmp6Unreachable
+	icmp6ParamProblem      = 4
+	icmp6UnknownNextHeader = 1 // code of icmp6ParamProblem: unrecognized next header (RFC 4443 §3.4)
 )

@@ -29,6 +29,8 @@ const (
 func outcome(t *target) uint8 {
 	s := t.state
 	switch t.class {
+	case clsPROTO:
+		return protoOutcome(t)
 	case clsSYN:
 		switch {
 		case s&stSynAck != 0:
@@ -149,15 +151,28 @@ type trwResult struct {
 }
 
 // hp is one (host, port) pair of a source: host is an address index;
-// icmp keeps ICMP request types apart from ports.
+// space keeps ICMP request types and IP protocol numbers apart from ports.
 type hp struct {
-	dst  int32
-	port uint16
-	icmp bool
+	dst   int32
+	port  uint16
+	space uint8
 }
 
+// Key spaces of hp.
+const (
+	spacePort  uint8 = iota // a TCP or UDP port
+	spaceICMP               // an ICMP request type
+	spaceProto              // an IP protocol number (a protocol probe)
+)
+
 func hpOf(t *target) hp {
-	return hp{t.dst, t.port, t.class == clsICMP}
+	switch t.class {
+	case clsICMP:
+		return hp{t.dst, t.port, spaceICMP}
+	case clsPROTO:
+		return hp{t.dst, uint16(t.proto), spaceProto}
+	}
+	return hp{t.dst, t.port, spacePort}
 }
 
 // srcResult is everything derived about one source. Its slices are parts
@@ -180,29 +195,37 @@ type srcResult struct {
 	classes     [numClasses]int32
 	out         [outUnfiltered + 1]int32
 	answered    int32
-	ports       int32 // distinct ports probed (ICMP aside)
+	ports       int32 // distinct ports probed (ICMP and protocol probes aside)
 	hosts       int32 // distinct hosts probed
 	connect     bool  // SYN probes were connect() calls (handshake completed, no data)
 	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
+	protos      int32 // distinct IP protocols of its protocol probes (nmap -sO)
 }
+
+// spread is how many distinct things r probed on its hosts, ports and
+// protocols alike, for its shape: a sweep of 250 protocols on one host is
+// as vertical as a sweep of 250 ports.
+func (r *srcResult) spread() int { return int(r.ports) + int(r.protos) }
 
 // Analysis is the frozen result of one capture. Its methods are safe for
 // concurrent use.
 type Analysis struct {
-	stats    CaptureStats
-	prec     uint8
-	idleGap  int64
-	addrs    []ipAddr    // every address that appeared, sorted as netip.Addr.Compare sorts
-	srcOf    []int32     // by address index: index into sources, -1 for an address that sent nothing
-	sources  []srcResult // by address
-	hostOff  []int32     // by address index h: hostSrc[hostOff[h]:hostOff[h+1]] probed h
-	hostSrc  []int32     // source indexes, ascending (by address) within each host
-	hosts    []int32     // address indexes of the hosts probed, ascending
-	defaults *verdicts   // listing under DefaultThresholds, computed once
-	decoys   []decoySet  // in order of their first member
-	decoyOf  []int32     // by source index: index into decoys, -1 for none; nil when there are none
-	workers  int         // goroutines a search over every source or host may use
-	heavy    *SourceSet  // see HeaviestSources
+	stats        CaptureStats
+	prec         uint8
+	idleGap      int64
+	addrs        []ipAddr    // every address that appeared, sorted as netip.Addr.Compare sorts
+	srcOf        []int32     // by address index: index into sources, -1 for an address that sent nothing
+	sources      []srcResult // by address
+	hostOff      []int32     // by address index h: hostSrc[hostOff[h]:hostOff[h+1]] probed h
+	hostSrc      []int32     // source indexes, ascending (by address) within each host
+	hosts        []int32     // address indexes of the hosts probed, ascending
+	defaults     *verdicts   // listing under DefaultThresholds, computed once
+	decoys       []decoySet  // in order of their first member
+	decoyOf      []int32     // by source index: index into decoys, -1 for none; nil when there are none
+	idle         []idleLink  // idle scans, by prober then zombie (idle.go)
+	idleByZombie []int32     // indexes into idle, by zombie then prober
+	workers      int         // goroutines a search over every source or host may use
+	heavy        *SourceSet  // see HeaviestSources
 }
 
 // HeaviestSources is, when the source budget made the first reading refuse
@@ -334,11 +357,14 @@ func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
 		// milliseconds.
 		runtime.GC()
 	}
-	hostsOf := an.buildSources(ctx, all, start, returned, workers)
+	hostsOf, idle := an.buildSources(ctx, all, start, returned, workers)
 	if err := p.now(); err != nil {
 		return nil, err
 	}
 	an.indexHosts(hostsOf)
+	if err := an.linkIdle(ctx, idle); err != nil {
+		return nil, err
+	}
 	// The decoy search and the default verdicts read the sources and
 	// write disjoint fields: they run side by side.
 	var wg sync.WaitGroup
@@ -540,10 +566,12 @@ func splitSources(start []int32, workers int) []int {
 
 // buildSources derives every source's result from its targets, on up to
 // workers goroutines over disjoint ranges of sources, and returns the
-// distinct hosts each source probed (for indexHosts).
-func (an *Analysis) buildSources(ctx context.Context, all []target, start []int32, returned bool, workers int) [][]int32 {
+// distinct hosts each source probed (for indexHosts) and the candidates
+// for idle-scan probing (for linkIdle).
+func (an *Analysis) buildSources(ctx context.Context, all []target, start []int32, returned bool, workers int) ([][]int32, []idleCand) {
 	bounds := splitSources(start, workers)
 	hostsOf := make([][]int32, len(an.sources))
+	idle := make([][]idleCand, len(bounds))
 	var wg sync.WaitGroup
 	for w := 0; w+1 < len(bounds); w++ {
 		lo, hi := bounds[w], bounds[w+1]
@@ -559,6 +587,7 @@ func (an *Analysis) buildSources(ctx context.Context, all []target, start []int3
 				hostsOf[si] = b.hostList
 			}
 			b.fix(an.sources[lo:hi])
+			idle[w] = b.idle
 		}
 		wg.Add(1)
 		if w+2 < len(bounds) {
@@ -568,22 +597,24 @@ func (an *Analysis) buildSources(ctx context.Context, all []target, start []int3
 		}
 	}
 	wg.Wait()
-	return hostsOf
+	return hostsOf, slices.Concat(idle...)
 }
 
 // srcBuilder derives sources' results; one per goroutine of buildSources.
 type srcBuilder struct {
-	an       *Analysis
-	returned bool
-	stamp    uint32
-	portMark []uint32 // by port: stamp of the last source that probed it
-	hostMark []uint32 // by address index: likewise
-	hostList []int32  // the current source's distinct hosts, a part of hostPool
-	hostPool []int32
-	succ     []int64   // starts of successful connections, all sources in order
-	eps      []episode // episodes, likewise
-	spans    []span    // per source: its parts of succ and eps
-	c        counter
+	an        *Analysis
+	returned  bool
+	stamp     uint32
+	portMark  []uint32    // by port: stamp of the last source that probed it
+	hostMark  []uint32    // by address index: likewise
+	protoMark [256]uint32 // by IP protocol: likewise
+	hostList  []int32     // the current source's distinct hosts, a part of hostPool
+	hostPool  []int32
+	succ      []int64    // starts of successful connections, all sources in order
+	eps       []episode  // episodes, likewise
+	spans     []span     // per source: its parts of succ and eps
+	idle      []idleCand // unsolicited SYN/ACK runs that may be idle-scan probing (idle.go)
+	c         counter
 }
 
 type span struct{ succ, eps int32 }
@@ -602,9 +633,10 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	if len(seg) == 0 {
 		return // only answered others: nothing to derive
 	}
+	protoSweeps(seg, b.an.idleGap)
 	var fp fpCounters
 	for i := range seg {
-		if t := &seg[i]; t.proto == protoTCP && t.class != clsNone {
+		if t := &seg[i]; t.proto == protoTCP && t.class != clsNone && t.class != clsPROTO {
 			fp.add(t, b.an.addrs[t.dst])
 		}
 	}
@@ -650,6 +682,9 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 			b.succ = append(b.succ, t.firstTS) // in time order: sorted
 			continue
 		case roleNone:
+			if t.marks&tmSynAck != 0 {
+				b.idleCandidate(r, t)
+			}
 			continue
 		}
 		if n != i {
@@ -666,9 +701,13 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 		if counted(t) {
 			r.counted++
 		}
-		if t.class != clsICMP && b.portMark[t.port] != b.stamp {
+		if t.class.hasPort() && b.portMark[t.port] != b.stamp {
 			b.portMark[t.port] = b.stamp
 			r.ports++
+		}
+		if t.class == clsPROTO && b.protoMark[t.proto] != b.stamp {
+			b.protoMark[t.proto] = b.stamp
+			r.protos++
 		}
 		if b.hostMark[t.dst] != b.stamp {
 			b.hostMark[t.dst] = b.stamp
@@ -685,8 +724,8 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 		if t.class == clsACK && t.state&stRST != 0 {
 			rstWin[boolIdx(t.state&stRSTWin != 0)] = true
 		}
-		tcp = tcp || t.proto == protoTCP
-		udp = udp || t.proto == protoUDP
+		tcp = tcp || t.proto == protoTCP && t.class.hasPort()
+		udp = udp || t.proto == protoUDP && t.class.hasPort()
 	}
 	r.probes = seg[:n:n]
 	b.hostList = b.hostPool[hostStart:len(b.hostPool):len(b.hostPool)]
@@ -725,13 +764,13 @@ func (b *srcBuilder) fix(rs []srcResult) {
 func markTwins(probes []target) {
 	tcp := make(map[uint64]int32)
 	for i := range probes {
-		if t := &probes[i]; t.proto == protoTCP {
+		if t := &probes[i]; t.proto == protoTCP && t.class.hasPort() {
 			tcp[uint64(t.dst)<<16|uint64(t.port)] = int32(i)
 		}
 	}
 	for i := range probes {
 		t := &probes[i]
-		if t.proto != protoUDP {
+		if t.proto != protoUDP || !t.class.hasPort() {
 			continue
 		}
 		if j, ok := tcp[uint64(t.dst)<<16|uint64(t.port)]; ok {
@@ -784,7 +823,7 @@ type counter struct {
 	gen      uint32
 	hostGen  []uint32 // by address index
 	hostN    []int32
-	portGen  []uint32 // by port; ICMP request types at 1<<16 + type
+	portGen  []uint32 // by port; ICMP request types at 1<<16 + type, IP protocols at 1<<16 + 256 + protocol
 	portN    []int32
 	twinSeen map[hp]uint32 // generation in which a twin probe's pair was counted
 	pairs    int
@@ -827,7 +866,7 @@ func (c *counter) add(t *target) {
 		c.twinSeen[k] = c.gen
 	}
 	c.pairs++
-	if !k.icmp {
+	if k.space != spaceICMP { // protocols count on their host as ports do
 		if c.hostGen[k.dst] != c.gen {
 			c.hostGen[k.dst], c.hostN[k.dst] = c.gen, 0
 		}
@@ -835,8 +874,11 @@ func (c *counter) add(t *target) {
 		c.maxPorts = max(c.maxPorts, int(c.hostN[k.dst]))
 	}
 	pk := int(k.port)
-	if k.icmp {
+	switch k.space {
+	case spaceICMP:
 		pk += 1 << 16
+	case spaceProto:
+		pk += 1<<16 + 256
 	}
 	if c.portGen[pk] != c.gen {
 		c.portGen[pk], c.portN[pk] = c.gen, 0
@@ -889,7 +931,7 @@ func (an *Analysis) indexHosts(hostsOf [][]int32) {
 func openPorts(r *srcResult) []int {
 	var out []int
 	for i := range r.probes {
-		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen {
+		if t := &r.probes[i]; t.class.hasPort() && outcome(t) == outOpen {
 			out = append(out, int(t.port))
 		}
 	}
@@ -901,7 +943,7 @@ func openPorts(r *srcResult) []int {
 func usedLater(r *srcResult) []int {
 	var out []int
 	for i := range r.probes {
-		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen && t.state&stLaterData != 0 {
+		if t := &r.probes[i]; t.class.hasPort() && outcome(t) == outOpen && t.state&stLaterData != 0 {
 			out = append(out, int(t.port))
 		}
 	}
@@ -951,6 +993,7 @@ func techniques(r *srcResult) []string {
 	add(clsOTHER, "illegal_flags_scan")
 	add(clsUDP, "udp_scan")
 	add(clsICMP, "ping_sweep")
+	add(clsPROTO, "ip_protocol_scan")
 	sort.Strings(out)
 	return out
 }

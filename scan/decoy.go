@@ -4,18 +4,22 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 )
 
 // DecoyGroup is one decoy scan as the answers list it: sources that sent
 // byte-identical probe headers (same destination, port, sequence, source
 // port and IP ID), as nmap -D sends each probe from the real address and
-// every decoy (DETECTION.md §5). Only one of them is the scanner; the
-// capture cannot tell which. Sources are joined transitively: nmap keeps
-// one decoy list for a whole run, so the sources sharing probes with a
-// common source are one run, or several runs of one scanner.
+// every decoy (DETECTION.md §5). Only one of them is the scanner, and the
+// headers cannot tell which; what came back can (decoyRoles): LikelyReal
+// names it when the wire singles it out, and Evidence says how (or why
+// not). Sources are joined transitively: nmap keeps one decoy list for a
+// whole run, so the sources sharing probes with a common source are one
+// run, or several runs of one scanner.
 type DecoyGroup struct {
 	Sources          []netip.Addr `json:"sources"` // in address order, at most MaxGroupSources
 	SourcesTotal     int          `json:"sources_total"`
@@ -24,14 +28,20 @@ type DecoyGroup struct {
 	TargetsTotal     int          `json:"targets_total"`
 	TargetsTruncated bool         `json:"targets_truncated,omitempty"`
 	Shared           int          `json:"shared_probes"` // distinct probe headers sent by two members or more
+	// LikelyReal is the member the wire singles out as the real scanner;
+	// empty when it does not.
+	LikelyReal string   `json:"likely_real,omitempty"`
+	Evidence   []string `json:"evidence,omitempty"` // why LikelyReal, or why none
 }
 
 // decoySet is one decoy group, stored once: each member points to it
 // (Analysis.decoyOf), so a group of n sources costs O(n), not O(n²).
 type decoySet struct {
-	members []int32 // source indexes, ascending (address order)
-	targets []int32 // address indexes, ascending
-	shared  int
+	members  []int32 // source indexes, ascending (address order)
+	targets  []int32 // address indexes, ascending
+	shared   int
+	real     int32    // source index of the likely real scanner, -1 when undetermined
+	evidence []string // why real (or why none), for the answers
 }
 
 // decoyEdge is one destination's probes shared by one set of sources at
@@ -148,7 +158,7 @@ func findDecoys(ctx context.Context, an *Analysis, workers int) ([]decoySet, []i
 		r := find(int32(s))
 		if r == int32(s) {
 			decoyOf[s] = int32(len(sets))
-			sets = append(sets, decoySet{})
+			sets = append(sets, decoySet{real: -1})
 		} else {
 			decoyOf[s] = decoyOf[r] // r < s: already set
 		}
@@ -164,7 +174,139 @@ func findDecoys(ctx context.Context, an *Analysis, workers int) ([]decoySet, []i
 		slices.Sort(sets[i].targets)
 		sets[i].targets = slices.Compact(sets[i].targets)
 	}
+	if err := decoyRoles(ctx, an, sets, edges); err != nil {
+		return nil, nil, err
+	}
 	return sets, decoyOf, nil
+}
+
+// decoyMember is what came back to one member of a decoy group.
+type decoyMember struct {
+	si       int32
+	resets   int // SYN/ACKs of the target it answered with RST
+	answered int // its probes that drew an answer at this sensor
+	probes   int
+	own      int // its probes no other member sent: not decoy copies
+}
+
+// decoyRoles picks the likely real scanner of each group from what came
+// back, the one thing nmap cannot forge for its decoys (nmap refguide -D;
+// scan_engine_raw.cc sends every probe from each decoy and the real
+// address alike):
+//
+//  1. Reset SYN/ACKs: nmap's SYN probes come from a raw socket, so the
+//     kernel of the scanning host resets the target's SYN/ACK (refguide,
+//     -PS). A decoy address with no host behind it sends nothing. A live
+//     host behind a decoy address resets too (it never sent the SYN), so
+//     this singles out the scanner only when one member alone reset.
+//  2. Answers seen at all: a sensor on the scanner's side sees the
+//     target's answers to the real address only; the decoys' answers are
+//     routed to the decoys. At the target's side every member is answered
+//     and this says nothing.
+//  3. Probes of its own: probes no decoy copied (nmap does not decoy -sT,
+//     -sV or its own lookups).
+//
+// The first rule met by exactly one member decides; when none is, the
+// group says why it is undetermined rather than guess. It costs one pass
+// over the members' probes and the edges.
+func decoyRoles(ctx context.Context, an *Analysis, sets []decoySet, edges []decoyEdge) error {
+	shared := make(map[int32]int)
+	for _, e := range edges {
+		for _, m := range e.members {
+			shared[m] += e.shared
+		}
+	}
+	p := newPoll(ctx)
+	var ms []decoyMember
+	for gi := range sets {
+		g := &sets[gi]
+		ms = ms[:0]
+		for _, si := range g.members {
+			r := &an.sources[si]
+			if p.work(len(r.probes) + 1) {
+				return p.err
+			}
+			m := decoyMember{si: si, probes: len(r.probes), own: max(len(r.probes)-shared[si], 0)}
+			for i := range r.probes {
+				t := &r.probes[i]
+				if t.state&stAnswered != 0 {
+					m.answered++
+				}
+				if t.class == clsSYN && t.state&stSynAck != 0 && t.state&stClientRST != 0 {
+					m.resets++
+				}
+			}
+			ms = append(ms, m)
+		}
+		g.real, g.evidence = decideDecoys(an, ms)
+	}
+	return nil
+}
+
+// decideDecoys applies decoyRoles' rules to one group's members.
+func decideDecoys(an *Analysis, ms []decoyMember) (int32, []string) {
+	only := func(f func(m *decoyMember) int) (*decoyMember, int) {
+		var one *decoyMember
+		n := 0
+		for i := range ms {
+			if f(&ms[i]) > 0 {
+				one, n = &ms[i], n+1
+			}
+		}
+		return one, n
+	}
+	name := func(m *decoyMember) string { return an.addrAt(an.sources[m.si].ai).String() }
+	resets := func(m *decoyMember) int { return m.resets }
+	answered := func(m *decoyMember) int { return m.answered }
+	own := func(m *decoyMember) int { return m.own }
+	answeredOnly := func(m *decoyMember) string {
+		return fmt.Sprintf("only %s drew answers at this sensor (%d of its %d probes): answers go back to the real address, a decoy's go to the decoy",
+			name(m), m.answered, m.probes)
+	}
+	var ev []string
+	r, nr := only(resets)
+	if nr == 1 {
+		ev = append(ev, fmt.Sprintf("only %s reset the target's SYN/ACKs (%d): the scanning host's kernel resets the answers to its raw probes, a decoy address with no host behind it sends nothing",
+			name(r), r.resets))
+		if a, na := only(answered); na == 1 && a == r {
+			ev = append(ev, answeredOnly(a))
+		}
+		return r.si, ev
+	}
+	if a, na := only(answered); na == 1 {
+		return a.si, append(ev, answeredOnly(a))
+	}
+	if o, no := only(own); no == 1 && (nr == 0 || o.resets > 0) {
+		return o.si, append(ev, fmt.Sprintf("only %s sent probes no other member copied (%d): nmap does not send decoy copies of those",
+			name(o), o.own))
+	}
+	if nr > 1 {
+		var names []string
+		for i := range ms {
+			if ms[i].resets > 0 && len(names) < 4 {
+				names = append(names, name(&ms[i]))
+			}
+		}
+		return -1, []string{fmt.Sprintf("undetermined: %d members reset the target's SYN/ACKs (%s): a live host that never sent the SYN resets it as the scanner's kernel does",
+			nr, strings.Join(names, ", "))}
+	}
+	return -1, []string{"undetermined: no member reset a SYN/ACK, drew answers or sent probes the others did not"}
+}
+
+// decoyRole is source si's role in its decoy group: "likely_real",
+// "decoy", or "" when it is in no group or the group is undetermined.
+func (an *Analysis) decoyRole(si int32) (string, *decoySet) {
+	if an.decoyOf == nil || an.decoyOf[si] < 0 {
+		return "", nil
+	}
+	g := &an.decoys[an.decoyOf[si]]
+	switch {
+	case g.real < 0:
+		return "", g
+	case g.real == si:
+		return "likely_real", g
+	}
+	return "decoy", g
 }
 
 // findDecoysPart finds the decoy groups of the destinations d with

@@ -70,6 +70,23 @@ type Detail struct {
 	// FragmentedProbes and FragmentEvasion: as in Suspect.
 	FragmentedProbes int `json:"fragmented_probes,omitempty"`
 	FragmentEvasion  int `json:"fragment_evasion,omitempty"`
+
+	// IdleScan, on an idle scan's prober, ties it to its zombie (nmap -sI);
+	// IdleScanBy, on a zombie, names the prober that sent the SYNs
+	// carrying its address.
+	IdleScan   *IdleScan `json:"idle_scan,omitempty"`
+	IdleScanBy string    `json:"idle_scan_by,omitempty"`
+	// DecoyRole and DecoyEvidence: its part in its decoy group (nmap -D),
+	// "likely_real" or "decoy", and the group's evidence for it.
+	DecoyRole     string   `json:"decoy_role,omitempty"`
+	DecoyEvidence []string `json:"decoy_evidence,omitempty"`
+	// Its protocol probes' IP protocol numbers (nmap -sO), by outcome:
+	// open (an answer in the protocol), closed (ICMP protocol
+	// unreachable); the others went unanswered or were filtered.
+	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
+	Protocols         []int `json:"protocols,omitempty"`
+	OpenProtocols     []int `json:"open_protocols,omitempty"`
+	ClosedProtocols   []int `json:"closed_protocols,omitempty"`
 }
 
 // EpisodeInfo is one idle-gap-separated scan episode.
@@ -115,6 +132,7 @@ type ProbeEvent struct {
 	Flags     *string    `json:"flags,omitempty"`
 	Technique string     `json:"technique"`
 	Outcome   string     `json:"outcome"`
+	IPProto   *int       `json:"ip_proto,omitempty"` // a protocol probe's IP protocol (its port is 0)
 }
 
 // TRWInfo is the sequential hypothesis test's result (Jung et al. 2004:
@@ -136,7 +154,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		return nil, false
 	}
 	used := usedLater(r)
-	d := &Detail{IP: ip, Reasons: []string{}, Techniques: nonNil(techniques(r)), FlagsSeen: nonNil(flagsSeen(r)),
+	d := &Detail{IP: ip, Reasons: []string{}, Techniques: an.sourceTechniques(r), FlagsSeen: nonNil(flagsSeen(r)),
 		FlagStats: map[string]int{}, Pkts: r.pkts, ProbePkts: r.probePkts, Probes: len(r.probes),
 		DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts), FirstSeen: an.time(r.firstTS), LastSeen: an.time(r.lastTS),
 		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
@@ -182,7 +200,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		for k := e.first; k <= e.last; k++ {
 			t := &r.probes[k]
 			hosts[t.dst] = true
-			if t.class != clsICMP {
+			if t.class.hasPort() {
 				ports[t.port] = true
 			}
 		}
@@ -195,6 +213,18 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		d.Episodes = append(d.Episodes, info)
 	}
 	an.detailTargets(d, r)
+	si := an.srcOf[r.ai]
+	if l := an.proberLink(si); l != nil {
+		d.IdleScan = an.idleScan(l)
+	}
+	_, d.IdleScanBy = an.idleNames(si)
+	if role, g := an.decoyRole(si); g != nil {
+		d.DecoyRole, d.DecoyEvidence = role, g.evidence
+	}
+	if r.protos > 0 {
+		d.DistinctProtocols = int(r.protos)
+		d.Protocols, d.OpenProtocols, d.ClosedProtocols = protocols(r)
+	}
 	d.TRW = TRWInfo{Ran: r.trw.Ran, Decision: "pending", Score: int(r.trw.Score), MaxScore: int(r.trw.MaxScore)}
 	switch {
 	case r.trw.Scanner:
@@ -227,7 +257,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		}
 		h.probes++
 		o := outcome(t)
-		if t.class != clsICMP {
+		if t.class.hasPort() {
 			h.ports = append(h.ports, int(t.port))
 			ports[t.port] = true
 			if o == outOpen {
@@ -298,6 +328,10 @@ func (an *Analysis) event(r *srcResult, t *target, ts int64, frame uint64) *Prob
 	if t.proto == protoTCP {
 		f := pcapng.FlagString(t.flags)
 		e.Flags = &f
+	}
+	if t.class == clsPROTO {
+		n := int(t.proto)
+		e.IPProto = &n
 	}
 	return e
 }

@@ -12,6 +12,10 @@ type targetKey struct {
 
 // target is the state of one (source, destination, protocol, port): 72
 // bytes without pointers, so millions of them cost the collector nothing.
+// A protocol probe (clsPROTO) has port 0: its protocol is its key. An
+// unsolicited SYN/ACK (tmSynAck, see idle.go) is a target of class
+// clsNone, never a probe: pkts counts its changes of source port and the
+// IP IDs of the answers are what an idle scan's prober reads.
 type target struct {
 	firstTS  int64
 	ansTS    int64 // first answer
@@ -31,7 +35,9 @@ type target struct {
 	proto    uint8
 	class    class
 	ttl      uint8
-	marks    uint8 // tm* bits
+	marks    uint8  // tm* bits
+	ansIPID  uint16 // IP ID of the first answer
+	lastIPID uint16 // IP ID of the latest answer
 }
 
 // Bits of target.marks: the TCP option summary of the first packet (for
@@ -46,6 +52,8 @@ const (
 	tmTwin
 	tmFrag        // the first packet was reassembled from fragments
 	tmFragEvasion // ... which overlapped or began with a tiny fragment
+
+	tmSynAck // an unsolicited SYN/ACK (idle.go): only its source sent it first
 )
 
 // shard is one part of the targets (see Aggregator): those of the address
@@ -74,6 +82,8 @@ func (s *shard) add(x *pkt) {
 		s.addUDP(x)
 	case pcapng.L4ICMP, pcapng.L4ICMPv6:
 		s.addICMP(x)
+	case pcapng.L4Other, pcapng.L4None, pcapng.L4SCTP:
+		s.addProto(x)
 	}
 }
 
@@ -169,34 +179,56 @@ func (l *targetList) push() *target {
 // answer marks t answered by x.
 func (s *shard) answer(t *target, x *pkt, bit uint16) {
 	if t.state&stAnswered == 0 {
-		t.ansTS, t.ansFrame = x.ts, x.frame
+		t.ansTS, t.ansFrame, t.ansIPID = x.ts, x.frame, x.ipid
 	}
+	t.lastIPID = x.ipid
 	t.state |= stAnswered | bit
 	s.returned = true
 }
 
 func (s *shard) addTCP(x *pkt) {
-	if t := s.find(targetKey{x.did, x.sid, x.sport, protoTCP}); t != nil {
+	if t := s.find(targetKey{x.did, x.sid, x.sport, protoTCP}); t != nil && (t.marks&tmSynAck == 0 || x.flags&pcapng.TCPFlagRST != 0) {
+		// A reply; to an unsolicited SYN/ACK only a RST is one. (An idle
+		// scan's self-test spoofs SYN/ACKs from the target to the
+		// zombie's port, from which the zombie's SYNs then leave.)
 		s.tcpReply(t, x)
 		return
 	}
 	k := targetKey{x.sid, x.did, x.dport, protoTCP}
 	if t := s.find(k); t != nil {
+		if t.marks&tmSynAck != 0 {
+			if _, ok := tcpClass(x.flags, x.has(pkPayload)); !ok {
+				s.countBackscatter(x) // as before the SYN/ACK was kept
+			}
+		}
 		tcpAgain(t, x)
 		return
 	}
 	c, ok := tcpClass(x.flags, x.has(pkPayload))
 	if !ok {
-		if x.has(pkSource) {
-			if s.backscatter == nil {
-				s.backscatter = make(map[int32]uint64)
+		s.countBackscatter(x)
+		if x.flags&tcpFlagMask == pcapng.TCPFlagSYN|pcapng.TCPFlagACK && !x.has(pkPayload) {
+			// Kept, not as a probe: a run of these to one port of one
+			// host, answered by RSTs, is an idle scan's IP ID probing
+			// (idle.go); one to each of many hosts is backscatter.
+			if t := s.newTarget(k, x, clsNone); t != nil {
+				t.marks |= tmSynAck
 			}
-			s.backscatter[x.sid]++
 		}
 		return
 	}
 	if t := s.newTarget(k, x, c); t != nil && x.has(pkPayload) {
 		t.state |= stData
+	}
+}
+
+// countBackscatter counts an unsolicited SYN/ACK or RST of a source.
+func (s *shard) countBackscatter(x *pkt) {
+	if x.has(pkSource) {
+		if s.backscatter == nil {
+			s.backscatter = make(map[int32]uint64)
+		}
+		s.backscatter[x.sid]++
 	}
 }
 
@@ -230,6 +262,15 @@ func (s *shard) tcpReply(t *target, x *pkt) {
 // tcpAgain handles a later segment from a target's source.
 func tcpAgain(t *target, x *pkt) {
 	f := x.flags & tcpFlagMask
+	if t.marks&tmSynAck != 0 {
+		// Another unsolicited SYN/ACK: an IP ID probe when it comes from
+		// a new source port (nmap -sI), a retransmission otherwise.
+		if f == pcapng.TCPFlagSYN|pcapng.TCPFlagACK && x.sport != t.sport {
+			t.pkts++
+			t.sport = x.sport
+		}
+		return
+	}
 	switch {
 	case f&pcapng.TCPFlagRST != 0:
 		t.state |= stClientRST
@@ -315,12 +356,17 @@ func (s *shard) icmpError(x *pkt, v6 bool) {
 			return
 		}
 		port = x.qdport
-	case protoICMP:
-		port = icmpEcho // the quote's type is not decoded; echo is what sweeps send
-	case protoICMPv6:
-		port = icmp6EchoRequest
+	case protoICMP, protoICMPv6:
+		switch {
+		case !nativeProto(x.qproto, v6):
+			port = 0 // ICMPv6 over IPv4 or ICMP over IPv6: a protocol probe
+		case v6:
+			port = icmp6EchoRequest
+		default:
+			port = icmpEcho // the quote's type is not decoded; echo is what sweeps send
+		}
 	default:
-		return
+		port = 0 // a protocol probe (protoscan.go): keyed by its protocol alone
 	}
 	if x.qsid < 0 || x.qdid < 0 {
 		return
@@ -329,13 +375,19 @@ func (s *shard) icmpError(x *pkt, v6 bool) {
 	if t == nil {
 		return
 	}
-	unreach, exceeded, portUnreach := false, false, false
+	unreach, exceeded, portUnreach, protoUnreach := false, false, false, false
 	if v6 {
 		unreach, exceeded = x.icmpType == icmp6Unreachable, x.icmpType == icmp6TimeExceeded
 		portUnreach = unreach && x.icmpCode == icmp6PortUnreach
+		protoUnreach = x.icmpType == icmp6ParamProblem && x.icmpCode == icmp6UnknownNextHeader
 	} else {
 		unreach, exceeded = x.icmpType == icmpUnreachable, x.icmpType == icmpTimeExceeded
 		portUnreach = unreach && x.icmpCode == icmpPortUnreach
+		protoUnreach = unreach && x.icmpCode == icmpProtoUnreach
+	}
+	if t.class == clsPROTO {
+		protoError(s, t, x, protoUnreach, portUnreach)
+		return
 	}
 	switch {
 	case portUnreach && x.qproto == protoUDP && x.has(pkSrcIsQDst):

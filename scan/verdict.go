@@ -20,6 +20,19 @@ type verdict struct {
 	ep         int32   // the first qualifying episode
 	group      int32   // distributed: address index of the host jointly probed; -1 otherwise
 	reasons    reasons // the rules met
+	// as, when set, is the source the verdict is reported under, r being
+	// the source whose probes it judged: an idle scan's prober, whose scan
+	// is its zombie's SYNs (idle.go). idle is that scan.
+	as   *srcResult
+	idle *idleLink
+}
+
+// self is the source v lists.
+func (v *verdict) self() *srcResult {
+	if v.as != nil {
+		return v.as
+	}
+	return v.r
 }
 
 // reasons is a set of the rules a listing met, as bits in the order the
@@ -35,9 +48,10 @@ const (
 	rsRate
 	rsTRW
 	rsDistributed
+	rsIdle
 )
 
-var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed"}
+var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed", "idle_scan"}
 
 // names lists the reasons in order; never nil.
 func (rs reasons) names() []string {
@@ -50,8 +64,21 @@ func (rs reasons) names() []string {
 	return out
 }
 
-// firstProbe is the first probe of the verdict's episode.
+// firstSeen is when the listed source's first probe was sent: for an
+// idle scan's prober, its first IP ID probe of the zombie.
+func (v *verdict) firstSeen() int64 {
+	if v.as != nil {
+		return v.idle.probe.firstTS
+	}
+	return v.r.probes[0].firstTS
+}
+
+// firstProbe is the first probe of the verdict's episode; for an idle
+// scan's prober, its first IP ID probe of the zombie.
 func (v *verdict) firstProbe() *target {
+	if v.as != nil {
+		return &v.idle.probe
+	}
 	return &v.r.probes[v.r.episodes[v.ep].first]
 }
 
@@ -62,7 +89,7 @@ type verdicts struct {
 	groups []distGroup // by target address
 }
 
-// of returns r's verdict, or nil.
+// of returns r's verdict, or nil (r's own, or the one it is reported under).
 func (vs *verdicts) of(an *Analysis, r *srcResult) *verdict {
 	return vs.by[an.srcOf[r.ai]]
 }
@@ -98,7 +125,7 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 			if ok && rate < th.MinRatePPS && !r.trw.Scanner {
 				continue
 			}
-			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(int(r.ports), int(r.hosts))}
+			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(r.spread(), int(r.hosts))}
 			if c.hostGen == nil {
 				c = newCounter(len(an.addrs))
 			}
@@ -120,6 +147,7 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 	if err := an.distributed(ctx, vs, th); err != nil {
 		return nil, err
 	}
+	an.idleVerdicts(vs)
 	// Sources are in address order: the listing is vs.by without the gaps.
 	for _, v := range vs.by {
 		if v != nil {
@@ -346,7 +374,7 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 				var det *target
 				for _, x := range hr {
 					t := at(x)
-					if t.class == clsICMP || seen[t.port] == uint32(k+1) {
+					if !t.class.hasPort() || seen[t.port] == uint32(k+1) {
 						continue
 					}
 					seen[t.port] = uint32(k + 1)

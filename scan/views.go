@@ -54,6 +54,20 @@ type Suspect struct {
 	// began with a tiny fragment (fragProbes).
 	FragmentedProbes int `json:"fragmented_probes,omitempty"`
 	FragmentEvasion  int `json:"fragment_evasion,omitempty"`
+
+	// DecoyRole is its part in its decoy group: "likely_real" or "decoy"
+	// (DecoyGroup.LikelyReal); empty outside a group or when the group's
+	// real scanner cannot be told.
+	DecoyRole string `json:"decoy_role,omitempty"`
+	// Zombie is the zombie of the idle scan it ran (nmap -sI): the probes
+	// listed are the zombie's SYNs, which it sent. IdleScanBy, on a
+	// zombie, is the prober that sent the SYNs carrying its address.
+	Zombie     string `json:"zombie,omitempty"`
+	IdleScanBy string `json:"idle_scan_by,omitempty"`
+	// DistinctProtocols and OpenProtocols are its protocol probes' IP
+	// protocol numbers (nmap -sO): protocols count as ports of their host.
+	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
+	OpenProtocols     []int `json:"open_protocols,omitempty"`
 }
 
 // Suspects lists the sources that th flags, by address. Thresholds other
@@ -79,7 +93,7 @@ func (an *Analysis) SuspectsTop(ctx context.Context, th Thresholds, limit int) (
 		keep = slices.Clone(keep)
 		slices.SortStableFunc(keep, func(x, y *verdict) int { return cmp.Compare(len(y.r.probes), len(x.r.probes)) })
 		keep = keep[:max(limit, 0)]
-		slices.SortFunc(keep, func(x, y *verdict) int { return cmp.Compare(x.r.ai, y.r.ai) })
+		slices.SortFunc(keep, func(x, y *verdict) int { return cmp.Compare(x.self().ai, y.self().ai) })
 	}
 	list = make([]Suspect, 0, len(keep))
 	for _, v := range keep {
@@ -112,10 +126,10 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	r := v.r
 	e := &r.episodes[v.ep]
 	s := Suspect{
-		IP: an.addrAt(r.ai), Kind: v.kind, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
+		IP: an.addrAt(v.self().ai), Kind: v.kind, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
 		FlagsSeen: nonNil(flagsSeen(r)), Probes: len(r.probes),
-		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Techniques: nonNil(techniques(r)), Tool: r.tool, Confidence: v.confidence,
+		FirstSeen: an.time(v.firstSeen()), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
+		Techniques: an.verdictTechniques(v), Tool: r.tool, Confidence: v.confidence,
 		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: int(r.out[outUnanswered]),
 		Reasons: v.reasons.names(), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
 	}
@@ -128,22 +142,26 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 	if v.group >= 0 {
 		s.DistributedTarget = an.addrAt(v.group).String()
 	}
-	if an.decoyOf != nil {
-		if gi := an.decoyOf[an.srcOf[r.ai]]; gi >= 0 {
-			g := &an.decoys[gi]
-			self := an.srcOf[r.ai]
-			peers := make([]int32, 0, min(len(g.members), MaxGroupSources+1))
-			for _, m := range g.members {
-				if m != self {
-					peers = append(peers, m)
-				}
-				if len(peers) > MaxGroupSources {
-					break
-				}
+	self := an.srcOf[v.self().ai]
+	s.Zombie, s.IdleScanBy = an.idleNames(self)
+	if v.as == nil && r.protos > 0 {
+		s.DistinctProtocols = int(r.protos)
+		_, open, _ := protocols(r)
+		s.OpenProtocols = open
+	}
+	if role, g := an.decoyRole(self); g != nil {
+		s.DecoyRole = role
+		peers := make([]int32, 0, min(len(g.members), MaxGroupSources+1))
+		for _, m := range g.members {
+			if m != self {
+				peers = append(peers, m)
 			}
-			s.DecoyPeers, s.DecoyPeersTruncated = an.addrList(peers, MaxGroupSources, an.sourceAddr)
-			s.DecoyPeersTotal = len(g.members) - 1
+			if len(peers) > MaxGroupSources {
+				break
+			}
 		}
+		s.DecoyPeers, s.DecoyPeersTruncated = an.addrList(peers, MaxGroupSources, an.sourceAddr)
+		s.DecoyPeersTotal = len(g.members) - 1
 	}
 	return s
 }
@@ -163,7 +181,7 @@ func (an *Analysis) SuspectsPage(ctx context.Context, th Thresholds, offset, lim
 		if c := cmp.Compare(len(y.r.probes), len(x.r.probes)); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.r.ai, y.r.ai)
+		return cmp.Compare(x.self().ai, y.self().ai)
 	})
 	total = len(order)
 	if offset >= total || limit <= 0 {
@@ -195,14 +213,23 @@ type FirstEvent struct {
 	DetectedAt Time    `json:"detected_at"`
 	// LatencyS is detected_at minus ts, in seconds.
 	LatencyS float64 `json:"latency_s"`
+	// IPProto is the IP protocol number of a protocol probe (nmap -sO),
+	// whose port is 0.
+	IPProto *int `json:"ip_proto,omitempty"`
 }
 
 // FirstEvent is the first probe of the earliest qualifying episode of any
-// source th lists; nil when none is listed.
+// source th lists; nil when none is listed. The decoys of a group whose
+// likely real scanner is listed give way to it: their copies of a probe
+// are that probe, sent by it. An idle scan's prober begins with its first
+// IP ID probe of the zombie.
 func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 	vs := an.mustVerdicts(th)
 	var best *verdict
 	for _, v := range vs.list {
+		if role, g := an.decoyRole(an.srcOf[v.self().ai]); role == "decoy" && vs.by[g.real] != nil {
+			continue
+		}
 		if best == nil {
 			best = v
 			continue
@@ -216,12 +243,19 @@ func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 		return nil
 	}
 	t := best.firstProbe()
-	fe := &FirstEvent{TS: an.time(t.firstTS), Src: an.addrAt(best.r.ai), Dst: an.addrAt(t.dst), Port: t.port, Proto: protoName(t.proto),
+	fe := &FirstEvent{TS: an.time(t.firstTS), Src: an.addrAt(best.self().ai), Dst: an.addrAt(t.dst), Port: t.port, Proto: protoName(t.proto),
 		Frame: t.frame, Technique: technique(best.r, t), DetectedAt: an.time(best.detNS),
 		LatencyS: roundSig(float64(best.detNS-t.firstTS) / 1e9)}
+	if best.as != nil {
+		fe.Technique = "idle_scan"
+	}
 	if t.proto == protoTCP {
 		f := pcapng.FlagString(t.flags)
 		fe.Flags = &f
+	}
+	if t.class == clsPROTO {
+		n := int(t.proto)
+		fe.IPProto = &n
 	}
 	return fe
 }
@@ -267,6 +301,8 @@ func technique(r *srcResult, t *target) string {
 		return "udp_scan"
 	case clsICMP:
 		return "ping_sweep"
+	case clsPROTO:
+		return "ip_protocol_scan"
 	}
 	return ""
 }
@@ -318,6 +354,12 @@ type ScannerSummary struct {
 	OpenPortsTruncated bool     `json:"open_ports_truncated,omitempty"`
 	Tool               *Tool    `json:"tool"`
 	RatePPS            *float64 `json:"rate_pps"`
+	// As in Suspect.
+	DecoyRole         string `json:"decoy_role,omitempty"`
+	Zombie            string `json:"zombie,omitempty"`
+	IdleScanBy        string `json:"idle_scan_by,omitempty"`
+	DistinctProtocols int    `json:"distinct_protocols,omitempty"`
+	OpenProtocols     []int  `json:"open_protocols,omitempty"`
 }
 
 // Target is one host the scanners probed.
@@ -366,15 +408,15 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		switch {
 		case len(x.r.probes) != len(y.r.probes):
 			return len(y.r.probes) - len(x.r.probes)
-		case x.r.pkts != y.r.pkts:
-			return cmpInt64(int64(y.r.pkts), int64(x.r.pkts))
+		case x.self().pkts != y.self().pkts:
+			return cmpInt64(int64(y.self().pkts), int64(x.self().pkts))
 		}
-		return cmp.Compare(x.r.ai, y.r.ai)
+		return cmp.Compare(x.self().ai, y.self().ai)
 	})
 	ov.ScannersTotal = len(order)
 	techs, shapes := map[string]bool{}, map[string]bool{}
 	for i, v := range order {
-		for _, t := range techniques(v.r) {
+		for _, t := range an.verdictTechniques(v) {
 			techs[t] = true
 		}
 		shapes[v.kind] = true
@@ -414,12 +456,15 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		wns = int64(f)
 	}
 	for vi, v := range vs.list {
+		if v.as != nil {
+			continue // an idle scan's prober: its probes are its zombie's, counted there
+		}
 		r := v.r
 		var w *win
 		wi := int64(-1)
 		for i := range r.probes {
 			t := &r.probes[i]
-			if t.class != clsICMP {
+			if t.class.hasPort() {
 				portHits[t.port]++
 			}
 			idx := (t.firstTS - an.stats.firstNS) / wns
@@ -512,7 +557,10 @@ func (an *Analysis) overviewGroups(ov *Overview, vs *verdicts, topK int) {
 		slices.SortFunc(decoys, func(x, y *decoySet) int { return cmp.Compare(x.members[0], y.members[0]) })
 	}
 	for _, g := range decoys {
-		d := DecoyGroup{SourcesTotal: len(g.members), TargetsTotal: len(g.targets), Shared: g.shared}
+		d := DecoyGroup{SourcesTotal: len(g.members), TargetsTotal: len(g.targets), Shared: g.shared, Evidence: g.evidence}
+		if g.real >= 0 {
+			d.LikelyReal = an.addrAt(an.sources[g.real].ai).String()
+		}
 		d.Sources, d.SourcesTruncated = an.addrList(g.members, MaxGroupSources, an.sourceAddr)
 		d.Targets, d.TargetsTruncated = an.addrList(g.targets, MaxGroupSources, func(a int32) int32 { return a })
 		ov.Decoys = append(ov.Decoys, d)
@@ -536,6 +584,9 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 	var hosts []overviewHost
 	nports := 0
 	for vi, v := range vs.list {
+		if v.as != nil {
+			continue // an idle scan's prober: its probes are its zombie's, counted there
+		}
 		for i := range v.r.probes {
 			t := &v.r.probes[i]
 			j := slot[t.dst] - 1
@@ -546,7 +597,7 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 			}
 			h := &hosts[j]
 			h.pkts += uint64(t.pkts)
-			if t.class != clsICMP {
+			if t.class.hasPort() {
 				h.distinct++ // ports with repeats, for now
 				nports++
 			}
@@ -565,8 +616,11 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 		h.ports, off = pool[off:off:off+h.distinct], off+h.distinct
 	}
 	for _, v := range vs.list {
+		if v.as != nil {
+			continue
+		}
 		for i := range v.r.probes {
-			if t := &v.r.probes[i]; t.class != clsICMP {
+			if t := &v.r.probes[i]; t.class.hasPort() {
 				h := &hosts[slot[t.dst]-1]
 				h.ports = append(h.ports, t.port)
 			}
@@ -607,10 +661,17 @@ func hostPorts(ps []uint16) []int {
 
 func (an *Analysis) summary(v *verdict) ScannerSummary {
 	r := v.r
-	s := ScannerSummary{IP: an.addrAt(r.ai), Pkts: r.pkts, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
+	s := ScannerSummary{IP: an.addrAt(v.self().ai), Pkts: v.self().pkts, DistinctPorts: int(r.ports), DistinctHosts: int(r.hosts),
 		FlagStats: map[string]int{}, Probes: len(r.probes), ProbePkts: r.probePkts,
-		FirstSeen: an.time(r.probes[0].firstTS), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
-		Kind: v.kind, Techniques: nonNil(techniques(r)), Tool: r.tool}
+		FirstSeen: an.time(v.firstSeen()), LastSeen: an.time(r.probes[len(r.probes)-1].firstTS),
+		Kind: v.kind, Techniques: an.verdictTechniques(v), Tool: r.tool}
+	self := an.srcOf[v.self().ai]
+	s.DecoyRole, _ = an.decoyRole(self)
+	s.Zombie, s.IdleScanBy = an.idleNames(self)
+	if v.as == nil && r.protos > 0 {
+		s.DistinctProtocols = int(r.protos)
+		_, s.OpenProtocols, _ = protocols(r)
+	}
 	s.OpenPorts, s.OpenPortsTruncated = capList(openPorts(r), MaxPortsHit)
 	for c := clsSYN; c < numClasses; c++ {
 		if r.classes[c] > 0 {
@@ -677,7 +738,7 @@ func (an *Analysis) Activity(ip netip.Addr) *Activity {
 	if r == nil {
 		return act
 	}
-	act.PktsSent, act.Probes, act.Techniques = r.pkts, len(r.probes), nonNil(techniques(r))
+	act.PktsSent, act.Probes, act.Techniques = r.pkts, len(r.probes), an.sourceTechniques(r)
 	first, last := an.time(r.firstTS), an.time(r.lastTS)
 	if len(r.probes) > 0 {
 		first, last = an.time(r.probes[0].firstTS), an.time(r.probes[len(r.probes)-1].firstTS)
