@@ -186,7 +186,9 @@ func (s *shard) addTCP(x *pkt) {
 		}
 		return
 	}
-	if t := s.newTarget(k, x, c); t != nil && x.has(pkPayload) {
+	if t := s.newTarget(k, x, c); t != nil && x.has(pkPayload) && c != clsSYN {
+		// Payload in a SYN (nmap --data-length) is part of the probe: only
+		// the source's data after the handshake makes a connection.
 		t.state |= stData
 	}
 }
@@ -224,27 +226,39 @@ func tcpAgain(t *target, x *pkt) {
 	switch {
 	case f&pcapng.TCPFlagRST != 0:
 		t.state |= stClientRST
+	case f&pcapng.TCPFlagACK == 0:
+		// The same probe again (a SYN keeps its payload on every copy:
+		// nmap --data-length), or a new attempt after an answer. Checked
+		// before payload: data in a segment without ACK is no exchange,
+		// since no established connection sends one (RFC 9293 §3.10.7.4).
+		switch {
+		case t.state&stAnswered == 0:
+			repeat(t)
+		case f&pcapng.TCPFlagSYN != 0:
+			t.state |= stReconnect
+		}
 	case x.has(pkPayload):
 		if x.sport == t.sport {
 			t.state |= stData
 		} else {
 			t.state |= stLaterData
 		}
-	case f&pcapng.TCPFlagACK == 0 || (t.class == clsACK || t.class == clsMAIMON) && f == t.flags&tcpFlagMask:
-		// The same probe again, or a new attempt after an answer.
-		switch {
-		case t.state&stAnswered == 0:
-			t.pkts++
-			if t.pkts > maxProbeTries && (t.class == clsACK || t.class == clsMAIMON) {
-				// A stream of bare ACKs is a flow seen from one side (a
-				// download whose data went another way), not a probe.
-				t.state |= stMidstream
-			}
-		case f&pcapng.TCPFlagSYN != 0:
-			t.state |= stReconnect
+	case (t.class == clsACK || t.class == clsMAIMON) && f == t.flags&tcpFlagMask:
+		if t.state&stAnswered == 0 {
+			repeat(t)
 		}
 	case t.state&stSynAck != 0 && x.sport == t.sport:
 		t.state |= stClientAck
+	}
+}
+
+// repeat counts an unanswered probe sent again.
+func repeat(t *target) {
+	t.pkts++
+	if t.pkts > maxProbeTries && (t.class == clsACK || t.class == clsMAIMON) {
+		// A stream of bare ACKs is a flow seen from one side (a download
+		// whose data went another way), not a probe.
+		t.state |= stMidstream
 	}
 }
 
