@@ -92,14 +92,12 @@ func roleOf(t *target) role {
 
 // counted reports whether probe t counts toward the thresholds: answered
 // UDP is client traffic (DNS, NTP, QUIC), not scanning (DETECTION.md
-// §6.11); an answered echo request is what a monitoring host sends all
-// day, so a sweep is counted by the addresses that did not answer (as
-// Zeek counts failed attempts only); and a probe that expired in transit
-// (ICMP time exceeded) is a traceroute hop, whose port only numbers the
-// hop.
+// §6.11); and a probe that expired in transit (ICMP time exceeded) is a
+// traceroute hop, whose port only numbers the hop. An answered ICMP
+// request counts: host discovery is a scan whatever the replies
+// (DETECTION.md §6.10).
 func counted(t *target) bool {
-	switch {
-	case t.class == clsUDP && t.state&stUDPReply != 0, t.class == clsICMP && t.state&stICMPReply != 0:
+	if t.class == clsUDP && t.state&stUDPReply != 0 {
 		return false
 	}
 	return t.state&stTTLExceeded == 0
@@ -125,6 +123,7 @@ type episode struct {
 	targets  int32
 	stealth  int32
 	counted  int32
+	sweep    int32 // distinct hosts of host discovery probes (ICMP requests, tmDiscovery)
 }
 
 // rate is probes per second over the episode, ok false when the episode
@@ -184,6 +183,8 @@ type srcResult struct {
 	hosts       int32 // distinct hosts probed
 	connect     bool  // SYN probes were connect() calls (handshake completed, no data)
 	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
+
+	discSYN, discACK int32 // SYN and ACK probes that were host discovery (tmDiscovery)
 }
 
 // Analysis is the frozen result of one capture. Its methods are safe for
@@ -584,13 +585,14 @@ type srcBuilder struct {
 	eps      []episode // episodes, likewise
 	spans    []span    // per source: its parts of succ and eps
 	c        counter
+	icmpMark []uint32 // by address index: stamp of the last source that sent it an ICMP request
 }
 
 type span struct{ succ, eps int32 }
 
 func newSrcBuilder(an *Analysis, returned bool, addrs int) *srcBuilder {
 	return &srcBuilder{an: an, returned: returned, portMark: make([]uint32, 1<<16), hostMark: make([]uint32, addrs),
-		c: newCounter(addrs)}
+		c: newCounter(addrs), icmpMark: make([]uint32, addrs)}
 }
 
 // build derives r from seg, its targets in file order, and leaves r's
@@ -617,11 +619,12 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	if !slices.IsSortedFunc(seg, byTime) {
 		slices.SortFunc(seg, byTime)
 	}
+	b.stamp++
+	b.markDiscovery(seg)
 	// TRW over first contacts in time order (Jung et al. 2004), only when
 	// the capture carries answers: without them every contact would look
 	// failed. Bare ACK and FIN+ACK contacts are left out, being too easily
 	// midstream traffic.
-	b.stamp++
 	halfOpen, connected := 0, 0
 	rstWin := [2]bool{}
 	tcp, udp := false, false
@@ -680,6 +683,14 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 				connected++
 			} else {
 				halfOpen++
+			}
+		}
+		if t.marks&tmDiscovery != 0 {
+			switch t.class {
+			case clsSYN:
+				r.discSYN++
+			case clsACK:
+				r.discACK++
 			}
 		}
 		if t.class == clsACK && t.state&stRST != 0 {
@@ -769,6 +780,7 @@ func countEpisode(probes []target, succ []int64, i, j int, c *counter) episode {
 		c.add(t)
 	}
 	e.maxPorts, e.maxHosts, e.targets, e.stealth, e.counted = int32(c.maxPorts), int32(c.maxHosts), int32(c.pairs), int32(c.stealth), int32(c.n)
+	e.sweep = int32(c.sweep)
 	lo2, _ := slices.BinarySearch(succ, e.start)
 	hi2, _ := slices.BinarySearch(succ, e.end+1)
 	e.successes = int32(hi2 - lo2)
@@ -792,11 +804,13 @@ type counter struct {
 	maxHosts int
 	stealth  int
 	n        int
+	sweepGen []uint32 // by address index: generation in which it counted toward sweep
+	sweep    int
 }
 
 func newCounter(addrs int) counter {
 	return counter{hostGen: make([]uint32, addrs), hostN: make([]int32, addrs),
-		portGen: make([]uint32, 2<<16), portN: make([]int32, 2<<16), twinSeen: map[hp]uint32{}}
+		portGen: make([]uint32, 2<<16), portN: make([]int32, 2<<16), twinSeen: map[hp]uint32{}, sweepGen: make([]uint32, addrs)}
 }
 
 // reset starts counting a new set of probes.
@@ -806,9 +820,10 @@ func (c *counter) reset() {
 		clear(c.hostGen)
 		clear(c.portGen)
 		clear(c.twinSeen)
+		clear(c.sweepGen)
 		c.gen = 1
 	}
-	c.pairs, c.maxPorts, c.maxHosts, c.stealth, c.n = 0, 0, 0, 0, 0
+	c.pairs, c.maxPorts, c.maxHosts, c.stealth, c.n, c.sweep = 0, 0, 0, 0, 0, 0
 }
 
 func (c *counter) add(t *target) {
@@ -818,6 +833,12 @@ func (c *counter) add(t *target) {
 	c.n++
 	if t.class.stealth() {
 		c.stealth++ // stealth probes are TCP: one per (host, port) of a source
+	}
+	if (t.class == clsICMP || t.marks&tmDiscovery != 0) && c.sweepGen[t.dst] != c.gen {
+		// Echo, timestamp and mask requests and nmap's TCP discovery
+		// probes of one host are one host discovered.
+		c.sweepGen[t.dst] = c.gen
+		c.sweep++
 	}
 	k := hpOf(t)
 	if t.marks&tmTwin != 0 {
@@ -845,19 +866,33 @@ func (c *counter) add(t *target) {
 	c.maxHosts = max(c.maxHosts, int(c.portN[pk]))
 }
 
-// meets reports whether the counts reach th, and names the rule.
-func (c *counter) meets(th Thresholds) (string, bool) {
-	switch {
-	case c.maxPorts >= th.MinPorts:
-		return "ports_on_host", true
-	case c.maxHosts >= th.MinHosts:
-		return "hosts_on_port", true
-	case c.pairs >= th.MinTargets:
-		return "targets", true
-	case c.stealth >= th.MinStealthTargets:
-		return "stealth_targets", true
+// meets reports the rules among allow that the counts reach under th.
+func (c *counter) meets(th Thresholds, allow reasons) reasons {
+	return ruleSet(c.maxPorts, c.maxHosts, c.pairs, c.stealth, c.sweep, th) & allow
+}
+
+// ruleSet is the count rules that a source's counts reach under th
+// (DETECTION.md §6.5-6.10): distinct ports on one host, hosts on one
+// port, (host, port) targets, stealth targets, and hosts of a discovery
+// sweep, which DETECTION.md §6.10 counts whatever the replies.
+func ruleSet(ports, hosts, targets, stealth, sweep int, th Thresholds) reasons {
+	var rs reasons
+	if ports >= th.MinPorts {
+		rs |= rsPortsOnHost
 	}
-	return "", false
+	if hosts >= th.MinHosts {
+		rs |= rsHostsOnPort
+	}
+	if targets >= th.MinTargets {
+		rs |= rsTargets
+	}
+	if stealth >= th.MinStealthTargets {
+		rs |= rsStealth
+	}
+	if sweep >= th.MinHosts {
+		rs |= rsSweep
+	}
+	return rs
 }
 
 // indexHosts records, for every host, the sources that probed it, in
@@ -935,30 +970,36 @@ func techniques(r *srcResult) []string {
 			out = append(out, name)
 		}
 	}
-	if r.connect {
-		add(clsSYN, "connect_scan")
-	} else {
-		add(clsSYN, "syn_scan")
+	switch {
+	case r.classes[clsSYN] == r.discSYN:
+	case r.connect:
+		out = append(out, "connect_scan")
+	default:
+		out = append(out, "syn_scan")
 	}
 	add(clsFIN, "fin_scan")
 	add(clsNULL, "null_scan")
 	add(clsXMAS, "xmas_scan")
 	add(clsMAIMON, "maimon_scan")
-	add(clsACK, "ack_scan")
+	if r.classes[clsACK] > r.discACK {
+		out = append(out, "ack_scan")
+	}
 	if r.window {
 		out = append(out, "window_scan")
 	}
 	add(clsOTHER, "illegal_flags_scan")
 	add(clsUDP, "udp_scan")
-	add(clsICMP, "ping_sweep")
+	if r.classes[clsICMP] > 0 || r.discSYN+r.discACK > 0 {
+		out = append(out, "ping_sweep")
+	}
 	sort.Strings(out)
 	return out
 }
 
-// meets reports whether episode e's counts reach th.
-func (e *episode) meets(th Thresholds) bool {
-	return int(e.maxPorts) >= th.MinPorts || int(e.maxHosts) >= th.MinHosts || int(e.targets) >= th.MinTargets ||
-		int(e.stealth) >= th.MinStealthTargets
+// meets reports the rules among allow that episode e's counts reach
+// under th.
+func (e *episode) meets(th Thresholds, allow reasons) reasons {
+	return ruleSet(int(e.maxPorts), int(e.maxHosts), int(e.targets), int(e.stealth), int(e.sweep), th) & allow
 }
 
 // shape labels a source by its distinct ports and hosts (DETECTION.md

@@ -161,11 +161,8 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 	d.EpisodesTotal = len(r.episodes)
 	for ei := range r.episodes {
 		e := &r.episodes[ei]
-		qualifies := e.meets(th) && e.successes < e.counted
+		_, _, qualifies := e.qualifies(r, th, rsCounts)
 		rate, ok := e.rate()
-		if ok {
-			qualifies = qualifies && (rate >= th.MinRatePPS || r.trw.Scanner)
-		}
 		if qualifies {
 			d.EpisodesQualifying++
 		}

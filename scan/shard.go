@@ -43,6 +43,7 @@ const (
 	tmWinStyle
 	tmNoOpts
 	tmTwin
+	tmDiscovery // a TCP probe of host discovery (nmap -sn: SYN 443, ACK 80 beside an ICMP request)
 )
 
 // shard is one part of the targets (see Aggregator): those of the address

@@ -35,9 +35,14 @@ const (
 	rsRate
 	rsTRW
 	rsDistributed
+	rsSweep
 )
 
-var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed"}
+var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed",
+	"sweep_hosts"}
+
+// rsCounts are the count rules.
+const rsCounts = rsPortsOnHost | rsHostsOnPort | rsTargets | rsStealth | rsSweep
 
 // names lists the reasons in order; never nil.
 func (rs reasons) names() []string {
@@ -68,13 +73,10 @@ func (vs *verdicts) of(an *Analysis, r *srcResult) *verdict {
 }
 
 // judge applies th to every source (CONTRACT.md §3.2, DETECTION.md §6):
-// a source is listed when, within one episode, its counted probes reach a
-// count threshold, fewer successful connections than counted probes began
-// in that episode (a client whose connections mostly succeed is not a
-// scanner), and the episode's rate reaches th.MinRatePPS, is undefined
-// (one timestamp), or the TRW test called the source a scanner (slow
-// scans). Sources under every threshold that jointly probe one host are
-// then grouped as distributed scans.
+// a source is listed when one of its episodes qualifies
+// (episode.qualifies) under the count rules. Sources under every
+// threshold that jointly probe one host are then grouped as distributed
+// scans.
 //
 // It stops with ctx's error within about a millisecond of work once ctx
 // ends; the whole judgement is linear in the probes, but it runs again
@@ -91,18 +93,15 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 		}
 		for ei := range r.episodes {
 			e := &r.episodes[ei]
-			if !e.meets(th) || e.successes >= e.counted {
-				continue
-			}
-			rate, ok := e.rate()
-			if ok && rate < th.MinRatePPS && !r.trw.Scanner {
+			rate, ok, qualifies := e.qualifies(r, th, rsCounts)
+			if !qualifies {
 				continue
 			}
 			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(int(r.ports), int(r.hosts))}
 			if c.hostGen == nil {
 				c = newCounter(len(an.addrs))
 			}
-			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c)
+			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c, rsCounts)
 			p.work(int(e.probes))
 			if !ok {
 				v.reasons |= rsSingleTS
@@ -129,32 +128,34 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 	return vs, nil
 }
 
-// explain replays episode ei and returns the count rules it meets and the
-// probe at which the first of them was crossed.
-func explain(r *srcResult, ei int, th Thresholds, c *counter) (rs reasons, ns int64, frame uint64) {
+// qualifies reports whether episode e of r is listed under th with the
+// count rules allow: it meets one of them, fewer successful connections
+// than counted probes began in it (a client whose connections mostly
+// succeed is not a scanner), and its rate reaches th.MinRatePPS, is
+// undefined (one timestamp; ok false) or TRW called r a scanner (slow
+// scans).
+func (e *episode) qualifies(r *srcResult, th Thresholds, allow reasons) (rate float64, ok, qualifies bool) {
+	if e.meets(th, allow) == 0 || e.successes >= e.counted {
+		return 0, false, false
+	}
+	rate, ok = e.rate()
+	return rate, ok, !ok || rate >= th.MinRatePPS || r.trw.Scanner
+}
+
+// explain replays episode ei and returns the count rules among allow it
+// meets and the probe at which the first of them was crossed.
+func explain(r *srcResult, ei int, th Thresholds, c *counter, allow reasons) (rs reasons, ns int64, frame uint64) {
 	e := &r.episodes[ei]
 	c.reset()
 	crossed := false
 	for k := e.first; k <= e.last; k++ {
 		t := &r.probes[k]
 		c.add(t)
-		if _, ok := c.meets(th); ok && !crossed {
+		if !crossed && c.meets(th, allow) != 0 {
 			crossed, ns, frame = true, t.firstTS, t.frame
 		}
 	}
-	if c.maxPorts >= th.MinPorts {
-		rs |= rsPortsOnHost
-	}
-	if c.maxHosts >= th.MinHosts {
-		rs |= rsHostsOnPort
-	}
-	if c.pairs >= th.MinTargets {
-		rs |= rsTargets
-	}
-	if c.stealth >= th.MinStealthTargets {
-		rs |= rsStealth
-	}
-	return rs, ns, frame
+	return c.meets(th, allow), ns, frame
 }
 
 // confidence is a score in [0.05, 0.99] for a listed source: 0.5 for

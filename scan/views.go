@@ -36,7 +36,7 @@ type Suspect struct {
 	PeakPPS         float64  `json:"peak_pps"` // most probes within one second of the episode
 	Episodes        int      `json:"episodes"`
 	Unanswered      int      `json:"unanswered"`
-	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed
+	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed, sweep_hosts
 	DetectedAt      Time     `json:"detected_at"`
 	NoReturnTraffic bool     `json:"no_return_traffic"` // none of its probes drew any answer: attempts counted
 	// DistributedTarget is the host a distributed scan probed jointly.
@@ -235,6 +235,9 @@ func protoName(p uint8) string {
 
 // technique names the technique of one probe of r.
 func technique(r *srcResult, t *target) string {
+	if t.marks&tmDiscovery != 0 {
+		return "ping_sweep"
+	}
 	switch t.class {
 	case clsSYN:
 		if r.connect {
