@@ -77,8 +77,8 @@ func roleOf(t *target) role {
 	case clsNone:
 		return roleNone
 	case clsSYN:
-		if t.state&stData != 0 {
-			return roleSuccess // handshake and data: a connection, not a probe
+		if connection(t) {
+			return roleSuccess // a connection, not a probe
 		}
 	case clsACK, clsMAIMON:
 		// A bare ACK or FIN+ACK is a probe only on a flow never seen
@@ -88,6 +88,43 @@ func roleOf(t *target) role {
 		}
 	}
 	return roleProbe
+}
+
+// handshakeDone reports whether SYN target t's source completed the
+// handshake the target answered: its ACK, or data (which carries one).
+func handshakeDone(t *target) bool {
+	return t.state&stSynAck != 0 && t.state&(stClientAck|stData) != 0
+}
+
+// connection reports whether SYN target t became a connection: the
+// target's SYN/ACK and the source's completion of the handshake, not
+// aborted the way a connect() scanner aborts it (nmap -sT: ACK then RST,
+// no data, no FIN; DETECTION.md §1). Payload in the SYN itself never
+// counts. When the target never answered in the capture (one direction
+// of an asymmetric route), the source's data, which only an established
+// connection sends, stands for the handshake.
+func connection(t *target) bool {
+	s := t.state
+	switch {
+	case s&stSynAck != 0:
+		return handshakeDone(t) && !connectAbort(t)
+	case s&stAnswered == 0:
+		return s&stData != 0
+	}
+	return false
+}
+
+// connectAbort reports whether the source reset a completed handshake
+// with nothing exchanged and no graceful close: a connect() scan probe.
+func connectAbort(t *target) bool {
+	return t.state&stClientRST != 0 && t.state&stData == 0 && t.flow&tfClientFIN == 0
+}
+
+// halfOpen reports whether SYN probe t found the port open and the source
+// did not take the connection (the scanner's kernel reset the SYN/ACK):
+// only raw-packet scanners do that.
+func halfOpen(t *target) bool {
+	return t.class == clsSYN && t.state&stSynAck != 0 && !handshakeDone(t)
 }
 
 // counted reports whether probe t counts toward the thresholds: answered
@@ -185,6 +222,7 @@ type srcResult struct {
 	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
 
 	discSYN, discACK int32 // SYN and ACK probes that were host discovery (tmDiscovery)
+	failsDominate    bool  // its failed first contacts outnumber its connections (see trwGuard)
 }
 
 // Analysis is the frozen result of one capture. Its methods are safe for
@@ -625,7 +663,8 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	// the capture carries answers: without them every contact would look
 	// failed. Bare ACK and FIN+ACK contacts are left out, being too easily
 	// midstream traffic.
-	halfOpen, connected := 0, 0
+	halfOpens, connected := 0, 0
+	fails, succs := 0, 0
 	rstWin := [2]bool{}
 	tcp, udp := false, false
 	hostStart := len(b.hostPool)
@@ -639,6 +678,11 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 			} else {
 				r.trw.Score--
 			}
+			if trwFailure(t) || halfOpen(t) {
+				fails++
+			} else {
+				succs++
+			}
 			r.trw.MaxScore = max(r.trw.MaxScore, r.trw.Score)
 			if !r.trw.Scanner && !r.trw.Benign {
 				if r.trw.Score >= trwBound {
@@ -651,6 +695,9 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 		switch rl {
 		case roleSuccess:
 			b.succ = append(b.succ, t.firstTS) // in time order: sorted
+			if t.state&stData == 0 {
+				connected++ // a connect() closed without a byte sent (nc -z): names the SYN probes beside it
+			}
 			continue
 		case roleNone:
 			continue
@@ -679,10 +726,10 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 			b.hostPool = append(b.hostPool, t.dst)
 		}
 		if t.class == clsSYN && t.state&stSynAck != 0 {
-			if t.state&stClientAck != 0 {
-				connected++
+			if halfOpen(t) {
+				halfOpens++
 			} else {
-				halfOpen++
+				connected++
 			}
 		}
 		if t.marks&tmDiscovery != 0 {
@@ -704,8 +751,9 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	if tcp && udp {
 		markTwins(r.probes)
 	}
-	r.connect = connected > 0 && connected >= halfOpen
+	r.connect = connected > 0 && connected >= halfOpens
 	r.window = rstWin[0] && rstWin[1]
+	r.failsDominate = fails > succs
 	succ := b.succ[b.spans[len(b.spans)-1].succ:]
 	b.episodes(r, succ)
 	r.tool = fp.tool()

@@ -61,7 +61,7 @@ type Detail struct {
 	UsedPorts     []int `json:"used_ports"` // capped like Ports
 	// UsedPortsTruncated: used_ports was cut at MaxDetailList.
 	UsedPortsTruncated    bool    `json:"used_ports_truncated,omitempty"`
-	SuccessfulConnections int     `json:"successful_connections"` // connections with data (not probes)
+	SuccessfulConnections int     `json:"successful_connections"` // completed handshakes used or closed as clients do (not probes)
 	BackscatterPkts       uint64  `json:"backscatter_pkts"`       // unsolicited SYN/ACK and RST it sent
 	NoReturnTraffic       bool    `json:"no_return_traffic"`
 	TRW                   TRWInfo `json:"trw"`
@@ -157,11 +157,11 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 			d.DistributedTarget = an.addrAt(v.group).String()
 		}
 	}
-	th := DefaultThresholds()
+	th, allow := DefaultThresholds(), allowed(r)
 	d.EpisodesTotal = len(r.episodes)
 	for ei := range r.episodes {
 		e := &r.episodes[ei]
-		_, _, qualifies := e.qualifies(r, th, rsCounts)
+		_, _, qualifies := e.qualifies(r, th, allow)
 		rate, ok := e.rate()
 		if qualifies {
 			d.EpisodesQualifying++

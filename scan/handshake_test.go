@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -36,5 +37,155 @@ func TestSYNPayloadIsProbe(t *testing.T) {
 	d := mustDetail(t, an, scanner)
 	if d.SuccessfulConnections != 0 || d.ProbePkts != 41 || d.TRW.Decision != "scanner" {
 		t.Errorf("successful %d, probe packets %d, TRW %+v; want 0, 41, scanner", d.SuccessfulConnections, d.ProbePkts, d.TRW)
+	}
+}
+
+// TestConnectionNeedsHandshake: what makes a SYN target a connection, one
+// target per case (each a client's single connection, so nothing lists).
+func TestConnectionNeedsHandshake(t *testing.T) {
+	const srv = "10.0.0.80"
+	tests := []struct {
+		name string
+		// after the SYN at ts (source port 40000, to srv:443)
+		then    func(b *builder, ts int64)
+		success bool
+	}{
+		{"syn data, synack, kernel rst", func(b *builder, ts int64) {
+			b.tcp(ts+100, srv, 443, "10.0.0.20", 40000, fS|fA, 0)
+			b.tcp(ts+200, "10.0.0.20", 40000, srv, 443, fR, 0)
+		}, false},
+		{"syn data, synack, ack, data (fast open)", func(b *builder, ts int64) {
+			b.tcp(ts+100, srv, 443, "10.0.0.20", 40000, fS|fA, 0)
+			b.tcp(ts+200, "10.0.0.20", 40000, srv, 443, fA, 0)
+			b.tcp(ts+300, "10.0.0.20", 40000, srv, 443, fA|fP, 100)
+		}, true},
+		{"handshake, graceful close without data", func(b *builder, ts int64) {
+			b.tcp(ts+100, srv, 443, "10.0.0.20", 40000, fS|fA, 0)
+			b.tcp(ts+200, "10.0.0.20", 40000, srv, 443, fA, 0)
+			b.tcp(ts+300, "10.0.0.20", 40000, srv, 443, fF|fA, 0)
+		}, true},
+		{"handshake, banner, client fin", func(b *builder, ts int64) {
+			b.tcp(ts+100, srv, 443, "10.0.0.20", 40000, fS|fA, 0)
+			b.tcp(ts+200, "10.0.0.20", 40000, srv, 443, fA, 0)
+			b.tcp(ts+300, srv, 443, "10.0.0.20", 40000, fA|fP, 30)
+			b.tcp(ts+400, "10.0.0.20", 40000, srv, 443, fF|fA, 0)
+		}, true},
+		{"handshake then rst at once (connect scan)", func(b *builder, ts int64) {
+			b.tcp(ts+100, srv, 443, "10.0.0.20", 40000, fS|fA, 0)
+			b.tcp(ts+200, "10.0.0.20", 40000, srv, 443, fA, 0)
+			b.tcp(ts+300, "10.0.0.20", 40000, srv, 443, fR|fA, 0)
+		}, false},
+		{"rst answer, then ack with data", func(b *builder, ts int64) {
+			b.tcp(ts+100, srv, 443, "10.0.0.20", 40000, fR|fA, 0)
+			b.tcp(ts+200, "10.0.0.20", 40000, srv, 443, fA|fP, 100)
+		}, false},
+		{"one-sided capture: data after the syn", func(b *builder, ts int64) {
+			b.tcp(ts+200, "10.0.0.20", 40000, srv, 443, fA, 0)
+			b.tcp(ts+300, "10.0.0.20", 40000, srv, 443, fA|fP, 100)
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuilder(DefaultConfig())
+			payload := 0
+			if tc.name[:8] == "syn data" {
+				payload = 40
+			}
+			b.tcp(t0, "10.0.0.20", 40000, srv, 443, fS, payload)
+			tc.then(b, t0)
+			d := mustDetail(t, b.agg.Finish(), "10.0.0.20")
+			if got := d.SuccessfulConnections == 1 && d.Probes == 0; got != tc.success {
+				t.Errorf("successful %d, probes %d; want a connection: %v", d.SuccessfulConnections, d.Probes, tc.success)
+			}
+		})
+	}
+}
+
+// connectTo makes a client connect() to dst:port from sport and end the
+// connection with end (after the server's banner when banner is set).
+func connectTo(b *builder, ts int64, src string, sport uint16, dst string, port uint16, banner bool, end uint16) {
+	b.tcp(ts, src, sport, dst, port, fS, 0)
+	b.tcp(ts+100, dst, port, src, sport, fS|fA, 0)
+	b.tcp(ts+200, src, sport, dst, port, fA, 0)
+	if banner {
+		b.tcp(ts+300, dst, port, src, sport, fA|fP, 30)
+	}
+	b.tcp(ts+400, src, sport, dst, port, end, 0)
+}
+
+// TestTRWBenignNotOverruled: a source whose first contacts mostly succeed
+// is benign by TRW; the count rules do not list it unless its failures
+// dominate. Half-open SYN probes count as failures there: no client
+// leaves a SYN/ACK unanswered.
+func TestTRWBenignNotOverruled(t *testing.T) {
+	// 40 services, each connected to once and reset at once without data
+	// (a poller closing with SO_LINGER 0, or nmap -sT of a farm whose
+	// every port is open): connect probes, all open.
+	b := newBuilder(DefaultConfig())
+	for i := range 40 {
+		connectTo(b, t0+int64(i)*sec/50, "10.0.0.20", uint16(40000+i), fmt.Sprintf("10.0.1.%d", 1+i%8), uint16(20+i/8), false, fR|fA)
+	}
+	an := b.agg.Finish()
+	if s := an.Suspects(DefaultThresholds()); len(s) != 0 {
+		t.Errorf("listed though TRW says benign: %+v", s)
+	}
+	if d := mustDetail(t, an, "10.0.0.20"); d.TRW.Decision != "benign" || d.Probes != 40 || len(d.Episodes) != 1 || d.Episodes[0].Qualifies {
+		t.Errorf("TRW %+v, probes %d, episodes %+v", d.TRW, d.Probes, d.Episodes)
+	}
+
+	// The same with 30 closed ports besides: failures dominate, listed.
+	b = newBuilder(DefaultConfig())
+	for i := range 40 {
+		connectTo(b, t0+int64(i)*sec/50, scanner, uint16(40000+i), victim, uint16(1000+i), false, fR|fA)
+	}
+	for i := range 50 {
+		ts := t0 + sec + int64(i)*sec/50
+		b.tcp(ts, scanner, uint16(41000+i), victim, uint16(2000+i), fS, 0)
+		b.tcp(ts+100, victim, uint16(2000+i), scanner, uint16(41000+i), fR|fA, 0)
+	}
+	if s, ok := listed(b.agg.Finish())[scanner]; !ok || !slices.Equal(s.Techniques, []string{"connect_scan"}) {
+		t.Errorf("connect scan with failures dominating: listed %v %+v", ok, s)
+	}
+
+	// A SYN scan of a web farm whose every host answers SYN/ACK: TRW calls
+	// the source benign (every first contact succeeds in its sense), but
+	// the half-open probes are failures of a scanner, listed.
+	b = newBuilder(DefaultConfig())
+	for i := range 30 {
+		ts, h := t0+int64(i)*sec/50, fmt.Sprintf("10.0.2.%d", 1+i)
+		b.tcp(ts, scanner, 45000, h, 80, fS, 0)
+		b.tcp(ts+100, h, 80, scanner, 45000, fS|fA, 0)
+		b.tcp(ts+200, scanner, 45000, h, 80, fR, 0)
+	}
+	an = b.agg.Finish()
+	if s, ok := listed(an)[scanner]; !ok || s.Kind != "horizontal" {
+		t.Errorf("SYN sweep of open web servers: listed %v %+v", ok, s)
+	}
+	if d := mustDetail(t, an, scanner); d.TRW.Decision != "benign" {
+		t.Errorf("TRW %+v, want benign (the guard is what is tested)", d.TRW)
+	}
+}
+
+// TestZeroIOConnectScan: nc -z closes each open port's connection
+// gracefully without a byte: connections, not probes; the refused ports
+// are its probes, named connect_scan from the connect() calls beside them.
+func TestZeroIOConnectScan(t *testing.T) {
+	b := newBuilder(DefaultConfig())
+	for i := range 30 {
+		ts, port, sp := t0+int64(i)*sec/100, uint16(1+i), uint16(40000+i)
+		if i%10 == 0 {
+			connectTo(b, ts, scanner, sp, victim, port, false, fF|fA)
+			continue
+		}
+		b.tcp(ts, scanner, sp, victim, port, fS, 0)
+		b.tcp(ts+100, victim, port, scanner, sp, fR|fA, 0)
+	}
+	an := b.agg.Finish()
+	s, ok := listed(an)[scanner]
+	if !ok || !slices.Equal(s.Techniques, []string{"connect_scan"}) || s.Probes != 27 {
+		t.Errorf("listed %v suspect %+v", ok, s)
+	}
+	if d := mustDetail(t, an, scanner); d.SuccessfulConnections != 3 {
+		t.Errorf("successful connections %d, want 3", d.SuccessfulConnections)
 	}
 }

@@ -32,7 +32,14 @@ type target struct {
 	class    class
 	ttl      uint8
 	marks    uint8 // tm* bits
+	flow     uint8 // tf* bits
 }
+
+// Bits of target.flow: how the source ended the connection its probe
+// opened.
+const (
+	tfClientFIN uint8 = 1 << iota // the source closed it gracefully (FIN)
+)
 
 // Bits of target.marks: the TCP option summary of the first packet (for
 // the fingerprint, replayed at Finish) and, once a source's probes are
@@ -241,6 +248,9 @@ func tcpAgain(t *target, x *pkt) {
 	case x.has(pkPayload):
 		if x.sport == t.sport {
 			t.state |= stData
+			if f&pcapng.TCPFlagFIN != 0 {
+				t.flow |= tfClientFIN
+			}
 		} else {
 			t.state |= stLaterData
 		}
@@ -250,6 +260,9 @@ func tcpAgain(t *target, x *pkt) {
 		}
 	case t.state&stSynAck != 0 && x.sport == t.sport:
 		t.state |= stClientAck
+		if f&pcapng.TCPFlagFIN != 0 {
+			t.flow |= tfClientFIN
+		}
 	}
 }
 

@@ -41,8 +41,12 @@ const (
 var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed",
 	"sweep_hosts"}
 
-// rsCounts are the count rules.
-const rsCounts = rsPortsOnHost | rsHostsOnPort | rsTargets | rsStealth | rsSweep
+// rsCounts are the count rules; rsUnguarded those of them that hold
+// whatever the TRW test says (see trwGuard).
+const (
+	rsCounts    = rsPortsOnHost | rsHostsOnPort | rsTargets | rsStealth | rsSweep
+	rsUnguarded = rsStealth | rsSweep
+)
 
 // names lists the reasons in order; never nil.
 func (rs reasons) names() []string {
@@ -73,10 +77,11 @@ func (vs *verdicts) of(an *Analysis, r *srcResult) *verdict {
 }
 
 // judge applies th to every source (CONTRACT.md §3.2, DETECTION.md §6):
-// a source is listed when one of its episodes qualifies
-// (episode.qualifies) under the count rules. Sources under every
-// threshold that jointly probe one host are then grouped as distributed
-// scans.
+// a source is listed when one of its episodes qualifies (episode.qualifies)
+// under the count rules it is allowed (allowed: all, or for a source TRW
+// found benign only stealth probes and host discovery). Sources under
+// every threshold that jointly probe one host are then grouped as
+// distributed scans.
 //
 // It stops with ctx's error within about a millisecond of work once ctx
 // ends; the whole judgement is linear in the probes, but it runs again
@@ -91,9 +96,10 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 		if p.work(len(r.episodes) + 1) {
 			return nil, p.err
 		}
+		allow := allowed(r)
 		for ei := range r.episodes {
 			e := &r.episodes[ei]
-			rate, ok, qualifies := e.qualifies(r, th, rsCounts)
+			rate, ok, qualifies := e.qualifies(r, th, allow)
 			if !qualifies {
 				continue
 			}
@@ -101,7 +107,7 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 			if c.hostGen == nil {
 				c = newCounter(len(an.addrs))
 			}
-			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c, rsCounts)
+			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c, allow)
 			p.work(int(e.probes))
 			if !ok {
 				v.reasons |= rsSingleTS
@@ -140,6 +146,28 @@ func (e *episode) qualifies(r *srcResult, th Thresholds, allow reasons) (rate fl
 	}
 	rate, ok = e.rate()
 	return rate, ok, !ok || rate >= th.MinRatePPS || r.trw.Scanner
+}
+
+// allowed is the count rules that may list r. A source the sequential
+// test (TRW) found benign is a client whose first contacts mostly
+// succeed; the count rules do not overrule it unless its failures
+// dominate (trwGuard). Stealth probes and host discovery are scanning
+// however the rest of its traffic went.
+func allowed(r *srcResult) reasons {
+	if trwGuard(r) {
+		return rsUnguarded
+	}
+	return rsCounts
+}
+
+// trwGuard reports whether TRW decided r benign and r's failed first
+// contacts do not outnumber its successful ones. Failures here are TRW's
+// (closed, filtered, unanswered) and half-open probes: a SYN/ACK the
+// source never took up is what a raw-packet scanner leaves, never a
+// client, so a SYN scan of a web farm whose every port is open is not
+// excused by its SYN/ACKs.
+func trwGuard(r *srcResult) bool {
+	return r.trw.Benign && !r.failsDominate
 }
 
 // explain replays episode ei and returns the count rules among allow it
@@ -240,7 +268,7 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 	p := newPoll(ctx)
 	cand := func(si int32) bool {
 		r := &an.sources[si]
-		return vs.by[si] == nil && len(r.succTS) < int(r.counted)
+		return vs.by[si] == nil && len(r.succTS) < int(r.counted) && !trwGuard(r)
 	}
 	// off[h+1] counts, then places, the gathered probes of host h; hosts
 	// that fewer than DistributedMinSources candidates probed get none.
