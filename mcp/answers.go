@@ -283,13 +283,14 @@ type Suspect struct {
 	DecoysTotal        int          `json:"decoy_peers_total,omitempty" desc:"other sources of its decoy group (nmap -D)"`
 
 	// With detail full:
-	PeakPPS             *float64     `json:"peak_pps,omitempty" desc:"most probes within one second (detail full)"`
-	Episodes            *int         `json:"episodes,omitempty" desc:"scan episodes (detail full)"`
-	Unanswered          *int         `json:"unanswered,omitempty" desc:"(detail full)"`
-	Reasons             []string     `json:"reasons,omitempty" desc:"rules met (detail full)"`
-	NoReturnTraffic     *bool        `json:"no_return_traffic,omitempty" desc:"none of its probes drew an answer (detail full)"`
-	DecoyPeers          []netip.Addr `json:"decoy_peers,omitempty" desc:"at most 32 (detail full)"`
-	DecoyPeersTruncated bool         `json:"decoy_peers_truncated,omitempty"`
+	PeakPPS             *float64         `json:"peak_pps,omitempty" desc:"most probes within one second (detail full)"`
+	Episodes            *int             `json:"episodes,omitempty" desc:"scan episodes (detail full)"`
+	Unanswered          *int             `json:"unanswered,omitempty" desc:"(detail full)"`
+	Reasons             []string         `json:"reasons,omitempty" desc:"rules met (detail full)"`
+	NoReturnTraffic     *bool            `json:"no_return_traffic,omitempty" desc:"none of its probes drew an answer (detail full)"`
+	DecoyPeers          []netip.Addr     `json:"decoy_peers,omitempty" desc:"at most 32 (detail full)"`
+	DecoyPeersTruncated bool             `json:"decoy_peers_truncated,omitempty"`
+	Monitoring          *scan.Monitoring `json:"monitoring,omitempty" desc:"services it also polls on a schedule, not counted as probes (detail full)"`
 }
 
 // SuspectView is one suspect at a level.
@@ -303,6 +304,7 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 		peak, ep, un, nrt := s.PeakPPS, s.Episodes, s.Unanswered, s.NoReturnTraffic
 		v.PeakPPS, v.Episodes, v.Unanswered, v.NoReturnTraffic = &peak, &ep, &un, &nrt
 		v.Reasons, v.DecoyPeers, v.DecoyPeersTruncated = s.Reasons, s.DecoyPeers, s.DecoyPeersTruncated
+		v.Monitoring = s.Monitoring
 	}
 	return v
 }
@@ -385,6 +387,7 @@ type ScannerDetail struct {
 	NoReturnTraffic    bool               `json:"no_return_traffic"`
 	TRW                scan.TRWInfo       `json:"trw"`
 	Tool               *Fingerprint       `json:"tool"`
+	Monitoring         *scan.Monitoring   `json:"monitoring,omitempty" desc:"it polls these services on a schedule (a monitoring system): not probes"`
 }
 
 // DetailTarget is one host a source probed.
@@ -408,7 +411,8 @@ func BuildDetail(d *scan.Detail, full bool, offset, limit int) (v *ScannerDetail
 		TargetsTotal: d.TargetsTotal, TargetsTruncated: d.TargetsTruncated, PortsTotal: d.PortsTotal,
 		Outcomes: d.Outcomes, FirstProbe: d.FirstProbe, FirstAnswer: d.FirstAnswer, FirstOpen: d.FirstOpen,
 		FollowedByUse: d.FollowedByUse, SuccessfulConns: d.SuccessfulConnections, BackscatterPkts: d.BackscatterPkts,
-		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full)}
+		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full),
+		Monitoring: d.Monitoring}
 	v.Ports, v.PortsTruncated = ports(d.Ports, d.PortsTruncated, full)
 	v.OpenPorts, v.OpenPortsTruncated = ports(d.OpenPorts, d.OpenPortsTruncated, full)
 	v.UnansweredPorts, v.UnansweredTrunc = ports(d.UnansweredPorts, d.UnansweredPortsTruncated, full)

@@ -63,7 +63,7 @@ func outcome(t *target) uint8 {
 }
 
 // role sorts a target: a probe, a successful connection (TRW success, not
-// scanning), or neither (midstream traffic).
+// scanning), or neither (midstream traffic, a monitoring host's polls).
 type role uint8
 
 const (
@@ -73,6 +73,13 @@ const (
 )
 
 func roleOf(t *target) role {
+	if t.marks&tmPolled != 0 {
+		// Monitoring: a connection if it was one, else no probe either.
+		if t.class == clsSYN && connection(t) {
+			return roleSuccess
+		}
+		return roleNone
+	}
 	switch t.class {
 	case clsNone:
 		return roleNone
@@ -132,7 +139,8 @@ func halfOpen(t *target) bool {
 // §6.11); and a probe that expired in transit (ICMP time exceeded) is a
 // traceroute hop, whose port only numbers the hop. An answered ICMP
 // request counts: host discovery is a scan whatever the replies
-// (DETECTION.md §6.10).
+// (DETECTION.md §6.10); a monitoring host's pings are no probes at all
+// (roleOf).
 func counted(t *target) bool {
 	if t.class == clsUDP && t.state&stUDPReply != 0 {
 		return false
@@ -221,8 +229,9 @@ type srcResult struct {
 	connect     bool  // SYN probes were connect() calls (handshake completed, no data)
 	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
 
-	discSYN, discACK int32 // SYN and ACK probes that were host discovery (tmDiscovery)
-	failsDominate    bool  // its failed first contacts outnumber its connections (see trwGuard)
+	discSYN, discACK int32       // SYN and ACK probes that were host discovery (tmDiscovery)
+	monitor          *Monitoring // the services it polls on a schedule; nil if none
+	failsDominate    bool        // its failed first contacts outnumber its connections (see trwGuard)
 }
 
 // Analysis is the frozen result of one capture. Its methods are safe for
@@ -624,6 +633,8 @@ type srcBuilder struct {
 	spans    []span    // per source: its parts of succ and eps
 	c        counter
 	icmpMark []uint32 // by address index: stamp of the last source that sent it an ICMP request
+	periods  []uint32 // scratch of monitoring
+	spansMS  []uint32
 }
 
 type span struct{ succ, eps int32 }
@@ -659,6 +670,7 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	}
 	b.stamp++
 	b.markDiscovery(seg)
+	r.monitor = b.monitoring(seg)
 	// TRW over first contacts in time order (Jung et al. 2004), only when
 	// the capture carries answers: without them every contact would look
 	// failed. Bare ACK and FIN+ACK contacts are left out, being too easily

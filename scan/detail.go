@@ -66,6 +66,10 @@ type Detail struct {
 	NoReturnTraffic       bool    `json:"no_return_traffic"`
 	TRW                   TRWInfo `json:"trw"`
 	Tool                  *Tool   `json:"tool"`
+
+	// Monitoring is set when the source polls a fixed set of services on
+	// a schedule: those polls are no probes (see Monitoring).
+	Monitoring *Monitoring `json:"monitoring,omitempty"`
 }
 
 // EpisodeInfo is one idle-gap-separated scan episode.
@@ -138,6 +142,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
 		FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
 		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
+		Monitoring: r.monitor,
 		Outcomes: Outcomes{Open: int(r.out[outOpen]), Closed: int(r.out[outClosed]), Filtered: int(r.out[outFiltered]),
 			Unfiltered: int(r.out[outUnfiltered]), Unanswered: int(r.out[outUnanswered])},
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"porthunter/pcapng"
 )
 
 // TestSYNPayloadIsProbe: a SYN that carries payload (nmap --data-length)
@@ -187,5 +189,129 @@ func TestZeroIOConnectScan(t *testing.T) {
 	}
 	if d := mustDetail(t, an, scanner); d.SuccessfulConnections != 3 {
 		t.Errorf("successful connections %d, want 3", d.SuccessfulConnections)
+	}
+}
+
+// pollRound is one round of a Nagios-like poller from src: a ping to each of
+// hosts, then a connection to each service, read and closed with end.
+func pollRound(b *builder, ts int64, src string, sport uint16, hosts []string, services [][2]any, end uint16) {
+	for i, h := range hosts {
+		b.icmp(ts+int64(i)*1000, src, h, icmpEcho, 0, nil)
+		b.icmp(ts+int64(i)*1000+500, h, src, icmpEchoReply, 0, nil)
+	}
+	ts += sec / 10
+	for i, sv := range services {
+		h, port := sv[0].(string), sv[1].(uint16)
+		at := ts + int64(i)*sec/200
+		if port >= 3000 { // a service that is down: refused every round
+			b.tcp(at, src, sport+uint16(i), h, port, fS, 0)
+			b.tcp(at+100, h, port, src, sport+uint16(i), fR|fA, 0)
+			continue
+		}
+		connectTo(b, at, src, sport+uint16(i), h, port, true, end)
+	}
+}
+
+// TestMonitoringPoller: the same services and hosts polled every 5 s for
+// a minute, 2 of 34 services down, is monitoring: not listed, and the
+// source says so. Once, the same traffic is a scan (the pings a sweep).
+func TestMonitoringPoller(t *testing.T) {
+	const src = "10.0.0.30"
+	var hosts []string
+	var services [][2]any
+	for h := range 12 {
+		hosts = append(hosts, fmt.Sprintf("10.0.5.%d", 1+h))
+	}
+	for _, h := range hosts[:4] {
+		for _, p := range []uint16{21, 22, 25, 80, 110, 143, 443, 993} {
+			services = append(services, [2]any{h, p})
+		}
+	}
+	services = append(services, [2]any{hosts[0], uint16(3389)}, [2]any{hosts[1], uint16(5900)})
+	for _, end := range []uint16{fF | fA, fR | fA} { // closed cleanly, or reset (SO_LINGER 0)
+		t.Run(pcapng.FlagString(end), func(t *testing.T) {
+			b := newBuilder(DefaultConfig())
+			for r := range 12 {
+				pollRound(b, t0+int64(r)*5*sec, src, uint16(30000+r*100), hosts, services, end)
+			}
+			an := b.agg.Finish()
+			if s := an.Suspects(DefaultThresholds()); len(s) != 0 {
+				t.Errorf("poller listed: %+v", s)
+			}
+			d := mustDetail(t, an, src)
+			want := Monitoring{Services: 46, Failing: 2, Hosts: 12, Rounds: 12, PeriodS: 5}
+			if d.Monitoring == nil || *d.Monitoring != want {
+				t.Errorf("monitoring %+v, want %+v", d.Monitoring, want)
+			}
+			if d.Probes != 0 || len(d.Techniques) != 0 {
+				t.Errorf("probes %d techniques %v, want none", d.Probes, d.Techniques)
+			}
+		})
+	}
+	// One round only (a capture shorter than the period): no schedule to
+	// see, but its 32 connections outnumber its 14 probes (12 pings, 2
+	// refused), as a client's do: not listed.
+	b := newBuilder(DefaultConfig())
+	pollRound(b, t0, src, 30000, hosts, services, fF|fA)
+	an := b.agg.Finish()
+	if s := an.Suspects(DefaultThresholds()); len(s) != 0 {
+		t.Errorf("one round listed: %+v", s)
+	}
+	if d := mustDetail(t, an, src); d.Monitoring != nil || d.Probes != 14 || d.SuccessfulConnections != 32 {
+		t.Errorf("one round: monitoring %+v, probes %d, successful %d", d.Monitoring, d.Probes, d.SuccessfulConnections)
+	}
+	// Its pings alone, once: a sweep of 12 hosts, whatever the replies.
+	b = newBuilder(DefaultConfig())
+	pollRound(b, t0, src, 30000, hosts, nil, fF|fA)
+	s, ok := listed(b.agg.Finish())[src]
+	if !ok || !slices.Equal(s.Techniques, []string{"ping_sweep"}) || !slices.Equal(s.Reasons, []string{"rate", "sweep_hosts"}) {
+		t.Errorf("one round of pings: listed %v %+v", ok, s)
+	}
+}
+
+// TestNotMonitoring: contacts in rounds that are no schedule.
+func TestNotMonitoring(t *testing.T) {
+	// ping -c 3 to one host after another (1 s apart): each host's
+	// rounds span 2 s of a 36 s run, a sweep.
+	b := newBuilder(DefaultConfig())
+	for h := range 12 {
+		for k := range 3 {
+			ts, dst := t0+int64(h*3+k)*sec, fmt.Sprintf("10.0.6.%d", 1+h)
+			b.icmp(ts, scanner, dst, icmpEcho, 0, nil)
+			b.icmp(ts+1000, dst, scanner, icmpEchoReply, 0, nil)
+		}
+	}
+	an := b.agg.Finish()
+	d := mustDetail(t, an, scanner)
+	if d.Monitoring != nil {
+		t.Errorf("ping loop is monitoring: %+v", d.Monitoring)
+	}
+	// A web client fetching the same pages over and over, 50 ms apart:
+	// too fast for a schedule.
+	b = newBuilder(DefaultConfig())
+	for r := range 20 {
+		for i, h := range []string{"10.0.7.1", "10.0.7.2", "10.0.7.3", "10.0.7.4"} {
+			connectTo(b, t0+int64(r*4+i)*sec/20, "10.0.0.20", uint16(40000+r*4+i), h, 443, false, fF|fA)
+		}
+	}
+	if d := mustDetail(t, b.agg.Finish(), "10.0.0.20"); d.Monitoring != nil {
+		t.Errorf("web client is monitoring: %+v", d.Monitoring)
+	}
+	// Closed ports probed again and again on a schedule: no live service
+	// sets it, so they stay probes.
+	b = newBuilder(DefaultConfig())
+	for r := range 5 {
+		for i := range 30 {
+			ts, port := t0+int64(r)*10*sec+int64(i)*sec/100, uint16(100+i)
+			b.tcp(ts, scanner, uint16(40000+r), victim, port, fS, 0)
+			b.tcp(ts+100, victim, port, scanner, uint16(40000+r), fR|fA, 0)
+		}
+	}
+	an = b.agg.Finish()
+	if _, ok := listed(an)[scanner]; !ok {
+		t.Errorf("repeated scan of closed ports not listed")
+	}
+	if d := mustDetail(t, an, scanner); d.Monitoring != nil {
+		t.Errorf("repeated scan is monitoring: %+v", d.Monitoring)
 	}
 }

@@ -1,6 +1,10 @@
 package scan
 
-import "porthunter/pcapng"
+import (
+	"math"
+
+	"porthunter/pcapng"
+)
 
 // targetKey identifies one target of one source by address IDs. For ICMP
 // requests port holds the request type.
@@ -10,7 +14,7 @@ type targetKey struct {
 	proto    uint8
 }
 
-// target is the state of one (source, destination, protocol, port): 72
+// target is the state of one (source, destination, protocol, port): 80
 // bytes without pointers, so millions of them cost the collector nothing.
 type target struct {
 	firstTS  int64
@@ -32,7 +36,12 @@ type target struct {
 	class    class
 	ttl      uint8
 	marks    uint8 // tm* bits
-	flow     uint8 // tf* bits
+
+	// The target again after its first contact was answered: a service
+	// polled in rounds, or a client that comes back (see monitoring).
+	again  uint16 // later contacts: new connections (SYN), new requests, saturating
+	flow   uint8  // tf* bits
+	lastMS uint32 // milliseconds from firstTS to the latest contact, saturating
 }
 
 // Bits of target.flow: how the source ended the connection its probe
@@ -51,6 +60,7 @@ const (
 	tmNoOpts
 	tmTwin
 	tmDiscovery // a TCP probe of host discovery (nmap -sn: SYN 443, ACK 80 beside an ICMP request)
+	tmPolled    // a service the source polls on a schedule (monitoring), not a probe
 )
 
 // shard is one part of the targets (see Aggregator): those of the address
@@ -244,6 +254,7 @@ func tcpAgain(t *target, x *pkt) {
 			repeat(t)
 		case f&pcapng.TCPFlagSYN != 0:
 			t.state |= stReconnect
+			contactAgain(t, x)
 		}
 	case x.has(pkPayload):
 		if x.sport == t.sport {
@@ -276,6 +287,18 @@ func repeat(t *target) {
 	}
 }
 
+// contactAgain counts a new contact of an answered target: a new
+// connection or request, not a retransmission (those come before any
+// answer and count in pkts).
+func contactAgain(t *target, x *pkt) {
+	if t.again < math.MaxUint16 {
+		t.again++
+	}
+	if d := x.ts - t.firstTS; d > 0 {
+		t.lastMS = uint32(min(d/1e6, math.MaxUint32))
+	}
+}
+
 func (s *shard) addUDP(x *pkt) {
 	if t := s.find(targetKey{x.did, x.sid, x.sport, protoUDP}); t != nil {
 		s.answer(t, x, stUDPReply)
@@ -285,6 +308,8 @@ func (s *shard) addUDP(x *pkt) {
 	if t := s.find(k); t != nil {
 		if t.state&stAnswered == 0 {
 			t.pkts++
+		} else {
+			contactAgain(t, x)
 		}
 		return
 	}
@@ -309,6 +334,8 @@ func (s *shard) addICMP(x *pkt) {
 		if t := s.find(k); t != nil {
 			if t.state&stAnswered == 0 {
 				t.pkts++
+			} else {
+				contactAgain(t, x)
 			}
 			return
 		}

@@ -48,6 +48,9 @@ type Suspect struct {
 	DecoyPeersTotal int          `json:"decoy_peers_total,omitempty"`
 	// DecoyPeersTruncated: more peers than decoy_peers lists.
 	DecoyPeersTruncated bool `json:"decoy_peers_truncated,omitempty"`
+	// Monitoring is set when the source also polls a fixed set of
+	// services on a schedule (not counted as probes).
+	Monitoring *Monitoring `json:"monitoring,omitempty"`
 }
 
 // Suspects lists the sources that th flags, by address. Thresholds other
@@ -112,6 +115,7 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 		Techniques: nonNil(techniques(r)), Tool: r.tool, Confidence: v.confidence,
 		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: int(r.out[outUnanswered]),
 		Reasons: v.reasons.names(), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
+		Monitoring: r.monitor,
 	}
 	s.OpenPorts, s.OpenPortsTruncated = capList(openPorts(r), MaxPortsHit)
 	if rate, ok := e.rate(); ok {
