@@ -379,7 +379,7 @@ type ScannerDetail struct {
 	FirstProbe         *scan.ProbeEvent   `json:"first_probe"`
 	FirstAnswer        *scan.ProbeEvent   `json:"first_answer"`
 	FirstOpen          *scan.ProbeEvent   `json:"first_open"`
-	FollowedByUse      bool               `json:"followed_by_use" desc:"it later exchanged data with a port it had found open"`
+	FollowedByUse      bool               `json:"followed_by_use" desc:"it later used a port it had found open: data on a later connection, or a banner grab after a raw SYN"`
 	UsedPorts          Ports              `json:"used_ports"`
 	UsedPortsTruncated bool               `json:"used_ports_truncated,omitempty"`
 	SuccessfulConns    int                `json:"successful_connections"`
@@ -387,6 +387,7 @@ type ScannerDetail struct {
 	NoReturnTraffic    bool               `json:"no_return_traffic"`
 	TRW                scan.TRWInfo       `json:"trw"`
 	Tool               *Fingerprint       `json:"tool"`
+	BannerGrabs        int                `json:"banner_grabs,omitempty" desc:"open ports whose handshake its own stack completed after a raw SYN probe (masscan --banners): use following the scan"`
 	Monitoring         *scan.Monitoring   `json:"monitoring,omitempty" desc:"it polls these services on a schedule (a monitoring system): not probes"`
 }
 
@@ -412,7 +413,7 @@ func BuildDetail(d *scan.Detail, full bool, offset, limit int) (v *ScannerDetail
 		Outcomes: d.Outcomes, FirstProbe: d.FirstProbe, FirstAnswer: d.FirstAnswer, FirstOpen: d.FirstOpen,
 		FollowedByUse: d.FollowedByUse, SuccessfulConns: d.SuccessfulConnections, BackscatterPkts: d.BackscatterPkts,
 		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full),
-		Monitoring: d.Monitoring}
+		BannerGrabs: d.BannerGrabs, Monitoring: d.Monitoring}
 	v.Ports, v.PortsTruncated = ports(d.Ports, d.PortsTruncated, full)
 	v.OpenPorts, v.OpenPortsTruncated = ports(d.OpenPorts, d.OpenPortsTruncated, full)
 	v.UnansweredPorts, v.UnansweredTrunc = ports(d.UnansweredPorts, d.UnansweredPortsTruncated, full)

@@ -107,12 +107,17 @@ func handshakeDone(t *target) bool {
 // target's SYN/ACK and the source's completion of the handshake, not
 // aborted the way a connect() scanner aborts it (nmap -sT: ACK then RST,
 // no data, no FIN; DETECTION.md §1). Payload in the SYN itself never
-// counts. When the target never answered in the capture (one direction
-// of an asymmetric route), the source's data, which only an established
-// connection sends, stands for the handshake.
+// counts. A SYN no operating system sends (tmRaw) opens no connection
+// whatever follows: masscan --banners completes handshakes from its own
+// stack to read banners after its SYN scan. When the target never
+// answered in the capture (one direction of an asymmetric route), the
+// source's data, which only an established connection sends, stands for
+// the handshake.
 func connection(t *target) bool {
 	s := t.state
 	switch {
+	case t.marks&tmRaw != 0:
+		return false
 	case s&stSynAck != 0:
 		return handshakeDone(t) && !connectAbort(t)
 	case s&stAnswered == 0:
@@ -128,10 +133,11 @@ func connectAbort(t *target) bool {
 }
 
 // halfOpen reports whether SYN probe t found the port open and the source
-// did not take the connection (the scanner's kernel reset the SYN/ACK):
-// only raw-packet scanners do that.
+// did not take the connection (the scanner's kernel reset the SYN/ACK, or
+// its own stack completed it to grab a banner): only raw-packet scanners
+// do that.
 func halfOpen(t *target) bool {
-	return t.class == clsSYN && t.state&stSynAck != 0 && !handshakeDone(t)
+	return t.class == clsSYN && t.state&stSynAck != 0 && (t.marks&tmRaw != 0 || !handshakeDone(t))
 }
 
 // counted reports whether probe t counts toward the thresholds: answered
@@ -230,6 +236,7 @@ type srcResult struct {
 	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
 
 	discSYN, discACK int32       // SYN and ACK probes that were host discovery (tmDiscovery)
+	bannerGrabs      int32       // raw SYN probes whose handshake the source's own stack completed
 	monitor          *Monitoring // the services it polls on a schedule; nil if none
 	failsDominate    bool        // its failed first contacts outnumber its connections (see trwGuard)
 }
@@ -668,7 +675,9 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	if !slices.IsSortedFunc(seg, byTime) {
 		slices.SortFunc(seg, byTime)
 	}
+	r.tool = fp.tool()
 	b.stamp++
+	markRaw(seg, r.tool)
 	b.markDiscovery(seg)
 	r.monitor = b.monitoring(seg)
 	// TRW over first contacts in time order (Jung et al. 2004), only when
@@ -743,6 +752,9 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 			} else {
 				connected++
 			}
+			if bannerGrab(t) {
+				r.bannerGrabs++
+			}
 		}
 		if t.marks&tmDiscovery != 0 {
 			switch t.class {
@@ -768,7 +780,6 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	r.failsDominate = fails > succs
 	succ := b.succ[b.spans[len(b.spans)-1].succ:]
 	b.episodes(r, succ)
-	r.tool = fp.tool()
 }
 
 // fix points each source's succTS and episodes into the srcBuilder's arrays,
@@ -992,16 +1003,24 @@ func openPorts(r *srcResult) []int {
 	return slices.Compact(out)
 }
 
-// usedLater are r's ports found open and later used with data, sorted.
+// usedLater are r's ports found open and later used: data on a later
+// connection, or a banner grab, the handshake of a raw SYN completed by
+// the scanner's own stack (masscan --banners), sorted.
 func usedLater(r *srcResult) []int {
 	var out []int
 	for i := range r.probes {
-		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen && t.state&stLaterData != 0 {
+		if t := &r.probes[i]; t.class != clsICMP && outcome(t) == outOpen && (t.state&stLaterData != 0 || bannerGrab(t)) {
 			out = append(out, int(t.port))
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// bannerGrab reports whether raw SYN probe t's handshake was completed by
+// its source: a scanner's own TCP stack reading the service's banner.
+func bannerGrab(t *target) bool {
+	return t.class == clsSYN && t.marks&tmRaw != 0 && handshakeDone(t)
 }
 
 // flagsSeen names the classes of r's probes.

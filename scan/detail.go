@@ -55,8 +55,10 @@ type Detail struct {
 	FirstAnswer              *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
 	FirstOpen                *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
 
-	// FollowedByUse is true when the source later exchanged data with a
-	// port it had found open (scan followed by use); UsedPorts lists them.
+	// FollowedByUse is true when the source later used a port it had
+	// found open (scan followed by use): data on a later connection, or a
+	// banner grab completing a raw SYN probe's handshake. UsedPorts lists
+	// them.
 	FollowedByUse bool  `json:"followed_by_use"`
 	UsedPorts     []int `json:"used_ports"` // capped like Ports
 	// UsedPortsTruncated: used_ports was cut at MaxDetailList.
@@ -67,6 +69,10 @@ type Detail struct {
 	TRW                   TRWInfo `json:"trw"`
 	Tool                  *Tool   `json:"tool"`
 
+	// BannerGrabs counts the open ports whose handshake the source's own
+	// stack completed after a raw SYN probe (masscan --banners): use
+	// following the scan, listed in used_ports.
+	BannerGrabs int `json:"banner_grabs,omitempty"`
 	// Monitoring is set when the source polls a fixed set of services on
 	// a schedule: those polls are no probes (see Monitoring).
 	Monitoring *Monitoring `json:"monitoring,omitempty"`
@@ -142,7 +148,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
 		FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
 		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
-		Monitoring: r.monitor,
+		BannerGrabs: int(r.bannerGrabs), Monitoring: r.monitor,
 		Outcomes: Outcomes{Open: int(r.out[outOpen]), Closed: int(r.out[outClosed]), Filtered: int(r.out[outFiltered]),
 			Unfiltered: int(r.out[outUnfiltered]), Unanswered: int(r.out[outUnanswered])},
 	}

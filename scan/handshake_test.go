@@ -8,6 +8,18 @@ import (
 	"porthunter/pcapng"
 )
 
+// tcpWith adds a TCP segment whose other fields set fills in first.
+func (b *builder) tcpWith(ts int64, src string, sp uint16, dst string, dp uint16, flags uint16, payload int, set func(p *pcapng.Packet)) {
+	p := b.base(ts, src, dst)
+	p.Proto, p.L4 = protoTCP, pcapng.L4TCP
+	p.SrcPort, p.DstPort, p.TCPFlags, p.PayloadLen = sp, dp, flags, payload
+	p.Window = 1024
+	if set != nil {
+		set(&p)
+	}
+	b.agg.Add(&p)
+}
+
 // TestSYNPayloadIsProbe: a SYN that carries payload (nmap --data-length)
 // is a probe like any SYN, retransmitted with its payload; only the
 // source's completion of the handshake makes a connection.
@@ -168,27 +180,49 @@ func TestTRWBenignNotOverruled(t *testing.T) {
 	}
 }
 
-// TestZeroIOConnectScan: nc -z closes each open port's connection
-// gracefully without a byte: connections, not probes; the refused ports
-// are its probes, named connect_scan from the connect() calls beside them.
-func TestZeroIOConnectScan(t *testing.T) {
+// masscanSYN sets the fields of a masscan 1.3.2 SYN (DETECTION.md §5).
+func masscanSYN(p *pcapng.Packet) {
+	p.TTL, p.Window, p.Seq = 255, 1024, uint32(p.DstPort)*2654435761+12345
+	d := p.Dst.As4()
+	p.IPID = (uint32(d[0])<<24 | uint32(d[1])<<16 | uint32(d[2])<<8 | uint32(d[3])) ^ uint32(p.DstPort) ^ p.Seq
+	p.IPID &= 0xffff
+}
+
+// TestBannerGrabsAfterRawSYN: masscan --banners completes the handshake of
+// each open port from its own stack and reads the banner. The probes are
+// raw SYNs, a syn_scan; the banner grabs are use following it, not
+// connections or connect() probes.
+func TestBannerGrabsAfterRawSYN(t *testing.T) {
 	b := newBuilder(DefaultConfig())
-	for i := range 30 {
-		ts, port, sp := t0+int64(i)*sec/100, uint16(1+i), uint16(40000+i)
-		if i%10 == 0 {
-			connectTo(b, ts, scanner, sp, victim, port, false, fF|fA)
+	open := []int{21, 22, 53}
+	for i := range 60 {
+		ts, port := t0+int64(i)*sec/100, uint16(1+i)
+		b.tcpWith(ts, scanner, 61000, victim, port, fS, 0, masscanSYN)
+		if !slices.Contains(open, int(port)) {
+			b.tcp(ts+100, victim, port, scanner, 61000, fR|fA, 0)
 			continue
 		}
-		b.tcp(ts, scanner, sp, victim, port, fS, 0)
-		b.tcp(ts+100, victim, port, scanner, sp, fR|fA, 0)
+		b.tcp(ts+100, victim, port, scanner, 61000, fS|fA, 0)
+		b.tcp(ts+200, scanner, 61000, victim, port, fA, 0)
+		if port == 53 {
+			b.tcp(ts+300, scanner, 61000, victim, port, fA|fP, 60) // its request
+		}
+		b.tcp(ts+400, victim, port, scanner, 61000, fA|fP, 200) // the banner
+		if port == 22 {
+			b.tcp(ts+500, scanner, 61000, victim, port, fF|fA, 0)
+		} else {
+			b.tcp(ts+500, scanner, 61000, victim, port, fR|fA, 0)
+		}
 	}
 	an := b.agg.Finish()
 	s, ok := listed(an)[scanner]
-	if !ok || !slices.Equal(s.Techniques, []string{"connect_scan"}) || s.Probes != 27 {
-		t.Errorf("listed %v suspect %+v", ok, s)
+	if !ok || !slices.Equal(s.Techniques, []string{"syn_scan"}) || s.Tool == nil || s.Tool.Name != "masscan" || s.Probes != 60 {
+		t.Fatalf("listed %v suspect %+v", ok, s)
 	}
-	if d := mustDetail(t, an, scanner); d.SuccessfulConnections != 3 {
-		t.Errorf("successful connections %d, want 3", d.SuccessfulConnections)
+	d := mustDetail(t, an, scanner)
+	if d.BannerGrabs != 3 || !d.FollowedByUse || !slices.Equal(d.UsedPorts, open) || d.SuccessfulConnections != 0 ||
+		!slices.Equal(d.OpenPorts, []int{21, 22, 53}) {
+		t.Errorf("banner grabs %d, used %v %v, successful %d, open %v", d.BannerGrabs, d.FollowedByUse, d.UsedPorts, d.SuccessfulConnections, d.OpenPorts)
 	}
 }
 
@@ -313,5 +347,29 @@ func TestNotMonitoring(t *testing.T) {
 	}
 	if d := mustDetail(t, an, scanner); d.Monitoring != nil {
 		t.Errorf("repeated scan is monitoring: %+v", d.Monitoring)
+	}
+}
+
+// TestZeroIOConnectScan: nc -z closes each open port's connection
+// gracefully without a byte: connections, not probes; the refused ports
+// are its probes, named connect_scan from the connect() calls beside them.
+func TestZeroIOConnectScan(t *testing.T) {
+	b := newBuilder(DefaultConfig())
+	for i := range 30 {
+		ts, port, sp := t0+int64(i)*sec/100, uint16(1+i), uint16(40000+i)
+		if i%10 == 0 {
+			connectTo(b, ts, scanner, sp, victim, port, false, fF|fA)
+			continue
+		}
+		b.tcp(ts, scanner, sp, victim, port, fS, 0)
+		b.tcp(ts+100, victim, port, scanner, sp, fR|fA, 0)
+	}
+	an := b.agg.Finish()
+	s, ok := listed(an)[scanner]
+	if !ok || !slices.Equal(s.Techniques, []string{"connect_scan"}) || s.Probes != 27 {
+		t.Errorf("listed %v suspect %+v", ok, s)
+	}
+	if d := mustDetail(t, an, scanner); d.SuccessfulConnections != 3 {
+		t.Errorf("successful connections %d, want 3", d.SuccessfulConnections)
 	}
 }

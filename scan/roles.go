@@ -6,8 +6,8 @@ import (
 )
 
 // What a source's targets are besides first contacts, decided per source
-// at Finish before its probes are counted (srcBuilder.build): host
-// discovery, and services polled on a schedule.
+// at Finish before its probes are counted (srcBuilder.build): raw SYNs,
+// host discovery, and services polled on a schedule.
 
 // Monitoring is the evidence that a source polls a fixed set of services
 // on a schedule, as a monitoring system (Nagios, Zabbix, smokeping) does:
@@ -20,6 +20,21 @@ type Monitoring struct {
 	Hosts    int     `json:"hosts"`    // distinct hosts among them
 	Rounds   int     `json:"rounds"`   // contacts per service, median
 	PeriodS  float64 `json:"period_s"` // seconds between two contacts of one service, median
+}
+
+// markRaw marks the SYN probes no operating system's connect() sends:
+// every SYN of a source whose probes fit a scanning tool's fingerprint
+// (each tool fingerprinted crafts its packets: DETECTION.md §5). Their
+// handshakes, completed or not, are not connections (see connection).
+// The fingerprint needs fingerprintMinProbes probes, 90% of them
+// consistent, with field relationships no stack produces, so a client is
+// never taken for a tool this way.
+func markRaw(seg []target, tool *Tool) {
+	for i := range seg {
+		if t := &seg[i]; t.class == clsSYN && tool != nil {
+			t.marks |= tmRaw
+		}
+	}
 }
 
 // discoveryPort reports whether t is one of the TCP probes of nmap's
@@ -61,7 +76,9 @@ func polled(t *target) bool {
 		return false
 	}
 	switch t.class {
-	case clsSYN, clsICMP, clsUDP:
+	case clsSYN:
+		return t.marks&tmRaw == 0
+	case clsICMP, clsUDP:
 		return true
 	}
 	return false

@@ -59,6 +59,7 @@ const (
 	tmWinStyle
 	tmNoOpts
 	tmTwin
+	tmRaw       // a SYN no operating system's connect() sends: its handshake is not a connection
 	tmDiscovery // a TCP probe of host discovery (nmap -sn: SYN 443, ACK 80 beside an ICMP request)
 	tmPolled    // a service the source polls on a schedule (monitoring), not a probe
 )
