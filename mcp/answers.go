@@ -298,13 +298,14 @@ type Suspect struct {
 	OpenProtocols      Ports        `json:"open_protocols,omitempty" desc:"IP protocols that answered (nmap -sO)"`
 
 	// With detail full:
-	PeakPPS             *float64     `json:"peak_pps,omitempty" desc:"most probes within one second (detail full)"`
-	Episodes            *int         `json:"episodes,omitempty" desc:"scan episodes (detail full)"`
-	Unanswered          *int         `json:"unanswered,omitempty" desc:"(detail full)"`
-	Reasons             []string     `json:"reasons,omitempty" desc:"rules met (detail full)"`
-	NoReturnTraffic     *bool        `json:"no_return_traffic,omitempty" desc:"none of its probes drew an answer (detail full)"`
-	DecoyPeers          []netip.Addr `json:"decoy_peers,omitempty" desc:"at most 32 (detail full)"`
-	DecoyPeersTruncated bool         `json:"decoy_peers_truncated,omitempty"`
+	PeakPPS             *float64         `json:"peak_pps,omitempty" desc:"most probes within one second (detail full)"`
+	Episodes            *int             `json:"episodes,omitempty" desc:"scan episodes (detail full)"`
+	Unanswered          *int             `json:"unanswered,omitempty" desc:"(detail full)"`
+	Reasons             []string         `json:"reasons,omitempty" desc:"rules met (detail full)"`
+	NoReturnTraffic     *bool            `json:"no_return_traffic,omitempty" desc:"none of its probes drew an answer (detail full)"`
+	DecoyPeers          []netip.Addr     `json:"decoy_peers,omitempty" desc:"at most 32 (detail full)"`
+	DecoyPeersTruncated bool             `json:"decoy_peers_truncated,omitempty"`
+	Monitoring          *scan.Monitoring `json:"monitoring,omitempty" desc:"services it also polls on a schedule, not counted as probes (detail full)"`
 
 	FragmentedProbes int `json:"fragmented_probes,omitempty" desc:"probes reassembled from IP fragments (nmap -f)"`
 	FragmentEvasion  int `json:"fragment_evasion,omitempty" desc:"fragmented probes with overlapping or tiny fragments"`
@@ -324,6 +325,7 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 		peak, ep, un, nrt := s.PeakPPS, s.Episodes, s.Unanswered, s.NoReturnTraffic
 		v.PeakPPS, v.Episodes, v.Unanswered, v.NoReturnTraffic = &peak, &ep, &un, &nrt
 		v.Reasons, v.DecoyPeers, v.DecoyPeersTruncated = s.Reasons, s.DecoyPeers, s.DecoyPeersTruncated
+		v.Monitoring = s.Monitoring
 	}
 	return v
 }
@@ -398,7 +400,7 @@ type ScannerDetail struct {
 	FirstProbe         *scan.ProbeEvent   `json:"first_probe"`
 	FirstAnswer        *scan.ProbeEvent   `json:"first_answer"`
 	FirstOpen          *scan.ProbeEvent   `json:"first_open"`
-	FollowedByUse      bool               `json:"followed_by_use" desc:"it later exchanged data with a port it had found open"`
+	FollowedByUse      bool               `json:"followed_by_use" desc:"it later used a port it had found open: data on a later connection, or a banner grab after a raw SYN"`
 	UsedPorts          Ports              `json:"used_ports"`
 	UsedPortsTruncated bool               `json:"used_ports_truncated,omitempty"`
 	SuccessfulConns    int                `json:"successful_connections"`
@@ -416,6 +418,8 @@ type ScannerDetail struct {
 	Protocols          Ports              `json:"protocols,omitempty" desc:"IP protocols probed"`
 	OpenProtocols      Ports              `json:"open_protocols,omitempty" desc:"IP protocols answered in the protocol (or ICMP port unreachable): open"`
 	ClosedProtocols    Ports              `json:"closed_protocols,omitempty" desc:"IP protocols answered with ICMP protocol unreachable (IPv6: unrecognized next header): closed"`
+	BannerGrabs        int                `json:"banner_grabs,omitempty" desc:"open ports whose handshake its own stack completed after a raw SYN probe (masscan --banners): use following the scan"`
+	Monitoring         *scan.Monitoring   `json:"monitoring,omitempty" desc:"it polls these services on a schedule (a monitoring system): not probes"`
 }
 
 // DetailTarget is one host a source probed.
@@ -442,7 +446,8 @@ func BuildDetail(d *scan.Detail, full bool, offset, limit int) (v *ScannerDetail
 		NoReturnTraffic: d.NoReturnTraffic, TRW: d.TRW, Tool: toolView(d.Tool, full),
 		IdleScan: d.IdleScan, IdleScanBy: d.IdleScanBy, DecoyRole: d.DecoyRole, DecoyEvidence: d.DecoyEvidence,
 		DistinctProtocols: d.DistinctProtocols,
-		FragmentedProbes: d.FragmentedProbes, FragmentEvasion: d.FragmentEvasion}
+		FragmentedProbes:  d.FragmentedProbes, FragmentEvasion: d.FragmentEvasion,
+		BannerGrabs: d.BannerGrabs, Monitoring: d.Monitoring}
 	v.Protocols, _ = portRanges(d.Protocols, 0)
 	v.OpenProtocols, _ = portRanges(d.OpenProtocols, 0)
 	v.ClosedProtocols, _ = portRanges(d.ClosedProtocols, 0)

@@ -65,7 +65,7 @@ func outcome(t *target) uint8 {
 }
 
 // role sorts a target: a probe, a successful connection (TRW success, not
-// scanning), or neither (midstream traffic).
+// scanning), or neither (midstream traffic, a monitoring host's polls).
 type role uint8
 
 const (
@@ -75,12 +75,19 @@ const (
 )
 
 func roleOf(t *target) role {
+	if t.marks&tmPolled != 0 {
+		// Monitoring: a connection if it was one, else no probe either.
+		if t.class == clsSYN && connection(t) {
+			return roleSuccess
+		}
+		return roleNone
+	}
 	switch t.class {
 	case clsNone:
 		return roleNone
 	case clsSYN:
-		if t.state&stData != 0 {
-			return roleSuccess // handshake and data: a connection, not a probe
+		if connection(t) {
+			return roleSuccess // a connection, not a probe
 		}
 	case clsACK, clsMAIMON:
 		// A bare ACK or FIN+ACK is a probe only on a flow never seen
@@ -92,16 +99,58 @@ func roleOf(t *target) role {
 	return roleProbe
 }
 
+// handshakeDone reports whether SYN target t's source completed the
+// handshake the target answered: its ACK, or data (which carries one).
+func handshakeDone(t *target) bool {
+	return t.state&stSynAck != 0 && t.state&(stClientAck|stData) != 0
+}
+
+// connection reports whether SYN target t became a connection: the
+// target's SYN/ACK and the source's completion of the handshake, not
+// aborted the way a connect() scanner aborts it (nmap -sT: ACK then RST,
+// no data, no FIN; DETECTION.md §1). Payload in the SYN itself never
+// counts. A SYN no operating system sends (tmRaw) opens no connection
+// whatever follows: masscan --banners completes handshakes from its own
+// stack to read banners after its SYN scan. When the target never
+// answered in the capture (one direction of an asymmetric route), the
+// source's data, which only an established connection sends, stands for
+// the handshake.
+func connection(t *target) bool {
+	s := t.state
+	switch {
+	case t.marks&tmRaw != 0:
+		return false
+	case s&stSynAck != 0:
+		return handshakeDone(t) && !connectAbort(t)
+	case s&stAnswered == 0:
+		return s&stData != 0
+	}
+	return false
+}
+
+// connectAbort reports whether the source reset a completed handshake
+// with nothing exchanged and no graceful close: a connect() scan probe.
+func connectAbort(t *target) bool {
+	return t.state&stClientRST != 0 && t.state&stData == 0 && t.flow&tfClientFIN == 0
+}
+
+// halfOpen reports whether SYN probe t found the port open and the source
+// did not take the connection (the scanner's kernel reset the SYN/ACK, or
+// its own stack completed it to grab a banner): only raw-packet scanners
+// do that.
+func halfOpen(t *target) bool {
+	return t.class == clsSYN && t.state&stSynAck != 0 && (t.marks&tmRaw != 0 || !handshakeDone(t))
+}
+
 // counted reports whether probe t counts toward the thresholds: answered
 // UDP is client traffic (DNS, NTP, QUIC), not scanning (DETECTION.md
-// §6.11); an answered echo request is what a monitoring host sends all
-// day, so a sweep is counted by the addresses that did not answer (as
-// Zeek counts failed attempts only); and a probe that expired in transit
-// (ICMP time exceeded) is a traceroute hop, whose port only numbers the
-// hop.
+// §6.11); and a probe that expired in transit (ICMP time exceeded) is a
+// traceroute hop, whose port only numbers the hop. An answered ICMP
+// request counts: host discovery is a scan whatever the replies
+// (DETECTION.md §6.10); a monitoring host's pings are no probes at all
+// (roleOf).
 func counted(t *target) bool {
-	switch {
-	case t.class == clsUDP && t.state&stUDPReply != 0, t.class == clsICMP && t.state&stICMPReply != 0:
+	if t.class == clsUDP && t.state&stUDPReply != 0 {
 		return false
 	}
 	return t.state&stTTLExceeded == 0
@@ -127,6 +176,7 @@ type episode struct {
 	targets  int32
 	stealth  int32
 	counted  int32
+	sweep    int32 // distinct hosts of host discovery probes (ICMP requests, tmDiscovery)
 }
 
 // rate is probes per second over the episode, ok false when the episode
@@ -200,6 +250,11 @@ type srcResult struct {
 	connect     bool  // SYN probes were connect() calls (handshake completed, no data)
 	window      bool  // ACK probes drew RSTs with differing windows (nmap -sW)
 	protos      int32 // distinct IP protocols of its protocol probes (nmap -sO)
+
+	discSYN, discACK int32       // SYN and ACK probes that were host discovery (tmDiscovery)
+	bannerGrabs      int32       // raw SYN probes whose handshake the source's own stack completed
+	monitor          *Monitoring // the services it polls on a schedule; nil if none
+	failsDominate    bool        // its failed first contacts outnumber its connections (see trwGuard)
 }
 
 // spread is how many distinct things r probed on its hosts, ports and
@@ -615,13 +670,16 @@ type srcBuilder struct {
 	spans     []span     // per source: its parts of succ and eps
 	idle      []idleCand // unsolicited SYN/ACK runs that may be idle-scan probing (idle.go)
 	c         counter
+	icmpMark  []uint32 // by address index: stamp of the last source that sent it an ICMP request
+	periods   []uint32 // scratch of monitoring
+	spansMS   []uint32
 }
 
 type span struct{ succ, eps int32 }
 
 func newSrcBuilder(an *Analysis, returned bool, addrs int) *srcBuilder {
 	return &srcBuilder{an: an, returned: returned, portMark: make([]uint32, 1<<16), hostMark: make([]uint32, addrs),
-		c: newCounter(addrs)}
+		c: newCounter(addrs), icmpMark: make([]uint32, addrs)}
 }
 
 // build derives r from seg, its targets in file order, and leaves r's
@@ -649,12 +707,17 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	if !slices.IsSortedFunc(seg, byTime) {
 		slices.SortFunc(seg, byTime)
 	}
+	r.tool = fp.tool()
+	b.stamp++
+	markRaw(seg, r.tool)
+	b.markDiscovery(seg)
+	r.monitor = b.monitoring(seg)
 	// TRW over first contacts in time order (Jung et al. 2004), only when
 	// the capture carries answers: without them every contact would look
 	// failed. Bare ACK and FIN+ACK contacts are left out, being too easily
 	// midstream traffic.
-	b.stamp++
-	halfOpen, connected := 0, 0
+	halfOpens, connected := 0, 0
+	fails, succs := 0, 0
 	rstWin := [2]bool{}
 	tcp, udp := false, false
 	hostStart := len(b.hostPool)
@@ -668,6 +731,11 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 			} else {
 				r.trw.Score--
 			}
+			if trwFailure(t) || halfOpen(t) {
+				fails++
+			} else {
+				succs++
+			}
 			r.trw.MaxScore = max(r.trw.MaxScore, r.trw.Score)
 			if !r.trw.Scanner && !r.trw.Benign {
 				if r.trw.Score >= trwBound {
@@ -680,6 +748,9 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 		switch rl {
 		case roleSuccess:
 			b.succ = append(b.succ, t.firstTS) // in time order: sorted
+			if t.state&stData == 0 {
+				connected++ // a connect() closed without a byte sent (nc -z): names the SYN probes beside it
+			}
 			continue
 		case roleNone:
 			if t.marks&tmSynAck != 0 {
@@ -715,10 +786,21 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 			b.hostPool = append(b.hostPool, t.dst)
 		}
 		if t.class == clsSYN && t.state&stSynAck != 0 {
-			if t.state&stClientAck != 0 {
-				connected++
+			if halfOpen(t) {
+				halfOpens++
 			} else {
-				halfOpen++
+				connected++
+			}
+			if bannerGrab(t) {
+				r.bannerGrabs++
+			}
+		}
+		if t.marks&tmDiscovery != 0 {
+			switch t.class {
+			case clsSYN:
+				r.discSYN++
+			case clsACK:
+				r.discACK++
 			}
 		}
 		if t.class == clsACK && t.state&stRST != 0 {
@@ -732,11 +814,11 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 	if tcp && udp {
 		markTwins(r.probes)
 	}
-	r.connect = connected > 0 && connected >= halfOpen
+	r.connect = connected > 0 && connected >= halfOpens
 	r.window = rstWin[0] && rstWin[1]
+	r.failsDominate = fails > succs
 	succ := b.succ[b.spans[len(b.spans)-1].succ:]
 	b.episodes(r, succ)
-	r.tool = fp.tool()
 }
 
 // fix points each source's succTS and episodes into the srcBuilder's arrays,
@@ -808,6 +890,7 @@ func countEpisode(probes []target, succ []int64, i, j int, c *counter) episode {
 		c.add(t)
 	}
 	e.maxPorts, e.maxHosts, e.targets, e.stealth, e.counted = int32(c.maxPorts), int32(c.maxHosts), int32(c.pairs), int32(c.stealth), int32(c.n)
+	e.sweep = int32(c.sweep)
 	lo2, _ := slices.BinarySearch(succ, e.start)
 	hi2, _ := slices.BinarySearch(succ, e.end+1)
 	e.successes = int32(hi2 - lo2)
@@ -831,11 +914,13 @@ type counter struct {
 	maxHosts int
 	stealth  int
 	n        int
+	sweepGen []uint32 // by address index: generation in which it counted toward sweep
+	sweep    int
 }
 
 func newCounter(addrs int) counter {
 	return counter{hostGen: make([]uint32, addrs), hostN: make([]int32, addrs),
-		portGen: make([]uint32, 2<<16), portN: make([]int32, 2<<16), twinSeen: map[hp]uint32{}}
+		portGen: make([]uint32, 2<<16), portN: make([]int32, 2<<16), twinSeen: map[hp]uint32{}, sweepGen: make([]uint32, addrs)}
 }
 
 // reset starts counting a new set of probes.
@@ -845,9 +930,10 @@ func (c *counter) reset() {
 		clear(c.hostGen)
 		clear(c.portGen)
 		clear(c.twinSeen)
+		clear(c.sweepGen)
 		c.gen = 1
 	}
-	c.pairs, c.maxPorts, c.maxHosts, c.stealth, c.n = 0, 0, 0, 0, 0
+	c.pairs, c.maxPorts, c.maxHosts, c.stealth, c.n, c.sweep = 0, 0, 0, 0, 0, 0
 }
 
 func (c *counter) add(t *target) {
@@ -857,6 +943,12 @@ func (c *counter) add(t *target) {
 	c.n++
 	if t.class.stealth() {
 		c.stealth++ // stealth probes are TCP: one per (host, port) of a source
+	}
+	if (t.class == clsICMP || t.marks&tmDiscovery != 0) && c.sweepGen[t.dst] != c.gen {
+		// Echo, timestamp and mask requests and nmap's TCP discovery
+		// probes of one host are one host discovered.
+		c.sweepGen[t.dst] = c.gen
+		c.sweep++
 	}
 	k := hpOf(t)
 	if t.marks&tmTwin != 0 {
@@ -887,19 +979,33 @@ func (c *counter) add(t *target) {
 	c.maxHosts = max(c.maxHosts, int(c.portN[pk]))
 }
 
-// meets reports whether the counts reach th, and names the rule.
-func (c *counter) meets(th Thresholds) (string, bool) {
-	switch {
-	case c.maxPorts >= th.MinPorts:
-		return "ports_on_host", true
-	case c.maxHosts >= th.MinHosts:
-		return "hosts_on_port", true
-	case c.pairs >= th.MinTargets:
-		return "targets", true
-	case c.stealth >= th.MinStealthTargets:
-		return "stealth_targets", true
+// meets reports the rules among allow that the counts reach under th.
+func (c *counter) meets(th Thresholds, allow reasons) reasons {
+	return ruleSet(c.maxPorts, c.maxHosts, c.pairs, c.stealth, c.sweep, th) & allow
+}
+
+// ruleSet is the count rules that a source's counts reach under th
+// (DETECTION.md §6.5-6.10): distinct ports on one host, hosts on one
+// port, (host, port) targets, stealth targets, and hosts of a discovery
+// sweep, which DETECTION.md §6.10 counts whatever the replies.
+func ruleSet(ports, hosts, targets, stealth, sweep int, th Thresholds) reasons {
+	var rs reasons
+	if ports >= th.MinPorts {
+		rs |= rsPortsOnHost
 	}
-	return "", false
+	if hosts >= th.MinHosts {
+		rs |= rsHostsOnPort
+	}
+	if targets >= th.MinTargets {
+		rs |= rsTargets
+	}
+	if stealth >= th.MinStealthTargets {
+		rs |= rsStealth
+	}
+	if sweep >= th.MinHosts {
+		rs |= rsSweep
+	}
+	return rs
 }
 
 // indexHosts records, for every host, the sources that probed it, in
@@ -939,16 +1045,24 @@ func openPorts(r *srcResult) []int {
 	return slices.Compact(out)
 }
 
-// usedLater are r's ports found open and later used with data, sorted.
+// usedLater are r's ports found open and later used: data on a later
+// connection, or a banner grab, the handshake of a raw SYN completed by
+// the scanner's own stack (masscan --banners), sorted.
 func usedLater(r *srcResult) []int {
 	var out []int
 	for i := range r.probes {
-		if t := &r.probes[i]; t.class.hasPort() && outcome(t) == outOpen && t.state&stLaterData != 0 {
+		if t := &r.probes[i]; t.class.hasPort() && outcome(t) == outOpen && (t.state&stLaterData != 0 || bannerGrab(t)) {
 			out = append(out, int(t.port))
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// bannerGrab reports whether raw SYN probe t's handshake was completed by
+// its source: a scanner's own TCP stack reading the service's banner.
+func bannerGrab(t *target) bool {
+	return t.class == clsSYN && t.marks&tmRaw != 0 && handshakeDone(t)
 }
 
 // flagsSeen names the classes of r's probes.
@@ -977,31 +1091,37 @@ func techniques(r *srcResult) []string {
 			out = append(out, name)
 		}
 	}
-	if r.connect {
-		add(clsSYN, "connect_scan")
-	} else {
-		add(clsSYN, "syn_scan")
+	switch {
+	case r.classes[clsSYN] == r.discSYN:
+	case r.connect:
+		out = append(out, "connect_scan")
+	default:
+		out = append(out, "syn_scan")
 	}
 	add(clsFIN, "fin_scan")
 	add(clsNULL, "null_scan")
 	add(clsXMAS, "xmas_scan")
 	add(clsMAIMON, "maimon_scan")
-	add(clsACK, "ack_scan")
+	if r.classes[clsACK] > r.discACK {
+		out = append(out, "ack_scan")
+	}
 	if r.window {
 		out = append(out, "window_scan")
 	}
 	add(clsOTHER, "illegal_flags_scan")
 	add(clsUDP, "udp_scan")
-	add(clsICMP, "ping_sweep")
+	if r.classes[clsICMP] > 0 || r.discSYN+r.discACK > 0 {
+		out = append(out, "ping_sweep")
+	}
 	add(clsPROTO, "ip_protocol_scan")
 	sort.Strings(out)
 	return out
 }
 
-// meets reports whether episode e's counts reach th.
-func (e *episode) meets(th Thresholds) bool {
-	return int(e.maxPorts) >= th.MinPorts || int(e.maxHosts) >= th.MinHosts || int(e.targets) >= th.MinTargets ||
-		int(e.stealth) >= th.MinStealthTargets
+// meets reports the rules among allow that episode e's counts reach
+// under th.
+func (e *episode) meets(th Thresholds, allow reasons) reasons {
+	return ruleSet(int(e.maxPorts), int(e.maxHosts), int(e.targets), int(e.stealth), int(e.sweep), th) & allow
 }
 
 // shape labels a source by its distinct ports and hosts (DETECTION.md

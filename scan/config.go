@@ -97,6 +97,21 @@ const (
 	// decoyMaxProbes bounds the probes indexed for decoy detection, so a
 	// capture of millions of probes costs a bounded map at Finish.
 	decoyMaxProbes = 1 << 21
+
+	// monitorMinRounds is how many contacts make a service polled: a
+	// scanner contacts each target once (its retransmissions come before
+	// any answer); a client that comes back twice may be a user, three
+	// times on a schedule is a poller (see srcBuilder.monitoring).
+	monitorMinRounds = 3
+
+	// monitorMinServices is how many polled services make a monitoring
+	// source: one or two are a client's habits (a mail check, a feed).
+	monitorMinServices = 3
+
+	// monitorMinPeriodMS is the shortest median period of a schedule:
+	// pollers check every few seconds at most, while a client fetching
+	// one page after another comes back within milliseconds.
+	monitorMinPeriodMS = 1000
 )
 
 // Config sets what the aggregator collects.

@@ -55,13 +55,15 @@ type Detail struct {
 	FirstAnswer              *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
 	FirstOpen                *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
 
-	// FollowedByUse is true when the source later exchanged data with a
-	// port it had found open (scan followed by use); UsedPorts lists them.
+	// FollowedByUse is true when the source later used a port it had
+	// found open (scan followed by use): data on a later connection, or a
+	// banner grab completing a raw SYN probe's handshake. UsedPorts lists
+	// them.
 	FollowedByUse bool  `json:"followed_by_use"`
 	UsedPorts     []int `json:"used_ports"` // capped like Ports
 	// UsedPortsTruncated: used_ports was cut at MaxDetailList.
 	UsedPortsTruncated    bool    `json:"used_ports_truncated,omitempty"`
-	SuccessfulConnections int     `json:"successful_connections"` // connections with data (not probes)
+	SuccessfulConnections int     `json:"successful_connections"` // completed handshakes used or closed as clients do (not probes)
 	BackscatterPkts       uint64  `json:"backscatter_pkts"`       // unsolicited SYN/ACK and RST it sent
 	NoReturnTraffic       bool    `json:"no_return_traffic"`
 	TRW                   TRWInfo `json:"trw"`
@@ -87,6 +89,14 @@ type Detail struct {
 	Protocols         []int `json:"protocols,omitempty"`
 	OpenProtocols     []int `json:"open_protocols,omitempty"`
 	ClosedProtocols   []int `json:"closed_protocols,omitempty"`
+
+	// BannerGrabs counts the open ports whose handshake the source's own
+	// stack completed after a raw SYN probe (masscan --banners): use
+	// following the scan, listed in used_ports.
+	BannerGrabs int `json:"banner_grabs,omitempty"`
+	// Monitoring is set when the source polls a fixed set of services on
+	// a schedule: those polls are no probes (see Monitoring).
+	Monitoring *Monitoring `json:"monitoring,omitempty"`
 }
 
 // EpisodeInfo is one idle-gap-separated scan episode.
@@ -160,6 +170,7 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		Episodes: []EpisodeInfo{}, Targets: []DetailTarget{},
 		FollowedByUse: len(used) > 0, SuccessfulConnections: len(r.succTS),
 		BackscatterPkts: r.backscatter, NoReturnTraffic: r.answered == 0 && len(r.probes) > 0, Tool: r.tool,
+		BannerGrabs: int(r.bannerGrabs), Monitoring: r.monitor,
 		Outcomes: Outcomes{Open: int(r.out[outOpen]), Closed: int(r.out[outClosed]), Filtered: int(r.out[outFiltered]),
 			Unfiltered: int(r.out[outUnfiltered]), Unanswered: int(r.out[outUnanswered])},
 	}
@@ -180,15 +191,12 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 			d.DistributedTarget = an.addrAt(v.group).String()
 		}
 	}
-	th := DefaultThresholds()
+	th, allow := DefaultThresholds(), allowed(r)
 	d.EpisodesTotal = len(r.episodes)
 	for ei := range r.episodes {
 		e := &r.episodes[ei]
-		qualifies := e.meets(th) && e.successes < e.counted
+		_, _, qualifies := e.qualifies(r, th, allow)
 		rate, ok := e.rate()
-		if ok {
-			qualifies = qualifies && (rate >= th.MinRatePPS || r.trw.Scanner)
-		}
 		if qualifies {
 			d.EpisodesQualifying++
 		}
@@ -212,9 +220,21 @@ func (an *Analysis) Detail(ip netip.Addr) (*Detail, bool) {
 		}
 		d.Episodes = append(d.Episodes, info)
 	}
-	an.detailTargets(d, r)
 	si := an.srcOf[r.ai]
-	if l := an.proberLink(si); l != nil {
+	l := an.proberLink(si)
+	if l != nil && len(r.probes) == 0 {
+		// An idle scan's prober sent no probe of its own: the scan it ran
+		// is the SYNs its zombie's address carried, as its listing says.
+		z := &an.sources[l.zombie]
+		d.Probes, d.DistinctPorts, d.DistinctHosts = len(z.probes), int(z.ports), int(z.hosts)
+		d.Outcomes = Outcomes{Open: int(z.out[outOpen]), Closed: int(z.out[outClosed]), Filtered: int(z.out[outFiltered]),
+			Unfiltered: int(z.out[outUnfiltered]), Unanswered: int(z.out[outUnanswered])}
+		an.detailTargets(d, z)
+		d.FirstProbe = an.event(r, &l.probe, l.probe.firstTS, l.probe.frame) // its first IP ID probe, as first_scan_event
+	} else {
+		an.detailTargets(d, r)
+	}
+	if l != nil {
 		d.IdleScan = an.idleScan(l)
 	}
 	_, d.IdleScanBy = an.idleNames(si)

@@ -17,11 +17,15 @@
 // The detection rules follow DETECTION.md §6: a probe is the first packet
 // of a target with no earlier traffic back from it; outcomes come from the
 // responses in the capture (ICMP errors attributed through the quoted
-// header); successful connections, midstream traffic, backscatter and
-// answered UDP client traffic are not scanning; a source is listed when
-// its distinct targets within one idle-gap episode reach a threshold at a
-// minimum rate, or when the threshold is reached and a TRW sequential test
-// calls it a scanner however slow it is.
+// header); successful connections (the target's SYN/ACK and the source's
+// completion of the handshake, not aborted as a connect() scanner aborts
+// it), midstream traffic, backscatter, answered UDP client traffic and
+// services polled on a schedule (monitoring) are not scanning, while host
+// discovery is whatever the replies; a source is listed when its distinct
+// targets within one idle-gap episode reach a threshold at a minimum rate,
+// or when the threshold is reached and a TRW sequential test calls it a
+// scanner however slow it is. A source TRW found benign is listed by the
+// count rules only when its failures dominate.
 //
 // Speed and memory: Add numbers addresses and counts sources itself;
 // targets live in a fixed number of shards chosen by each packet's

@@ -1,6 +1,10 @@
 package scan
 
-import "porthunter/pcapng"
+import (
+	"math"
+
+	"porthunter/pcapng"
+)
 
 // targetKey identifies one target of one source by address IDs. For ICMP
 // requests port holds the request type.
@@ -10,7 +14,7 @@ type targetKey struct {
 	proto    uint8
 }
 
-// target is the state of one (source, destination, protocol, port): 72
+// target is the state of one (source, destination, protocol, port): 80
 // bytes without pointers, so millions of them cost the collector nothing.
 // A protocol probe (clsPROTO) has port 0: its protocol is its key. An
 // unsolicited SYN/ACK (tmSynAck, see idle.go) is a target of class
@@ -35,10 +39,22 @@ type target struct {
 	proto    uint8
 	class    class
 	ttl      uint8
-	marks    uint8  // tm* bits
+	marks    uint16 // tm* bits
 	ansIPID  uint16 // IP ID of the first answer
 	lastIPID uint16 // IP ID of the latest answer
+
+	// The target again after its first contact was answered: a service
+	// polled in rounds, or a client that comes back (see monitoring).
+	again  uint16 // later contacts: new connections (SYN), new requests, saturating
+	flow   uint8  // tf* bits
+	lastMS uint32 // milliseconds from firstTS to the latest contact, saturating
 }
+
+// Bits of target.flow: how the source ended the connection its probe
+// opened.
+const (
+	tfClientFIN uint8 = 1 << iota // the source closed it gracefully (FIN)
+)
 
 // Bits of target.marks: the TCP option summary of the first packet (for
 // the fingerprint, replayed at Finish), whether that packet was
@@ -46,14 +62,16 @@ type target struct {
 // whether a probe shares its (host, port) with a probe of the other
 // transport.
 const (
-	tmMSS1460Only uint8 = 1 << iota
+	tmMSS1460Only uint16 = 1 << iota
 	tmWinStyle
 	tmNoOpts
 	tmTwin
 	tmFrag        // the first packet was reassembled from fragments
 	tmFragEvasion // ... which overlapped or began with a tiny fragment
-
-	tmSynAck // an unsolicited SYN/ACK (idle.go): only its source sent it first
+	tmSynAck      // an unsolicited SYN/ACK (idle.go): only its source sent it first
+	tmRaw         // a SYN no operating system's connect() sends: its handshake is not a connection
+	tmDiscovery   // a TCP probe of host discovery (nmap -sn: SYN 443, ACK 80 beside an ICMP request)
+	tmPolled      // a service the source polls on a schedule (monitoring), not a probe
 )
 
 // shard is one part of the targets (see Aggregator): those of the address
@@ -127,7 +145,7 @@ func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
 	}
 	s.tgtIdx.put(k, int32(s.tgts.n))
 	s.setOwner(k.src)
-	var marks uint8
+	var marks uint16
 	if x.has(pkMSS1460Only) {
 		marks |= tmMSS1460Only
 	}
@@ -217,7 +235,9 @@ func (s *shard) addTCP(x *pkt) {
 		}
 		return
 	}
-	if t := s.newTarget(k, x, c); t != nil && x.has(pkPayload) {
+	if t := s.newTarget(k, x, c); t != nil && x.has(pkPayload) && c != clsSYN {
+		// Payload in a SYN (nmap --data-length) is part of the probe: only
+		// the source's data after the handshake makes a connection.
 		t.state |= stData
 	}
 }
@@ -274,27 +294,58 @@ func tcpAgain(t *target, x *pkt) {
 	switch {
 	case f&pcapng.TCPFlagRST != 0:
 		t.state |= stClientRST
+	case f&pcapng.TCPFlagACK == 0:
+		// The same probe again (a SYN keeps its payload on every copy:
+		// nmap --data-length), or a new attempt after an answer. Checked
+		// before payload: data in a segment without ACK is no exchange,
+		// since no established connection sends one (RFC 9293 §3.10.7.4).
+		switch {
+		case t.state&stAnswered == 0:
+			repeat(t)
+		case f&pcapng.TCPFlagSYN != 0:
+			t.state |= stReconnect
+			contactAgain(t, x)
+		}
 	case x.has(pkPayload):
 		if x.sport == t.sport {
 			t.state |= stData
+			if f&pcapng.TCPFlagFIN != 0 {
+				t.flow |= tfClientFIN
+			}
 		} else {
 			t.state |= stLaterData
 		}
-	case f&pcapng.TCPFlagACK == 0 || (t.class == clsACK || t.class == clsMAIMON) && f == t.flags&tcpFlagMask:
-		// The same probe again, or a new attempt after an answer.
-		switch {
-		case t.state&stAnswered == 0:
-			t.pkts++
-			if t.pkts > maxProbeTries && (t.class == clsACK || t.class == clsMAIMON) {
-				// A stream of bare ACKs is a flow seen from one side (a
-				// download whose data went another way), not a probe.
-				t.state |= stMidstream
-			}
-		case f&pcapng.TCPFlagSYN != 0:
-			t.state |= stReconnect
+	case (t.class == clsACK || t.class == clsMAIMON) && f == t.flags&tcpFlagMask:
+		if t.state&stAnswered == 0 {
+			repeat(t)
 		}
 	case t.state&stSynAck != 0 && x.sport == t.sport:
 		t.state |= stClientAck
+		if f&pcapng.TCPFlagFIN != 0 {
+			t.flow |= tfClientFIN
+		}
+	}
+}
+
+// repeat counts an unanswered probe sent again.
+func repeat(t *target) {
+	t.pkts++
+	if t.pkts > maxProbeTries && (t.class == clsACK || t.class == clsMAIMON) {
+		// A stream of bare ACKs is a flow seen from one side (a download
+		// whose data went another way), not a probe.
+		t.state |= stMidstream
+	}
+}
+
+// contactAgain counts a new contact of an answered target: a new
+// connection or request, not a retransmission (those come before any
+// answer and count in pkts).
+func contactAgain(t *target, x *pkt) {
+	if t.again < math.MaxUint16 {
+		t.again++
+	}
+	if d := x.ts - t.firstTS; d > 0 {
+		t.lastMS = uint32(min(d/1e6, math.MaxUint32))
 	}
 }
 
@@ -307,6 +358,8 @@ func (s *shard) addUDP(x *pkt) {
 	if t := s.find(k); t != nil {
 		if t.state&stAnswered == 0 {
 			t.pkts++
+		} else {
+			contactAgain(t, x)
 		}
 		return
 	}
@@ -331,6 +384,8 @@ func (s *shard) addICMP(x *pkt) {
 		if t := s.find(k); t != nil {
 			if t.state&stAnswered == 0 {
 				t.pkts++
+			} else {
+				contactAgain(t, x)
 			}
 			return
 		}

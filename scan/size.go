@@ -16,6 +16,7 @@ var (
 	sizeDecoy     = int64(reflect.TypeFor[decoySet]().Size())
 	sizeSlot4     = int64(reflect.TypeFor[slot4]().Size())
 	sizeSlot6     = int64(reflect.TypeFor[slot6]().Size())
+	sizeMonitor   = int64(reflect.TypeFor[Monitoring]().Size())
 )
 
 // RetainedBytes estimates the heap an Analysis keeps alive, from the
@@ -34,6 +35,9 @@ func (an *Analysis) RetainedBytes() int64 {
 	for i := range an.sources {
 		r := &an.sources[i]
 		n += 8*int64(len(r.succTS)) + sizeEpisode*int64(len(r.episodes))
+		if r.monitor != nil {
+			n += sizeMonitor
+		}
 		if r.tool != nil {
 			n += sizeTool + 16*int64(len(r.tool.Evidence))
 			for _, e := range r.tool.Evidence {

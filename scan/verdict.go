@@ -49,9 +49,18 @@ const (
 	rsTRW
 	rsDistributed
 	rsIdle
+	rsSweep
 )
 
-var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed", "idle_scan"}
+var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed",
+	"idle_scan", "sweep_hosts"}
+
+// rsCounts are the count rules; rsUnguarded those of them that hold
+// whatever the TRW test says (see trwGuard).
+const (
+	rsCounts    = rsPortsOnHost | rsHostsOnPort | rsTargets | rsStealth | rsSweep
+	rsUnguarded = rsStealth | rsSweep
+)
 
 // names lists the reasons in order; never nil.
 func (rs reasons) names() []string {
@@ -95,13 +104,11 @@ func (vs *verdicts) of(an *Analysis, r *srcResult) *verdict {
 }
 
 // judge applies th to every source (CONTRACT.md §3.2, DETECTION.md §6):
-// a source is listed when, within one episode, its counted probes reach a
-// count threshold, fewer successful connections than counted probes began
-// in that episode (a client whose connections mostly succeed is not a
-// scanner), and the episode's rate reaches th.MinRatePPS, is undefined
-// (one timestamp), or the TRW test called the source a scanner (slow
-// scans). Sources under every threshold that jointly probe one host are
-// then grouped as distributed scans.
+// a source is listed when one of its episodes qualifies (episode.qualifies)
+// under the count rules it is allowed (allowed: all, or for a source TRW
+// found benign only stealth probes and host discovery). Sources under
+// every threshold that jointly probe one host are then grouped as
+// distributed scans.
 //
 // It stops with ctx's error within about a millisecond of work once ctx
 // ends; the whole judgement is linear in the probes, but it runs again
@@ -116,20 +123,18 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 		if p.work(len(r.episodes) + 1) {
 			return nil, p.err
 		}
+		allow := allowed(r)
 		for ei := range r.episodes {
 			e := &r.episodes[ei]
-			if !e.meets(th) || e.successes >= e.counted {
-				continue
-			}
-			rate, ok := e.rate()
-			if ok && rate < th.MinRatePPS && !r.trw.Scanner {
+			rate, ok, qualifies := e.qualifies(r, th, allow)
+			if !qualifies {
 				continue
 			}
 			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(r.spread(), int(r.hosts))}
 			if c.hostGen == nil {
 				c = newCounter(len(an.addrs))
 			}
-			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c)
+			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c, allow)
 			p.work(int(e.probes))
 			if !ok {
 				v.reasons |= rsSingleTS
@@ -157,32 +162,56 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 	return vs, nil
 }
 
-// explain replays episode ei and returns the count rules it meets and the
-// probe at which the first of them was crossed.
-func explain(r *srcResult, ei int, th Thresholds, c *counter) (rs reasons, ns int64, frame uint64) {
+// qualifies reports whether episode e of r is listed under th with the
+// count rules allow: it meets one of them, fewer successful connections
+// than counted probes began in it (a client whose connections mostly
+// succeed is not a scanner), and its rate reaches th.MinRatePPS, is
+// undefined (one timestamp; ok false) or TRW called r a scanner (slow
+// scans).
+func (e *episode) qualifies(r *srcResult, th Thresholds, allow reasons) (rate float64, ok, qualifies bool) {
+	if e.meets(th, allow) == 0 || e.successes >= e.counted {
+		return 0, false, false
+	}
+	rate, ok = e.rate()
+	return rate, ok, !ok || rate >= th.MinRatePPS || r.trw.Scanner
+}
+
+// allowed is the count rules that may list r. A source the sequential
+// test (TRW) found benign is a client whose first contacts mostly
+// succeed; the count rules do not overrule it unless its failures
+// dominate (trwGuard). Stealth probes and host discovery are scanning
+// however the rest of its traffic went.
+func allowed(r *srcResult) reasons {
+	if trwGuard(r) {
+		return rsUnguarded
+	}
+	return rsCounts
+}
+
+// trwGuard reports whether TRW decided r benign and r's failed first
+// contacts do not outnumber its successful ones. Failures here are TRW's
+// (closed, filtered, unanswered) and half-open probes: a SYN/ACK the
+// source never took up is what a raw-packet scanner leaves, never a
+// client, so a SYN scan of a web farm whose every port is open is not
+// excused by its SYN/ACKs.
+func trwGuard(r *srcResult) bool {
+	return r.trw.Benign && !r.failsDominate
+}
+
+// explain replays episode ei and returns the count rules among allow it
+// meets and the probe at which the first of them was crossed.
+func explain(r *srcResult, ei int, th Thresholds, c *counter, allow reasons) (rs reasons, ns int64, frame uint64) {
 	e := &r.episodes[ei]
 	c.reset()
 	crossed := false
 	for k := e.first; k <= e.last; k++ {
 		t := &r.probes[k]
 		c.add(t)
-		if _, ok := c.meets(th); ok && !crossed {
+		if !crossed && c.meets(th, allow) != 0 {
 			crossed, ns, frame = true, t.firstTS, t.frame
 		}
 	}
-	if c.maxPorts >= th.MinPorts {
-		rs |= rsPortsOnHost
-	}
-	if c.maxHosts >= th.MinHosts {
-		rs |= rsHostsOnPort
-	}
-	if c.pairs >= th.MinTargets {
-		rs |= rsTargets
-	}
-	if c.stealth >= th.MinStealthTargets {
-		rs |= rsStealth
-	}
-	return rs, ns, frame
+	return c.meets(th, allow), ns, frame
 }
 
 // confidence is a score in [0.05, 0.99] for a listed source: 0.5 for
@@ -267,7 +296,7 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 	p := newPoll(ctx)
 	cand := func(si int32) bool {
 		r := &an.sources[si]
-		return vs.by[si] == nil && len(r.succTS) < int(r.counted)
+		return vs.by[si] == nil && len(r.succTS) < int(r.counted) && !trwGuard(r)
 	}
 	// off[h+1] counts, then places, the gathered probes of host h; hosts
 	// that fewer than DistributedMinSources candidates probed get none.

@@ -36,7 +36,7 @@ type Suspect struct {
 	PeakPPS         float64  `json:"peak_pps"` // most probes within one second of the episode
 	Episodes        int      `json:"episodes"`
 	Unanswered      int      `json:"unanswered"`
-	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed
+	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed, sweep_hosts
 	DetectedAt      Time     `json:"detected_at"`
 	NoReturnTraffic bool     `json:"no_return_traffic"` // none of its probes drew any answer: attempts counted
 	// DistributedTarget is the host a distributed scan probed jointly.
@@ -68,6 +68,9 @@ type Suspect struct {
 	// protocol numbers (nmap -sO): protocols count as ports of their host.
 	DistinctProtocols int   `json:"distinct_protocols,omitempty"`
 	OpenProtocols     []int `json:"open_protocols,omitempty"`
+	// Monitoring is set when the source also polls a fixed set of
+	// services on a schedule (not counted as probes).
+	Monitoring *Monitoring `json:"monitoring,omitempty"`
 }
 
 // Suspects lists the sources that th flags, by address. Thresholds other
@@ -132,6 +135,7 @@ func (an *Analysis) suspect(v *verdict) Suspect {
 		Techniques: an.verdictTechniques(v), Tool: r.tool, Confidence: v.confidence,
 		PeakPPS: float64(e.peak), Episodes: len(r.episodes), Unanswered: int(r.out[outUnanswered]),
 		Reasons: v.reasons.names(), DetectedAt: an.time(v.detNS), NoReturnTraffic: r.answered == 0,
+		Monitoring: r.monitor,
 	}
 	s.OpenPorts, s.OpenPortsTruncated = capList(openPorts(r), MaxPortsHit)
 	s.FragmentedProbes, s.FragmentEvasion = fragProbes(r)
@@ -276,6 +280,9 @@ func protoName(p uint8) string {
 
 // technique names the technique of one probe of r.
 func technique(r *srcResult, t *target) string {
+	if t.marks&tmDiscovery != 0 {
+		return "ping_sweep"
+	}
 	switch t.class {
 	case clsSYN:
 		if r.connect {
