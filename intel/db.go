@@ -29,7 +29,7 @@ type Options struct {
 	// They are never sent online, whatever this says.
 	AllowPrivate bool
 	// HTTPClient is used for online requests; nil builds one with the
-	// timeouts of INTEL.md §5. Its redirects are limited to https.
+	// timeouts of docs/INTEL.md §5. Its redirects are limited to https.
 	HTTPClient *http.Client
 	// Timeout bounds one online lookup; 0 means OTXTimeout/GreyNoiseTimeout.
 	Timeout time.Duration

@@ -99,7 +99,7 @@ const (
 	MaxCacheEntries = 10_000
 )
 
-// Time limits for online providers (INTEL.md §5).
+// Time limits for online providers (docs/INTEL.md §5).
 const (
 	OTXTimeout           = 8 * time.Second
 	GreyNoiseTimeout     = 5 * time.Second

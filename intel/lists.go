@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// IP/CIDR lists (INTEL.md §3.3): FireHOL netsets, Spamhaus DROP text
+// IP/CIDR lists (docs/INTEL.md §3.3): FireHOL netsets, Spamhaus DROP text
 // ("CIDR ; SBLnnn") and NDJSON ({"cidr":…,"sblid":…}), abuse.ch Feodo text
 // and CSV (dst_ip column), ET and blocklist.de one-address-per-line files.
 // Rules, line by line: '#', ';' and '//' start comments (header dates are

@@ -116,7 +116,7 @@ type OverviewAnswer struct {
 	NextCursor string    `json:"next_cursor,omitempty" desc:"more timeline windows: call again with this cursor"`
 }
 
-// Overview is the capture's scan activity (CONTRACT §3.1).
+// Overview is the capture's scan activity (docs/CONTRACT.md §3.1).
 type Overview struct {
 	File              string                  `json:"file"`
 	TotalPkts         uint64                  `json:"total_pkts" desc:"every record of the file, as capinfos counts"`
@@ -262,7 +262,7 @@ type SuspectsAnswer struct {
 	NextCursor string    `json:"next_cursor,omitempty" desc:"call again with this cursor for the next page"`
 }
 
-// Suspect is one scanning source (CONTRACT §3.2).
+// Suspect is one scanning source (docs/CONTRACT.md §3.2).
 type Suspect struct {
 	IP                 netip.Addr   `json:"ip"`
 	Kind               string       `json:"kind" enum:"vertical,horizontal,block,distributed"`
@@ -340,7 +340,7 @@ type DetailAnswer struct {
 	NextCursor string         `json:"next_cursor,omitempty" desc:"more targets or episodes: call again with this cursor"`
 }
 
-// ScannerDetail is everything known about one source (CONTRACT §3.6).
+// ScannerDetail is everything known about one source (docs/CONTRACT.md §3.6).
 type ScannerDetail struct {
 	IP                 netip.Addr         `json:"ip"`
 	Suspect            bool               `json:"suspect" desc:"listed under the default thresholds"`
@@ -435,7 +435,7 @@ type EnrichArgs struct {
 }
 
 // EnrichAnswer is enrich_ip's answer: enrichment, or for an address that
-// is not globally reachable the skip members (CONTRACT §3.4).
+// is not globally reachable the skip members (docs/CONTRACT.md §3.4).
 type EnrichAnswer struct {
 	Envelope
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
@@ -611,7 +611,7 @@ type CorrelateArgs struct {
 	Cursor string   `json:"cursor" max:"512" desc:"next_cursor of the previous answer, for the next page of results"`
 }
 
-// CorrelateAnswer is correlate's answer (CONTRACT §3.5).
+// CorrelateAnswer is correlate's answer (docs/CONTRACT.md §3.5).
 type CorrelateAnswer struct {
 	Envelope
 	Results     []CorrelateResult `json:"results" desc:"one page of results, in input order"`

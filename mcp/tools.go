@@ -302,7 +302,7 @@ func handleEnrich(ctx context.Context, s *server, _ *call, a *EnrichArgs) (*Enri
 		return nil, err
 	}
 	if k := e.Skip; k != nil {
-		// CONTRACT §3.4: a skipped address is answered at the top level.
+		// docs/CONTRACT.md §3.4: a skipped address is answered at the top level.
 		return &EnrichAnswer{IP: k.IP, Input: k.Input, Skipped: true, Reason: k.Reason, Category: k.Category,
 			Block: k.Block, Name: k.Name, RFC: k.RFC}, nil
 	}
