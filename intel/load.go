@@ -241,27 +241,27 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 		st.Error = &msg
 		return nil, st
 	}
-	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC(), stats: loadStats{allow: allow}}
+	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC(), staleAfter: FreshFor(format), stats: loadStats{allow: allow}}
 	lr := &lineReader{r: o.r}
 	switch format {
 	case FormatIP2ASN:
-		ds.provider, ds.license, ds.staleAfter = "ip2asn", licensePDDL, staleASN
+		ds.provider, ds.license = "ip2asn", licensePDDL
 		ds.asn, err = loadIP2ASN(ctx, lr, &ds.stats)
 	case FormatRIR:
-		ds.provider, ds.staleAfter = "rir_delegated", staleRIR
+		ds.provider = "rir_delegated"
 		var asOf time.Time
 		ds.rir, asOf, err = loadRIR(ctx, lr, &ds.stats)
 		if !asOf.IsZero() {
 			ds.asOf = asOf
 		}
 	case FormatDBIP:
-		ds.provider, ds.license, ds.attribution, ds.staleAfter = "dbip_csv", licenseCCBY, attributionDBIP, staleDBIP
+		ds.provider, ds.license, ds.attribution = "dbip_csv", licenseCCBY, attributionDBIP
 		ds.geo, ds.asn, err = loadDBIP(ctx, lr, &ds.stats)
 		if t := dbipAsOf(base); !t.IsZero() {
 			ds.asOf = t
 		}
 	case FormatList:
-		ds.provider, ds.staleAfter = "list:"+listName(base), staleBlocklist
+		ds.provider = "list:" + listName(base)
 		var res listResult
 		res, err = loadList(ctx, lr, &ds.stats)
 		if errors.Is(err, ErrNoEntries) && ds.stats.skipped == 0 {
@@ -283,13 +283,13 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 			ds.license, ds.attribution = licenseSpamhaus, attributionSpamhs
 		}
 	case FormatOTXImport:
-		ds.provider, ds.staleAfter = "otx_import", staleBlocklist
+		ds.provider = "otx_import"
 		ds.otx, err = loadOTXImport(ctx, o.r, now, &ds.stats)
 	case FormatGreyNoiseImport:
-		ds.provider, ds.staleAfter = "greynoise_import", staleBlocklist
+		ds.provider = "greynoise_import"
 		ds.gn, err = loadGreyNoiseImport(lr, &ds.stats)
 	case FormatMMDB:
-		ds.provider, ds.staleAfter = "mmdb:"+path.Base(name), staleDBIP
+		ds.provider = "mmdb:" + path.Base(name)
 		if buf == nil {
 			if buf, err = readHeld(o, allow); err != nil {
 				st.Provider = ds.provider
@@ -321,6 +321,23 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 	st.Status = "loaded"
 	st.Stale = st.StaleAt(now)
 	return ds, st
+}
+
+// FreshFor is how long a dataset of format stays current after its date
+// (docs/INTEL.md §8.3): the publisher's update rhythm with room for an
+// air-gapped host's copying.
+func FreshFor(format string) time.Duration {
+	switch format {
+	case FormatIP2ASN:
+		return staleASN
+	case FormatRIR:
+		return staleRIR
+	case FormatDBIP, FormatMMDB:
+		return staleDBIP
+	case FormatList, FormatOTXImport, FormatGreyNoiseImport:
+		return staleBlocklist
+	}
+	return 0
 }
 
 // heldChunk is the step in which a gzip'd file kept whole is read: its
