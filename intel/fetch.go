@@ -164,7 +164,7 @@ const ManifestFormat = "porthunter-intel-bundle/1"
 type ManifestFile struct {
 	File         string `json:"file"`
 	Source       string `json:"source"`
-	URL          string `json:"url"`
+	URL          string `json:"url,omitempty"` // empty for a file not fetched (the sample set)
 	Format       string `json:"format"`
 	SHA256       string `json:"sha256"`
 	Bytes        int64  `json:"bytes"`
