@@ -129,7 +129,7 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 
 func fetchOpts(s *fetchServer, dir string, srcs []FetchSource, sl *sleeps, now time.Time) FetchOptions {
 	return FetchOptions{Dir: dir, Sources: srcs, Client: s.ts.Client(), Now: func() time.Time { return now },
-		stall: 300 * time.Millisecond, backoff: time.Millisecond, sleep: sl.sleep}
+		stall: 5 * time.Second, backoff: time.Millisecond, sleep: sl.sleep}
 }
 
 func TestFetchBundle(t *testing.T) {
@@ -241,11 +241,12 @@ func TestFetchHostile(t *testing.T) {
 		name     string
 		handler  func(s *fetchServer) http.HandlerFunc
 		maxBytes int64
+		stall    bool   // the case is a stall: the stall timer is short
 		attempts int    // requests the server sees
 		err      string // in the error
 		ok       bool   // the download succeeds
 	}{
-		{name: "stalls before the headers", attempts: 1 + FetchRetries, err: "nothing arrived",
+		{name: "stalls before the headers", stall: true, attempts: 1 + FetchRetries, err: "nothing arrived",
 			handler: func(s *fetchServer) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
 					select {
@@ -255,7 +256,7 @@ func TestFetchHostile(t *testing.T) {
 					panic(http.ErrAbortHandler) // no response at all, not an empty one
 				}
 			}},
-		{name: "stalls in the body", attempts: 1 + FetchRetries, err: "nothing arrived",
+		{name: "stalls in the body", stall: true, attempts: 1 + FetchRetries, err: "nothing arrived",
 			handler: func(s *fetchServer) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Length", strconv.Itoa(len(good)))
@@ -385,6 +386,9 @@ func TestFetchHostile(t *testing.T) {
 			s.mu.Unlock()
 			if c.maxBytes > 0 {
 				o.Sources[0].MaxBytes = c.maxBytes
+			}
+			if c.stall {
+				o.stall = 300 * time.Millisecond // the other cases keep seconds: a slow machine is no stall
 			}
 			o.Force = true // no conditional request: the server's answer is the case
 			var log bytes.Buffer
