@@ -88,6 +88,10 @@ func commands() []command {
 			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
 				return cmdCarve(ctx, cfg, args, stdout, stderr)
 			}},
+		{"intel", "fetch|verify|status ...", "offline intel: fetch --out DIR on a connected host, verify DIR after the copy, status of PORT_HUNTER_INTEL_DIR (docs/INTEL.md §8)", false,
+			func(ctx context.Context, _ policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+				return cmdIntel(ctx, args, stdout, stderr, getenv)
+			}},
 		{"version", "", "version, Go version and build settings", false,
 			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer, _ func(string) string) error {
 				if len(args) != 0 {

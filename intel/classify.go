@@ -26,7 +26,7 @@ const (
 	CategoryMulticast     = "multicast"
 )
 
-// embedded says where an IPv6 block carries an IPv4 address (INTEL.md §4.2).
+// embedded says where an IPv6 block carries an IPv4 address (docs/INTEL.md §4.2).
 type embedded uint8
 
 const (
@@ -223,7 +223,7 @@ func embeddedIPv4(a netip.Addr, e embedded) (netip.Addr, bool) {
 }
 
 // ParseIP parses one IPv4 or IPv6 address as typed by a person or a script.
-// Surrounding white space is trimmed (INTEL.md §4.2 rule 1: a pasted address
+// Surrounding white space is trimmed (docs/INTEL.md §4.2 rule 1: a pasted address
 // often carries a newline); anything else that netip.ParseAddr rejects is
 // ErrInvalidIP: leading zeros in IPv4, short forms like 1.2.3, hex octets, a
 // CIDR, inner spaces, text longer than MaxInputLen. An IPv6 zone is dropped

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// Correlation is the correlate answer (CONTRACT §3.5) without the envelope
+// Correlation is the correlate answer (docs/CONTRACT.md §3.5) without the envelope
 // keys (ok, generated_at) that package main adds.
 type Correlation struct {
 	Results []CorrelateResult `json:"results"`

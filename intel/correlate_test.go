@@ -43,7 +43,7 @@ func TestCorrelate(t *testing.T) {
 			t.Errorf("result %d ip %q, want %q", i, r.IP, wantIP[i])
 		}
 	}
-	// The three shapes of CONTRACT §3.5.
+	// The three shapes of docs/CONTRACT.md §3.5.
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	if got := js(c.Results[0]); got != `{"ip":"abc","ok":false,"error":"invalid_ip"}` {
 		t.Errorf("invalid result %s", got)

@@ -17,7 +17,7 @@ const (
 	FormatGreyNoiseImport = "greynoise_import"
 )
 
-// Licence facts shown in sources[] (INTEL.md §1.1, §2.2, §3.3).
+// Licence facts shown in sources[] (docs/INTEL.md §1.1, §2.2, §3.3).
 const (
 	licensePDDL       = "PDDL-1.0"
 	licenseCCBY       = "CC-BY-4.0"

@@ -20,6 +20,12 @@ type Options struct {
 	// Dir is the offline intel directory (already confined to the sandbox
 	// by the caller); nil means no offline data.
 	Dir fs.FS
+	// DirError is why the caller could not open the configured directory
+	// (missing, unreadable, outside the allowed directory); Dir is then
+	// nil. It does not fail Open: the database starts without offline
+	// data and Sources and Health report the error, so that answers say
+	// what is missing instead of the server refusing to start.
+	DirError error
 	// Online allows the online providers; each also needs its key. When
 	// false no request, DNS lookup or dial is ever made.
 	Online       bool
@@ -29,7 +35,7 @@ type Options struct {
 	// They are never sent online, whatever this says.
 	AllowPrivate bool
 	// HTTPClient is used for online requests; nil builds one with the
-	// timeouts of INTEL.md §5. Its redirects are limited to https.
+	// timeouts of docs/INTEL.md §5. Its redirects are limited to https.
 	HTTPClient *http.Client
 	// Timeout bounds one online lookup; 0 means OTXTimeout/GreyNoiseTimeout.
 	Timeout time.Duration
@@ -106,6 +112,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.DirError != nil {
+		off.status = append(off.status, SourceStatus{Status: "error", Error: strp(o.DirError.Error())})
+	}
 	db.off.Store(off)
 	db.logLoad("loaded", off)
 	db.lastCheck = db.now()
@@ -180,8 +189,9 @@ func (db *DB) Refresh(ctx context.Context, force bool) (bool, error) {
 }
 
 // logLoad writes a load's summary to Options.Log: one line of totals, then
-// one per file not loaded (names quoted, so a crafted name cannot forge a
-// line).
+// one per file not loaded and one per file past its refresh interval
+// (names quoted, so a crafted name cannot forge a line). The caller
+// reports Options.DirError itself.
 func (db *DB) logLoad(what string, off *offline) {
 	if db.opts.Log == nil || db.opts.Dir == nil {
 		return
@@ -195,11 +205,105 @@ func (db *DB) logLoad(what string, off *offline) {
 	}
 	fmt.Fprintf(db.opts.Log, "intel: %s %d of %d files (%.1f MiB of the %d MiB budget); %d refused over the budget, %d in error, %d ignored\n",
 		what, count["loaded"], files, float64(off.used)/(1<<20), off.limit>>20, count["refused"], count["error"], count["ignored"])
+	now := db.now()
 	for _, st := range off.status {
-		if st.Status != "loaded" {
+		switch {
+		case st.Status != "loaded":
 			fmt.Fprintf(db.opts.Log, "intel: %s %q: %s\n", st.Status, st.File, errText(st.Error))
+		case st.StaleAt(now):
+			fmt.Fprintf(db.opts.Log, "intel: stale %q: %s\n", st.File, staleReason(st))
 		}
 	}
+}
+
+// staleReason says how old a stale dataset is against its refresh
+// interval.
+func staleReason(st SourceStatus) string {
+	return fmt.Sprintf("as of %s, and %s is refreshed every %s (docs/INTEL.md §8.3)",
+		st.asOf.Format(time.DateOnly), st.Provider, days(st.FreshFor))
+}
+
+// days writes a duration of whole days as "7 days".
+func days(d time.Duration) string {
+	n := int(d / (24 * time.Hour))
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// Problem is one source of Health that failed or is stale.
+type Problem struct {
+	File     string        // path inside the intel directory; "" for the directory itself
+	Provider string        // "" when the file was not recognised
+	Reason   string        // the load error, or how old a stale file is
+	AsOf     time.Time     // a stale file's date
+	FreshFor time.Duration // a stale file's refresh interval
+}
+
+// Health is the intel at a glance: what every answer and the start-up log
+// say of it, so that an empty field is never taken for "nothing known"
+// when the data is missing.
+type Health struct {
+	DirConfigured bool      // an intel directory was configured (it may have failed)
+	Loaded        int       // files loaded
+	Providers     []string  // offline providers loaded, in answer order
+	Online        []string  // online providers enabled
+	Failed        []Problem // the directory's own error first, then files in error or refused
+	Stale         []Problem // loaded files past their refresh interval
+	Ignored       int       // files not read: not a recognised format, or not a regular file
+}
+
+// Configured reports whether any intel is configured: a directory (even
+// one that failed) or an online provider.
+func (h Health) Configured() bool { return h.DirConfigured || len(h.Online) > 0 }
+
+// Health reports the state of the intel now: the last load's report, with
+// staleness judged at the database's clock.
+func (db *DB) Health() Health {
+	off := db.off.Load()
+	h := Health{DirConfigured: db.opts.Dir != nil || db.opts.DirError != nil}
+	now := db.now()
+	for _, st := range off.status {
+		switch st.Status {
+		case "loaded":
+			h.Loaded++
+			if st.StaleAt(now) {
+				h.Stale = append(h.Stale, Problem{File: st.File, Provider: st.Provider, Reason: staleReason(st), AsOf: st.asOf, FreshFor: st.FreshFor})
+			}
+		case "error", "refused":
+			p := Problem{File: st.File, Provider: st.Provider, Reason: errText(st.Error)}
+			if st.File == "" { // the directory's own: first
+				h.Failed = append([]Problem{p}, h.Failed...)
+				continue
+			}
+			h.Failed = append(h.Failed, p)
+		case "ignored":
+			h.Ignored++
+		}
+	}
+	for _, g := range off.groups {
+		h.Providers = append(h.Providers, g.name)
+	}
+	if db.otx != nil {
+		h.Online = append(h.Online, "otx")
+	}
+	if db.gn != nil {
+		h.Online = append(h.Online, "greynoise")
+	}
+	return h
+}
+
+// Inspect loads the intel directory fsys as Open would, at the clock now,
+// and returns what Sources would report of its files; the tables are let
+// go. It fails only when ctx ends. `porthunter intel verify` and `intel
+// status` print it.
+func Inspect(ctx context.Context, fsys fs.FS, now time.Time) ([]SourceStatus, error) {
+	off, err := loadDir(ctx, fsys, now, MaxIntelMemory)
+	if err != nil {
+		return nil, err
+	}
+	return off.status, nil
 }
 
 func errText(s *string) string {

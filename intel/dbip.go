@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// DB-IP Lite CSV (INTEL.md §2.2), no header, IPv4 and IPv6 in one file,
+// DB-IP Lite CSV (docs/INTEL.md §2.2), no header, IPv4 and IPv6 in one file,
 // inclusive ranges as IP text; the column count says which database:
 //
 //	country: ip_start,ip_end,country_code

@@ -24,5 +24,12 @@
 // uint32 pairs, IPv6 as 128-bit pairs) and answered by binary search.
 // [DB.Refresh] reloads the directory when a file changed.
 //
+// Fetch (fetch.go) builds a bundle of the freely licensed datasets on a
+// connected host, and CheckBundle (bundle.go) checks one against its
+// manifest (docs/INTEL.md §8.4, §8.5). Fetch is the package's only other
+// network access; it runs only when called, and treats every response as
+// hostile input: capped, timed, verified by loading it before it replaces
+// the copy in place.
+//
 // The limits are in limits.go with the reason for each value.
 package intel

@@ -76,3 +76,59 @@ func TestFIFOInDir(t *testing.T) {
 		t.Errorf("after the reload: %d sources, want 6", n)
 	}
 }
+
+// TestFIFOInBundle: intel verify and status read the manifest and hash the
+// listed files; a FIFO in either place is reported, never opened.
+func TestFIFOInBundle(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte("31.0.12.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	man := `{"format":"` + ManifestFormat + `","files":[{"file":"pipe.txt","sha256":"` + strings.Repeat("0", 64) + `","bytes":0}]}`
+	if err := os.WriteFile(filepath.Join(dir, ManifestName), []byte(man), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pipe.txt", "other-" + ManifestName} {
+		fifo := filepath.Join(dir, name)
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				f.Close()
+			}
+		})
+	}
+	check := func(fsysDir string) *BundleReport {
+		t.Helper()
+		done := make(chan *BundleReport, 1)
+		go func() {
+			rep, err := CheckBundle(context.Background(), os.DirFS(fsysDir), testNow, true)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- rep
+		}()
+		select {
+		case rep := <-done:
+			return rep
+		case <-time.After(2 * time.Second):
+			t.Fatal("CheckBundle blocked on a FIFO")
+		}
+		return nil
+	}
+	rep := check(dir)
+	if rep == nil || rep.Errors == 0 {
+		t.Fatalf("a FIFO listed in the manifest checks: %+v", rep)
+	}
+	// The manifest itself a FIFO.
+	if err := os.Remove(filepath.Join(dir, ManifestName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "other-"+ManifestName), filepath.Join(dir, ManifestName)); err != nil {
+		t.Fatal(err)
+	}
+	if rep := check(dir); rep == nil || !strings.Contains(rep.ManifestError, "not a regular file") {
+		t.Errorf("a FIFO manifest: %+v", rep)
+	}
+}

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 	"unicode/utf8"
 )
@@ -389,6 +391,39 @@ func FuzzSniff(f *testing.F) {
 			t.Fatalf("listName(%q) = %q", name, n)
 		}
 		headerDate(head)
+	})
+}
+
+// FuzzLoadFile: any file under any name goes through detection and the
+// loaders without a panic, and a status says loaded exactly when a dataset
+// is returned, with counts that add up.
+func FuzzLoadFile(f *testing.F) {
+	f.Add("ipblocklist.txt", []byte("# Feodo\n# END 0 entries\n"))
+	f.Add("edrop.txt", []byte("; merged into drop.txt\n; EOF\n"))
+	f.Add("notes.txt", []byte("# header\nprose\n"))
+	f.Add("x.txt", []byte(""))
+	f.Add("lab.txt", []byte("203.0.113.66\n203.0.113.0/24\n10.0.0.0/8\n"))
+	f.Add("ip2asn-combined.tsv", readFixture(f, "ip2asn-combined.tsv"))
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		if !fs.ValidPath(name) || name == "." || strings.Contains(name, "/") {
+			return
+		}
+		fsys := fstest.MapFS{name: &fstest.MapFile{Data: data}}
+		ds, st := loadFile(context.Background(), fsys, name, testNow, 64<<20)
+		if (ds != nil) != (st.Status == "loaded") {
+			t.Fatalf("dataset %v with status %+v", ds != nil, st)
+		}
+		switch st.Status {
+		case "loaded", "error", "ignored", "refused":
+		default:
+			t.Fatalf("status %q", st.Status)
+		}
+		if st.Entries < 0 || st.Skipped < 0 || st.Dropped < 0 || (st.Status != "loaded" && st.Error == nil) {
+			t.Fatalf("status %+v", st)
+		}
+		if ds != nil && ds.list != nil && len(ds.list.entries) != st.Entries {
+			t.Fatalf("%d list entries, status says %d", len(ds.list.entries), st.Entries)
+		}
 	})
 }
 

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// OTX pulse export (INTEL.md §3.1): saved pages of /api/v1/pulses/subscribed
+// OTX pulse export (docs/INTEL.md §3.1): saved pages of /api/v1/pulses/subscribed
 // ({"results":[pulse…]}), a single pulse object, or an array of pulses. Only
 // IPv4, IPv6 and CIDR indicators that are active and not expired at load
 // time are indexed; the pulse name, tags, TLP, author and malware families
@@ -513,7 +513,7 @@ func malwareNames(raw json.RawMessage) []string {
 	return out
 }
 
-// GreyNoise saved community answers (INTEL.md §3.2 b): NDJSON, one
+// GreyNoise saved community answers (docs/INTEL.md §3.2 b): NDJSON, one
 // {ip,noise,riot,classification,name,link,last_seen} per line.
 
 type gnRecord struct {

@@ -8,7 +8,7 @@ import (
 )
 
 // iptoasn.com TSV (ip2asn-combined.tsv, ip2asn-v4.tsv, ip2asn-v6.tsv,
-// ip2asn-v4-u32.tsv), INTEL.md §1.1:
+// ip2asn-v4-u32.tsv), docs/INTEL.md §1.1:
 //
 //	range_start <TAB> range_end <TAB> AS_number <TAB> country_code <TAB> AS_description
 //

@@ -99,7 +99,7 @@ const (
 	MaxCacheEntries = 10_000
 )
 
-// Time limits for online providers (INTEL.md §5).
+// Time limits for online providers (docs/INTEL.md §5).
 const (
 	OTXTimeout           = 8 * time.Second
 	GreyNoiseTimeout     = 5 * time.Second
@@ -121,6 +121,37 @@ const (
 	CorrelateWorkers = 4
 	// RefreshInterval: the directory is stat'ed at most this often.
 	RefreshInterval = 60 * time.Second
+)
+
+// Limits of `porthunter intel fetch` (fetch.go), which reads responses
+// from the internet: each is hostile input, however well known the host.
+const (
+	// FetchRetries is how many times a failed download is tried again
+	// (server errors, 429, a dropped or stalled connection); a 4xx other
+	// than 429 is not retried.
+	FetchRetries = 3
+	// FetchStallTimeout: a download that receives nothing (no header, no
+	// byte of body) for this long is abandoned and tried again, so a
+	// server that holds the connection open cannot hold the fetch forever.
+	FetchStallTimeout = 60 * time.Second
+	// FetchFileTimeout bounds one file, retries included: the largest
+	// (a RIR file of some 40 MB) takes seconds on a working link.
+	FetchFileTimeout = 30 * time.Minute
+	// FetchMaxRetryAfter: a Retry-After longer than this is not waited
+	// for; the file fails (the previous good copy stays) and the message
+	// says when to come back.
+	FetchMaxRetryAfter = 10 * time.Minute
+	// fetchBackoff doubles from this after each failed attempt, up to
+	// fetchMaxBackoff, with a quarter of jitter.
+	fetchBackoff    = 2 * time.Second
+	fetchMaxBackoff = 60 * time.Second
+	// MaxManifestBytes caps the MANIFEST.json read back (a bundle of ten
+	// files writes some 5 KiB).
+	MaxManifestBytes = 1 << 20
+	// fetchShrinkFloor: a new copy of a dataset that had at least this many
+	// entries is refused when it has less than a tenth of them: a file
+	// cut short but still parseable must not replace a whole one.
+	fetchShrinkFloor = 1000
 )
 
 // Staleness thresholds for the as_of date of a dataset.

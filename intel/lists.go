@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// IP/CIDR lists (INTEL.md §3.3): FireHOL netsets, Spamhaus DROP text
+// IP/CIDR lists (docs/INTEL.md §3.3): FireHOL netsets, Spamhaus DROP text
 // ("CIDR ; SBLnnn") and NDJSON ({"cidr":…,"sblid":…}), abuse.ch Feodo text
 // and CSV (dst_ip column), ET and blocklist.de one-address-per-line files.
 // Rules, line by line: '#', ';' and '//' start comments (header dates are
@@ -222,11 +222,23 @@ func parseListEntry(s string) (netip.Prefix, bool) {
 
 // isSpecialEntry: an entry whose first and last addresses are both not
 // globally reachable is bogon filler (10.0.0.0/8, 224.0.0.0/3, 0.0.0.0/0)
-// and would only make private addresses look listed.
+// and would only make private addresses look listed. One exception: an
+// entry inside a documentation block (RFC 5737, RFC 3849, RFC 9637) and
+// narrower than it is kept. Feeds list those blocks only whole, as bogons
+// (still dropped); a narrower entry was written on purpose, by a sample
+// or a lab set (fixtures/intel), and is looked up only when
+// AllowPrivate asks for such addresses.
 func isSpecialEntry(p netip.Prefix) bool {
-	_, s1 := Classify(p.Addr())
-	_, s2 := Classify(lastAddr(p))
-	return s1 && s2
+	first, last := Describe(p.Addr()), Describe(lastAddr(p))
+	if first.GloballyReachable || last.GloballyReachable {
+		return false
+	}
+	if first.Category == CategoryDocumentation && first.Block != nil && last.Block != nil && *first.Block == *last.Block {
+		if blk, err := netip.ParsePrefix(*first.Block); err == nil && p.Bits() > blk.Bits() {
+			return false
+		}
+	}
+	return true
 }
 
 // headerDate reads the dataset date from a comment line: FireHOL "This File

@@ -28,7 +28,22 @@ type SourceStatus struct {
 	Truncated bool    `json:"truncated"` // MaxRowsPerFile reached
 	Bytes     int64   `json:"bytes"`     // memory its tables hold (an estimate), counted in the budget
 	AsOf      *string `json:"as_of"`
-	Error     *string `json:"error"`
+	// Stale: AsOf was older than FreshFor when the file was loaded
+	// (StaleAt answers for another time).
+	Stale bool    `json:"stale"`
+	Error *string `json:"error"`
+	// FreshFor is how long after AsOf the dataset counts as current: the
+	// refresh interval of its kind (docs/INTEL.md §8.3). 0 for what has
+	// no date.
+	FreshFor time.Duration `json:"-"`
+
+	asOf time.Time // AsOf, parsed
+}
+
+// StaleAt reports whether the loaded dataset is older than its refresh
+// interval at now. A dataset without a date is never stale.
+func (s SourceStatus) StaleAt(now time.Time) bool {
+	return s.Status == "loaded" && s.FreshFor > 0 && !s.asOf.IsZero() && now.Sub(s.asOf) > s.FreshFor
 }
 
 // stamp identifies a file version for Refresh.
@@ -123,6 +138,9 @@ func listDir(fsys fs.FS) ([]dirEntry, map[string]stamp, error) {
 			}
 			return nil
 		}
+		if bundleFile(d.Name()) {
+			return nil
+		}
 		if len(ents) == MaxFiles {
 			tooMany = fmt.Errorf("intel: more than %d files; the rest were not read", MaxFiles)
 			return fs.SkipAll
@@ -148,6 +166,20 @@ func listDir(fsys fs.FS) ([]dirEntry, map[string]stamp, error) {
 		err = tooMany
 	}
 	return ents, stamps, err
+}
+
+// Names of the files a bundle carries beside the data (docs/INTEL.md §8.4):
+// the manifest that `porthunter intel fetch` writes, its checksum list, and
+// notes. They are not intel, so they are neither read nor reported.
+const (
+	ManifestName = "MANIFEST.json"
+	SumsName     = "SHA256SUMS"
+)
+
+// bundleFile reports whether a directory entry is one of a bundle's own
+// files rather than data.
+func bundleFile(name string) bool {
+	return name == ManifestName || name == SumsName || strings.EqualFold(path.Ext(name), ".md")
 }
 
 // loadFile loads one file; allow is what the memory budget leaves it. It
@@ -177,6 +209,10 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 		return fail(err)
 	}
 	defer o.Close()
+	if len(o.head) == 0 {
+		// A download cut to nothing, or a placeholder: never a dataset.
+		return fail(fmt.Errorf("%w: the file is empty", ErrNoEntries))
+	}
 	base := strings.ToLower(path.Base(name))
 	base = strings.TrimSuffix(base, ".gz")
 	format := detectFormat(base, o.head)
@@ -190,6 +226,14 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 			format = FormatMMDB
 		}
 	}
+	if format == "" && buf == nil && noDataLine(o.head) {
+		// Nothing but comments in the head: a list that lists nothing now
+		// (Feodo Tracker's between campaigns, Spamhaus's EDROP stub since
+		// its merge into DROP), or one whose header is longer than the
+		// head. The list loader decides; a file with lines it cannot use
+		// is still unrecognised.
+		format = FormatList
+	}
 	st.Format = format
 	if format == "" {
 		st.Status = "ignored"
@@ -197,29 +241,40 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 		st.Error = &msg
 		return nil, st
 	}
-	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC(), stats: loadStats{allow: allow}}
+	ds := &dataset{format: format, file: name, asOf: o.modTime.UTC(), staleAfter: FreshFor(format), stats: loadStats{allow: allow}}
 	lr := &lineReader{r: o.r}
 	switch format {
 	case FormatIP2ASN:
-		ds.provider, ds.license, ds.staleAfter = "ip2asn", licensePDDL, staleASN
+		ds.provider, ds.license = "ip2asn", licensePDDL
 		ds.asn, err = loadIP2ASN(ctx, lr, &ds.stats)
 	case FormatRIR:
-		ds.provider, ds.staleAfter = "rir_delegated", staleRIR
+		ds.provider = "rir_delegated"
 		var asOf time.Time
 		ds.rir, asOf, err = loadRIR(ctx, lr, &ds.stats)
 		if !asOf.IsZero() {
 			ds.asOf = asOf
 		}
 	case FormatDBIP:
-		ds.provider, ds.license, ds.attribution, ds.staleAfter = "dbip_csv", licenseCCBY, attributionDBIP, staleDBIP
+		ds.provider, ds.license, ds.attribution = "dbip_csv", licenseCCBY, attributionDBIP
 		ds.geo, ds.asn, err = loadDBIP(ctx, lr, &ds.stats)
 		if t := dbipAsOf(base); !t.IsZero() {
 			ds.asOf = t
 		}
 	case FormatList:
-		ds.provider, ds.staleAfter = "list:"+listName(base), staleBlocklist
+		ds.provider = "list:" + listName(base)
 		var res listResult
 		res, err = loadList(ctx, lr, &ds.stats)
+		if errors.Is(err, ErrNoEntries) && ds.stats.skipped == 0 {
+			// Only comments and entries dropped on purpose: a list that
+			// is empty today, loaded as such (every lookup misses).
+			res.table, err = &listTable{}, nil
+		}
+		if errors.Is(err, ErrNoEntries) && st.Format == FormatList && noDataLine(o.head) {
+			st.Format, st.Status = "", "ignored" // taken for a list on its comments alone; it is not one
+			msg := ErrUnrecognised.Error()
+			st.Error = &msg
+			return nil, st
+		}
 		ds.list = res.table
 		if !res.asOf.IsZero() {
 			ds.asOf = res.asOf
@@ -228,13 +283,13 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 			ds.license, ds.attribution = licenseSpamhaus, attributionSpamhs
 		}
 	case FormatOTXImport:
-		ds.provider, ds.staleAfter = "otx_import", staleBlocklist
+		ds.provider = "otx_import"
 		ds.otx, err = loadOTXImport(ctx, o.r, now, &ds.stats)
 	case FormatGreyNoiseImport:
-		ds.provider, ds.staleAfter = "greynoise_import", staleBlocklist
+		ds.provider = "greynoise_import"
 		ds.gn, err = loadGreyNoiseImport(lr, &ds.stats)
 	case FormatMMDB:
-		ds.provider, ds.staleAfter = "mmdb:"+path.Base(name), staleDBIP
+		ds.provider = "mmdb:" + path.Base(name)
 		if buf == nil {
 			if buf, err = readHeld(o, allow); err != nil {
 				st.Provider = ds.provider
@@ -254,8 +309,9 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 	st.Entries, st.Skipped, st.Dropped, st.Truncated = ds.stats.entries, ds.stats.skipped, ds.stats.dropped, ds.stats.truncated
 	if !ds.asOf.IsZero() {
 		s := ds.asOf.Format(time.RFC3339)
-		st.AsOf = &s
+		st.AsOf, st.asOf = &s, ds.asOf
 	}
+	st.FreshFor = ds.staleAfter
 	if err != nil {
 		return fail(err)
 	}
@@ -263,7 +319,25 @@ func loadFile(ctx context.Context, fsys fs.FS, name string, now time.Time, allow
 		return fail(fmt.Errorf("%w: its tables hold %d bytes, %d are left", ErrOverBudget, n, allow))
 	}
 	st.Status = "loaded"
+	st.Stale = st.StaleAt(now)
 	return ds, st
+}
+
+// FreshFor is how long a dataset of format stays current after its date
+// (docs/INTEL.md §8.3): the publisher's update rhythm with room for an
+// air-gapped host's copying.
+func FreshFor(format string) time.Duration {
+	switch format {
+	case FormatIP2ASN:
+		return staleASN
+	case FormatRIR:
+		return staleRIR
+	case FormatDBIP, FormatMMDB:
+		return staleDBIP
+	case FormatList, FormatOTXImport, FormatGreyNoiseImport:
+		return staleBlocklist
+	}
+	return 0
 }
 
 // heldChunk is the step in which a gzip'd file kept whole is read: its
@@ -399,6 +473,27 @@ func sniffFormat(head []byte) string {
 }
 
 func looksBinary(head []byte) bool { return bytes.IndexByte(head, 0) >= 0 }
+
+// noDataLine reports whether head is text holding comments and blank
+// lines only, at least one comment.
+func noDataLine(head []byte) bool {
+	if looksBinary(head) {
+		return false
+	}
+	comments := 0
+	for rest := head; len(rest) > 0; {
+		var l []byte
+		l, rest, _ = bytes.Cut(rest, []byte("\n"))
+		l = bytes.TrimSpace(bytes.TrimPrefix(l, []byte("\xef\xbb\xbf")))
+		switch {
+		case isComment(l):
+			comments++
+		case len(l) > 0:
+			return false
+		}
+	}
+	return comments > 0
+}
 
 // listName is the list's name: the file stem, except for the well-known
 // feeds whose files are named after their variant (drop_v4.json and

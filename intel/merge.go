@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Field precedence (INTEL.md §5): for each field the first candidate in
+// Field precedence (docs/INTEL.md §5): for each field the first candidate in
 // this order wins; a provider's answer never mixes with another's for the
 // same field group (the org always comes with its AS number).
 //

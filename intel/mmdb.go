@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// MaxMind DB format v2 (INTEL.md §2.3), written from the specification:
+// MaxMind DB format v2 (docs/INTEL.md §2.3), written from the specification:
 //
 //	[search tree][16 zero bytes][data section]["\xab\xcd\xefMaxMind.com"][metadata map]
 //

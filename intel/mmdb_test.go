@@ -216,7 +216,7 @@ func packNode(size int, l, r uint32) []byte {
 	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, l), r)
 }
 
-// testMMDB builds the fixture of INTEL.md §7: two IPv4 networks and one
+// testMMDB builds the fixture of docs/INTEL.md §7: two IPv4 networks and one
 // IPv6 network, a pointer-shared string, every scalar type.
 func testMMDB(recordSize, ipVersion int) []byte {
 	var data []byte

@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-// Official endpoints (INTEL.md §3.1, §3.2).
+// Official endpoints (docs/INTEL.md §3.1, §3.2).
 const (
 	OTXBaseURL       = "https://otx.alienvault.com"
 	GreyNoiseBaseURL = "https://api.greynoise.io"
@@ -107,7 +107,7 @@ func firstDuration(d, def time.Duration) time.Duration {
 	return def
 }
 
-// newHTTPClient: INTEL.md §5 transport timeouts, proxy from the
+// newHTTPClient: docs/INTEL.md §5 transport timeouts, proxy from the
 // environment, TLS 1.2+, redirects only to https. A caller's client keeps
 // its transport but gets the redirect rule and a timeout.
 func newHTTPClient(o Options) *http.Client {
@@ -196,7 +196,7 @@ func (p *onlineProvider) lookup(ctx context.Context, a netip.Addr) onlineResult 
 	}
 	r, ttl := p.fetch(ctx, a)
 	if r.status == StatusError && strings.HasPrefix(r.errCode, "http_5") && ctx.Err() == nil {
-		r, ttl = p.fetch(ctx, a) // one retry for a server error (INTEL.md §5)
+		r, ttl = p.fetch(ctx, a) // one retry for a server error (docs/INTEL.md §5)
 	}
 	r.latency = time.Since(start)
 	r.fetchedAt = p.now()

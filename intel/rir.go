@@ -9,7 +9,7 @@ import (
 )
 
 // RIR statistics exchange format (delegated-<rir>-extended-latest),
-// INTEL.md §2.1. Pipe-separated:
+// docs/INTEL.md §2.1. Pipe-separated:
 //
 //	version|registry|serial|records|startdate|enddate|UTCoffset     (header)
 //	registry|*|type|*|count|summary                                 (summary)

@@ -2,8 +2,8 @@ package intel
 
 import "encoding/json"
 
-// Enrichment is the enrich_ip answer for one address (INTEL.md §6 and
-// CONTRACT §3.4). Every key is always present; a value nobody supplied is
+// Enrichment is the enrich_ip answer for one address (docs/INTEL.md §6 and
+// docs/CONTRACT.md §3.4). Every key is always present; a value nobody supplied is
 // null, never guessed. When the address was skipped (not globally reachable
 // and AllowPrivate off) Skip is set and the value marshals as the Skip shape.
 type Enrichment struct {
@@ -12,7 +12,7 @@ type Enrichment struct {
 	NormalizedFrom *string        `json:"normalized_from"` // "ipv4_mapped", "zone", "zone,ipv4_mapped" or null
 	Version        int            `json:"version"`
 	Classification Classification `json:"classification"`
-	// ASN is "AS64500" (CONTRACT §3.4 prints the AS as text); ASNumber is
+	// ASN is "AS64500" (docs/CONTRACT.md §3.4 prints the AS as text); ASNumber is
 	// the same number for programs.
 	ASN      *string  `json:"asn"`
 	ASNumber *uint32  `json:"asn_number"`
@@ -29,7 +29,7 @@ type Enrichment struct {
 }
 
 // Skip is the answer for an address that is not enriched because it is not
-// globally reachable (CONTRACT §3.4: skipped, reason private_ip, category).
+// globally reachable (docs/CONTRACT.md §3.4: skipped, reason private_ip, category).
 type Skip struct {
 	IP       string  `json:"ip"`
 	Input    string  `json:"input"`

@@ -2,9 +2,12 @@ package mcp
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"porthunter/capture"
 	"porthunter/intel"
@@ -116,7 +119,7 @@ type OverviewAnswer struct {
 	NextCursor string    `json:"next_cursor,omitempty" desc:"more timeline windows: call again with this cursor"`
 }
 
-// Overview is the capture's scan activity (CONTRACT §3.1).
+// Overview is the capture's scan activity (docs/CONTRACT.md §3.1).
 type Overview struct {
 	File              string                  `json:"file"`
 	TotalPkts         uint64                  `json:"total_pkts" desc:"every record of the file, as capinfos counts"`
@@ -272,7 +275,7 @@ type SuspectsAnswer struct {
 	NextCursor string    `json:"next_cursor,omitempty" desc:"call again with this cursor for the next page"`
 }
 
-// Suspect is one scanning source (CONTRACT §3.2).
+// Suspect is one scanning source (docs/CONTRACT.md §3.2).
 type Suspect struct {
 	IP                 netip.Addr   `json:"ip"`
 	Kind               string       `json:"kind" enum:"vertical,horizontal,block,distributed"`
@@ -363,7 +366,7 @@ type DetailAnswer struct {
 	NextCursor string         `json:"next_cursor,omitempty" desc:"more targets or episodes: call again with this cursor"`
 }
 
-// ScannerDetail is everything known about one source (CONTRACT §3.6).
+// ScannerDetail is everything known about one source (docs/CONTRACT.md §3.6).
 type ScannerDetail struct {
 	IP                 netip.Addr         `json:"ip"`
 	Suspect            bool               `json:"suspect" desc:"listed under the default thresholds"`
@@ -477,7 +480,7 @@ type EnrichArgs struct {
 }
 
 // EnrichAnswer is enrich_ip's answer: enrichment, or for an address that
-// is not globally reachable the skip members (CONTRACT §3.4).
+// is not globally reachable the skip members (docs/CONTRACT.md §3.4).
 type EnrichAnswer struct {
 	Envelope
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
@@ -489,6 +492,64 @@ type EnrichAnswer struct {
 	Block      *string     `json:"block,omitempty"`
 	Name       *string     `json:"name,omitempty"`
 	RFC        *string     `json:"rfc,omitempty"`
+	Intel      IntelState  `json:"intel" desc:"the server's intel: what is configured, which sources failed to load or are stale"`
+}
+
+// Caps of the intel member.
+const (
+	summaryIntelProblems = 5   // failed and stale sources named
+	maxIntelText         = 160 // characters of a file name or load error shown
+)
+
+// IntelState is the server's intel at the time of the answer, in every
+// enrich_ip and correlate answer: an empty field then cannot be taken for
+// "nothing known" when a source is missing, broken or out of date.
+type IntelState struct {
+	Configured  bool     `json:"configured" desc:"PORT_HUNTER_INTEL_DIR is set or an online provider is enabled"`
+	Loaded      int      `json:"loaded" desc:"offline intel files loaded"`
+	Failed      []string `json:"failed,omitempty" desc:"\"file: reason\" for the directory or files that did not load, at most 5"`
+	FailedTotal int      `json:"failed_total,omitempty"`
+	Stale       []string `json:"stale,omitempty" desc:"\"file (as of DATE, refresh every N days)\" for loaded files past their refresh interval, at most 5"`
+	StaleTotal  int      `json:"stale_total,omitempty"`
+	Ignored     int      `json:"ignored,omitempty" desc:"files not read: not a recognised format, or not a regular file (the server log names them)"`
+}
+
+// IntelStateOf is the intel member for h.
+func IntelStateOf(h intel.Health) IntelState {
+	st := IntelState{Configured: h.Configured(), Loaded: h.Loaded, Ignored: h.Ignored}
+	for _, p := range h.Failed {
+		if len(st.Failed) == summaryIntelProblems {
+			st.FailedTotal = len(h.Failed)
+			break
+		}
+		name := p.File
+		if name == "" {
+			name = "intel directory"
+		}
+		st.Failed = append(st.Failed, cutText(name, maxIntelText)+": "+cutText(p.Reason, maxIntelText))
+	}
+	for _, p := range h.Stale {
+		if len(st.Stale) == summaryIntelProblems {
+			st.StaleTotal = len(h.Stale)
+			break
+		}
+		st.Stale = append(st.Stale, fmt.Sprintf("%s (as of %s, refresh every %d days)",
+			cutText(p.File, maxIntelText), p.AsOf.Format(time.DateOnly), int(p.FreshFor/(24*time.Hour))))
+	}
+	return st
+}
+
+// cutText keeps at most n bytes of s, cut at a rune boundary, marking the
+// cut with "...".
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // Enrichment is who an address is, from the intel that is configured.
@@ -653,7 +714,7 @@ type CorrelateArgs struct {
 	Cursor string   `json:"cursor" max:"512" desc:"next_cursor of the previous answer, for the next page of results"`
 }
 
-// CorrelateAnswer is correlate's answer (CONTRACT §3.5).
+// CorrelateAnswer is correlate's answer (docs/CONTRACT.md §3.5).
 type CorrelateAnswer struct {
 	Envelope
 	Results     []CorrelateResult `json:"results" desc:"one page of results, in input order"`
@@ -664,6 +725,7 @@ type CorrelateAnswer struct {
 	Summary     intel.Summary     `json:"summary"`
 	Consulted   string            `json:"consulted" desc:"the providers asked and their status; \"none\" when no intel is configured"`
 	Partial     bool              `json:"partial"`
+	Intel       IntelState        `json:"intel" desc:"the server's intel: what is configured, which sources failed to load or are stale"`
 }
 
 // CorrelateResult is one input's answer: invalid, skipped or enriched.

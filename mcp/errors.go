@@ -16,7 +16,7 @@ var (
 	errServerBusy  = errors.New("the server is busy")
 )
 
-// errorCodes maps every sentinel to its contract code (CONTRACT §4) and
+// errorCodes maps every sentinel to its contract code (docs/CONTRACT.md §4) and
 // the sentence that tells the caller how to fix the call. It is the only
 // place codes are assigned.
 var errorCodes = []struct {

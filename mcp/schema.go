@@ -14,7 +14,7 @@ import (
 // apart: a field added to an answer is in its schema, with its type.
 //
 // Only keywords that mean the same in JSON Schema draft-07 and 2020-12
-// are written (MCP.md §12: the 1.x TypeScript client compiles schemas as
+// are written (docs/MCP.md §12: the 1.x TypeScript client compiles schemas as
 // draft-07 and ignores $schema): type (with "null" in a type array for a
 // pointer), properties, required, additionalProperties, items, enum,
 // minimum, maximum, minLength, maxLength, minItems, maxItems, default,

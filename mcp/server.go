@@ -235,6 +235,13 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 		return nil, err
 	}
 	red := newRedactor(cfg.Token, cfg.OTXKey, cfg.GreyNoiseKey)
+	tools := toolTable()
+	note := intelNote(db.Health())
+	for _, t := range tools {
+		if t.online { // enrich_ip and correlate: what they can answer depends on the intel
+			t.description += note
+		}
+	}
 	w := jsonrpc.NewWriter(stdout)
 	w.SetRedact(red.str)
 	log := &redactingWriter{w: stderr, r: red}
@@ -245,7 +252,7 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 		sb:       sb,
 		z:        capture.NewAnalyzer(cfg, sb).LogTo(log),
 		intelDB:  db,
-		tools:    toolTable(),
+		tools:    tools,
 		ver:      version,
 		inflight: make(map[string]*call),
 		slots:    make(chan struct{}, MaxInflightCalls),
@@ -259,18 +266,26 @@ func (s *server) close() { s.sb.Close() }
 // openIntel opens the intel database: the offline directory through the
 // sandbox (so it must lie inside the allowed directory), online providers
 // only when enabled. What was loaded, refused over the memory budget, in
-// error or ignored is logged to stderr, at start and at every reload. The
-// first load runs before any request is read, bounded by the intel limits
-// (memory budget, gzip ratio), not by a call's context.
+// error, ignored or stale is logged to stderr, one line per file, at start
+// and at every reload. The first load runs before any request is read,
+// bounded by the intel limits (memory budget, gzip ratio), not by a call's
+// context.
+//
+// A directory that cannot be opened (missing, unreadable, outside the
+// allowed directory) is one warning line, not a reason to stop: the
+// server answers without offline intel, and every enrich_ip and correlate
+// answer says so in its intel member.
 func openIntel(cfg policy.Config, sb *policy.Sandbox, stderr io.Writer) (*intel.DB, error) {
 	o := intel.Options{Online: cfg.Online, OTXKey: cfg.OTXKey, GreyNoiseKey: cfg.GreyNoiseKey, AllowPrivate: cfg.AllowPrivate,
 		Log: stderr}
 	if cfg.IntelDir != "" {
 		dir, err := sb.DirFS(cfg.IntelDir)
 		if err != nil {
-			return nil, fmt.Errorf("PORT_HUNTER_INTEL_DIR: %w", err)
+			o.DirError = fmt.Errorf("PORT_HUNTER_INTEL_DIR %q: %w", cfg.IntelDir, err)
+			fmt.Fprintf(stderr, "porthunter: warning: %v; enrich_ip and correlate answer without offline intel until it is fixed and the server restarted\n", o.DirError)
+		} else {
+			o.Dir = dir
 		}
-		o.Dir = dir
 	}
 	return intel.Open(context.Background(), o)
 }

@@ -89,6 +89,49 @@ func toolTable() []*toolDef {
 	}
 }
 
+// maxNoteProviders caps the providers a tool description names.
+const maxNoteProviders = 8
+
+// intelNote ends the descriptions of enrich_ip and correlate with the
+// intel this server loaded at start, so an agent knows before calling
+// whether an answer can say more than an address's classification. It is
+// fixed at start, as tools/list is for the whole session; each answer's
+// intel member has the state at the time of the call.
+func intelNote(h intel.Health) string {
+	var b strings.Builder
+	b.WriteString(" On this server, at start: ")
+	switch {
+	case !h.DirConfigured:
+		b.WriteString("no offline intel is configured (PORT_HUNTER_INTEL_DIR is unset)")
+	case h.Loaded == 0:
+		b.WriteString("PORT_HUNTER_INTEL_DIR is set but no intel file loaded")
+	default:
+		names := h.Providers[:min(len(h.Providers), maxNoteProviders)]
+		fmt.Fprintf(&b, "%d offline intel files loaded (%s", h.Loaded, strings.Join(names, ", "))
+		if rest := len(h.Providers) - len(names); rest > 0 {
+			fmt.Fprintf(&b, " and %d more", rest)
+		}
+		b.WriteString(")")
+	}
+	if n := len(h.Failed); n > 0 {
+		fmt.Fprintf(&b, "; %d failed to load", n)
+	}
+	if n := len(h.Stale); n > 0 {
+		fmt.Fprintf(&b, "; %d past their refresh interval", n)
+	}
+	if len(h.Online) > 0 {
+		fmt.Fprintf(&b, "; online providers enabled: %s", strings.Join(h.Online, ", "))
+	} else {
+		b.WriteString("; online providers off")
+	}
+	if !h.Configured() {
+		b.WriteString(". Answers then carry each address's classification only.")
+	} else {
+		b.WriteString(". Each answer's intel member names the sources that failed or are stale.")
+	}
+	return b.String()
+}
+
 // inputSchema is a tool's input schema: its arguments' type plus
 // auth_token.
 func (t *toolDef) inputSchema() map[string]any {
@@ -301,12 +344,13 @@ func handleEnrich(ctx context.Context, s *server, _ *call, a *EnrichArgs) (*Enri
 	if err != nil {
 		return nil, err
 	}
+	state := IntelStateOf(s.intelDB.Health())
 	if k := e.Skip; k != nil {
-		// CONTRACT §3.4: a skipped address is answered at the top level.
+		// docs/CONTRACT.md §3.4: a skipped address is answered at the top level.
 		return &EnrichAnswer{IP: k.IP, Input: k.Input, Skipped: true, Reason: k.Reason, Category: k.Category,
-			Block: k.Block, Name: k.Name, RFC: k.RFC}, nil
+			Block: k.Block, Name: k.Name, RFC: k.RFC, Intel: state}, nil
 	}
-	return &EnrichAnswer{Enrichment: EnrichmentView(&e, a.Detail == DetailFull, true)}, nil
+	return &EnrichAnswer{Enrichment: EnrichmentView(&e, a.Detail == DetailFull, true), Intel: state}, nil
 }
 
 func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) (*CorrelateAnswer, error) {
@@ -342,9 +386,11 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) 
 		return nil, err
 	}
 	more := false
+	state := IntelStateOf(s.intelDB.Health())
 	ans, n := fitPage(a.Limit, func(n int) *CorrelateAnswer {
 		var ans *CorrelateAnswer
 		ans, more = BuildCorrelate(corr, a.Detail == DetailFull, off, n, activity)
+		ans.Intel = state
 		return ans
 	})
 	if more {
