@@ -66,6 +66,9 @@ type Report struct {
 	// Files lists the files of a capture set read as one capture, in the
 	// order read; absent for one file. SHA256 is then empty.
 	Files []FileReport `json:"files,omitempty"`
+	// FilesTotal counts the files read when Files lists them: an answer
+	// may list only the first ones.
+	FilesTotal int `json:"files_total,omitempty"`
 	// Duplicates lists the files of a set left out because another file
 	// of the set has the same content (set.go); absent when none.
 	Duplicates []DuplicateReport `json:"duplicates,omitempty"`
@@ -546,7 +549,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	if len(in) > 1 {
 		// The whole set has no single hash: each file's is in files.
 		rep.SHA256 = ""
-		rep.Files = files
+		rep.Files, rep.FilesTotal = files, len(files)
 	}
 	return &Result{Analysis: an, Report: &rep}, nil
 }

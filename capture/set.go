@@ -320,7 +320,7 @@ func (z *Analyzer) AnalyzeSet(ctx context.Context, req Request, progress func(do
 		return r, nil
 	}
 	z.begin()
-	r, err := z.readSet(ctx, files, dups, req.Window, progress)
+	r, err := z.readSet(ctx, files, dups, req, progress)
 	if err != nil {
 		z.end(key, nil)
 		return nil, err
@@ -330,7 +330,8 @@ func (z *Analyzer) AnalyzeSet(ctx context.Context, req Request, progress func(do
 	return r, nil
 }
 
-func (z *Analyzer) readSet(ctx context.Context, files []*policy.File, dups []DuplicateReport, w Window, progress func(done, total int64)) (*Result, error) {
+func (z *Analyzer) readSet(ctx context.Context, files []*policy.File, dups []DuplicateReport, req Request, progress func(done, total int64)) (*Result, error) {
+	w := req.Window
 	files, more, err := dropSameContent(ctx, files)
 	if err != nil {
 		return nil, err
@@ -349,6 +350,19 @@ func (z *Analyzer) readSet(ctx context.Context, files []*policy.File, dups []Dup
 		r.Report.Stats.MemoryBudgetBytes = z.cfg.MemoryBudgetBytes
 	}
 	r.Report.Duplicates = dups
+	if len(r.Report.Files) == 0 && (len(req.Paths) > 1 || !w.IsZero()) {
+		// One file read of a request that named several, or a window:
+		// the report names it, as it names the files of a set.
+		f := files[0]
+		ts, _, _ := firstRecordTS(f.Reader(), lim)
+		frames := r.Report.Stats.TotalPackets
+		if wr := r.Report.Window; wr != nil {
+			frames += wr.RecordsBefore + wr.RecordsAfter
+		}
+		r.Report.Files = []FileReport{{Name: f.Name, SizeBytes: f.Size, SHA256: r.Report.SHA256, Format: r.Report.Format,
+			FirstTS: ts, Frames: frames, FirstFrame: 1}}
+		r.Report.FilesTotal = 1
+	}
 	return r, nil
 }
 

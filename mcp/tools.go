@@ -187,19 +187,22 @@ func WriteToolHelp(w io.Writer, name string) bool {
 
 // --- handlers --------------------------------------------------------------
 
-// open reads (or finds cached) the capture a call names.
-func (s *server) open(ctx context.Context, c *call, path string) (*capture.Result, error) {
-	return s.z.Analyze(ctx, path, s.progressFunc(c))
-}
-
-// captureID is what a cursor binds a capture by.
+// captureID is what a cursor binds a capture by: its hash (each file's,
+// for a set), size and packets, and the time window.
 func captureID(res *capture.Result) string {
 	r := res.Report
-	return fmt.Sprintf("%s/%d/%d", r.SHA256, r.SizeBytes, r.Stats.TotalPackets)
+	id := fmt.Sprintf("%s/%d/%d", r.SHA256, r.SizeBytes, r.Stats.TotalPackets)
+	for _, f := range r.Files {
+		id += "/" + f.Name + ":" + f.SHA256
+	}
+	if w := r.Window; w != nil {
+		id += "/" + w.Since + "/" + w.Until
+	}
+	return id
 }
 
 func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*OverviewAnswer, error) {
-	res, err := s.open(ctx, c, a.Path)
+	res, _, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +214,7 @@ func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*
 	ans, n := fitPage(a.Limit, func(n int) *OverviewAnswer {
 		b := *a
 		b.Limit = n
-		ov, more := BuildOverview(res, a.Path, b, off, a.Cursor != "")
+		ov, more := BuildOverview(res, a.name(), b, off, a.Cursor != "")
 		ans := &OverviewAnswer{Overview: ov}
 		if more {
 			ans.NextCursor = "more"
@@ -225,7 +228,7 @@ func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*
 }
 
 func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*SuspectsAnswer, error) {
-	res, err := s.open(ctx, c, a.Path)
+	res, req, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +246,9 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 	for _, x := range list {
 		views = append(views, SuspectView(x, a.Detail == DetailFull))
 	}
+	read := readView(a.Source, req, res)
 	ans, n := fitPage(len(views), func(n int) *SuspectsAnswer {
-		return &SuspectsAnswer{Suspects: views[:n], Total: total}
+		return &SuspectsAnswer{Suspects: views[:n], Total: total, Read: read}
 	})
 	if off+n < total {
 		ans.Truncated, ans.NextCursor = true, makeCursor(off+n, bind)
@@ -253,11 +257,11 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 }
 
 func handleFirstEvent(ctx context.Context, s *server, c *call, a *FirstEventArgs) (*FirstEventAnswer, error) {
-	res, err := s.open(ctx, c, a.Path)
+	res, req, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
-	return &FirstEventAnswer{FirstEvent: res.Analysis.FirstEvent(scan.DefaultThresholds())}, nil
+	return &FirstEventAnswer{FirstEvent: res.Analysis.FirstEvent(scan.DefaultThresholds()), Read: readView(a.Source, req, res)}, nil
 }
 
 func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*DetailAnswer, error) {
@@ -266,7 +270,7 @@ func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*Deta
 		return nil, err
 	}
 	ip = normalizeAddr(ip)
-	res, err := s.open(ctx, c, a.Path)
+	res, req, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -275,14 +279,15 @@ func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*Deta
 	if err != nil {
 		return nil, err
 	}
-	ans := &DetailAnswer{IP: ip.String()}
+	read := readView(a.Source, req, res)
+	ans := &DetailAnswer{IP: ip.String(), Read: read}
 	d, found := res.Analysis.Detail(ip)
 	if !found {
 		return ans, nil
 	}
 	more := false
 	ans, n := fitPage(a.Limit, func(n int) *DetailAnswer {
-		v := &DetailAnswer{IP: ans.IP, Found: true}
+		v := &DetailAnswer{IP: ans.IP, Found: true, Read: read}
 		v.Scanner, more = BuildDetail(d, a.Detail == DetailFull, off, n)
 		return v
 	})
@@ -315,12 +320,13 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) 
 	}
 	var activity func(netip.Addr) *scan.Activity
 	capID := ""
-	if a.Path != "" {
-		res, err := s.open(ctx, c, a.Path)
+	var read *ReadView
+	if a.given() {
+		res, req, err := s.openSource(ctx, c, a.Source)
 		if err != nil {
 			return nil, err
 		}
-		capID = captureID(res)
+		capID, read = captureID(res), readView(a.Source, req, res)
 		activity = func(ip netip.Addr) *scan.Activity { return res.Analysis.Activity(normalizeAddr(ip)) }
 	}
 	bind := binding("correlate", capID, strings.Join(a.IPs, "\x00"), a.Detail, a.Limit)
@@ -345,6 +351,7 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) 
 	ans, n := fitPage(a.Limit, func(n int) *CorrelateAnswer {
 		var ans *CorrelateAnswer
 		ans, more = BuildCorrelate(corr, a.Detail == DetailFull, off, n, activity)
+		ans.Read = read
 		return ans
 	})
 	if more {
