@@ -77,6 +77,7 @@ type server struct {
 
 	sb      *policy.Sandbox
 	intelDB *intel.DB
+	cats    catalogCache
 
 	mu       sync.Mutex
 	inflight map[string]*call // by the request id's JSON text

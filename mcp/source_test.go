@@ -14,7 +14,7 @@ import (
 )
 
 // readRecords reads every record of a capture, their data copied.
-func readRecords(t *testing.T, path string) []pcapng.Record {
+func readRecords(t testing.TB, path string) []pcapng.Record {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -42,7 +42,7 @@ func readRecords(t *testing.T, path string) []pcapng.Record {
 
 // setDir is a directory holding horizontal.pcap whole and cut into a
 // tcpdump -C set (h.pcap, h.pcap1, h.pcap2), and a server over it.
-func setDir(t *testing.T, env map[string]string) (*server, string, []pcapng.Record) {
+func setDir(t testing.TB, env map[string]string) (*server, string, []pcapng.Record) {
 	t.Helper()
 	dir := t.TempDir()
 	recs := readRecords(t, "../fixtures/horizontal.pcap")

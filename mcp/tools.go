@@ -50,6 +50,13 @@ func define[A, R any, PR interface {
 // toolTable is the tool table in tools/list order.
 func toolTable() []*toolDef {
 	return []*toolDef{
+		define("list_captures", "List the captures",
+			"Lists the captures under the allowed directory (8 levels deep, at most 10,000 names; walk says when a bound "+
+				"stopped it), each with its size, modification time, format by its first bytes (pcap or pcapng, through gzip), "+
+				"and packets and time range when already analysed; and the rotated sets their names form (tcpdump -C/-G, dumpcap "+
+				"rings) with the glob that reads each set as one capture. Start here when you do not know the file names. "+
+				"50 captures per page (limit, cursor). Cost: an open and a few bytes read per file; nothing is analysed.",
+			false, handleListCaptures),
 		define("scan_overview", "Scan overview of a capture",
 			"Summarises the port scans in a PCAP/PCAPNG capture: the scanners (kind, techniques, open ports found, tool "+
 				"fingerprint), the hosts and ports they probed, the techniques and shapes seen, decoy and distributed groups, "+

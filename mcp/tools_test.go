@@ -82,6 +82,8 @@ func TestAnswersValidate(t *testing.T) {
 		{"enrich_ip", map[string]any{"ip": "192.168.0.10"}},
 		{"correlate", map[string]any{"ips": []string{"abc", "192.168.0.10", "8.8.8.8", "203.0.113.66"}, "path": "demo.pcapng"}},
 		{"correlate", map[string]any{"ips": []string{"8.8.8.8", "1.1.1.1"}, "detail": "full", "limit": 1}},
+		{"list_captures", map[string]any{}},
+		{"list_captures", map[string]any{"dir": ".", "limit": 2}},
 	}
 	for _, c := range ok {
 		c.args["auth_token"] = tok
@@ -109,6 +111,10 @@ func TestAnswersValidate(t *testing.T) {
 		{"enrich_ip", "invalid_ip", map[string]any{"ip": "abc"}},
 		{"correlate", "too_many_ips", map[string]any{"ips": make([]string, 1001)}},
 		{"correlate", "invalid_argument", map[string]any{"ips": "8.8.8.8"}},
+		{"list_captures", "path_outside_allowed_dir", map[string]any{"dir": ".."}},
+		{"list_captures", "path_not_found", map[string]any{"dir": "missing"}},
+		{"list_captures", "path_not_found", map[string]any{"dir": "demo.pcapng"}},
+		{"list_captures", "invalid_argument", map[string]any{"cursor": "nope"}},
 	}
 	for _, c := range errs {
 		if _, ok := c.args["auth_token"]; !ok {
@@ -178,6 +184,8 @@ func TestSchemasFromTypes(t *testing.T) {
 			raw = []byte(`{"ip":"1.2.3.4"}`)
 		} else if td.name == "correlate" {
 			raw = []byte(`{"ips":[]}`)
+		} else if td.name == "list_captures" {
+			raw = []byte(`{}`)
 		} else {
 			raw = []byte(`{"path":"x"}`)
 		}

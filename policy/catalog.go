@@ -39,7 +39,7 @@ type Entry struct {
 // allowed directory; "" and "." name the directory itself), in the order
 // the file system gives them; more reports that it holds further entries.
 // Errors wrap the sentinels of Open: a dir that is not a directory is
-// ErrNotRegularFile.
+// not found (ErrPathNotFound), as no directory has that name.
 func (s *Sandbox) ReadDir(dir string, max int) (entries []Entry, more bool, err error) {
 	if dir == "" {
 		dir = "."
@@ -53,7 +53,7 @@ func (s *Sandbox) ReadDir(dir string, max int) (entries []Entry, more bool, err 
 		return nil, false, s.openError(dir, err)
 	}
 	if !fi.IsDir() {
-		return nil, false, fmt.Errorf("%w: %q is not a directory", ErrNotRegularFile, dir)
+		return nil, false, fmt.Errorf("%w: %q is not a directory", ErrPathNotFound, dir)
 	}
 	f, err := s.root.Open(target)
 	if err != nil {
