@@ -839,7 +839,11 @@ func TestAnswerSize(t *testing.T) {
 			asAtLeast(t, de, "episodes", k.minEpisodes, "scanner.episodes_total")
 		}
 		en := s.call("enrich_ip", k.name, k.bytes, map[string]any{"ip": k.biggest.String()})
-		rows = append(rows, ov, su, fe, de, en)
+		rp := s.call("report", k.name, k.bytes, map[string]any{"path": k.file})
+		asAtLeast(t, rp, "scanners described", 10, "scanners_described")
+		cv := s.call("carve", k.name, k.bytes, map[string]any{"path": k.file, "ip": k.biggest.String()})
+		asAtLeast(t, cv, "packets carved", k.minPorts, "packets")
+		rows = append(rows, ov, su, fe, de, en, rp, cv)
 	}
 	ips := make([]any, 0, 100)
 	for _, ip := range asCorrelateIPs(a) {

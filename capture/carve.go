@@ -25,6 +25,7 @@ type CarveResult struct {
 	// left out (the same file, or the same content, named twice).
 	Files      []string
 	Duplicates []DuplicateReport
+	Window     *WindowReport // the window and the records it left out; nil without one
 }
 
 // Carve writes to w, as one pcapng section (pcapng.Writer), every packet
@@ -76,6 +77,7 @@ func (z *Analyzer) Carve(ctx context.Context, req Request, addr netip.Addr, w io
 			return res, cw.why(fmt.Errorf("%s: %w", c.name, err))
 		}
 	}
+	res.Window = sel.report()
 	return res, cw.why(pw.Flush())
 }
 

@@ -21,6 +21,7 @@ import (
 type toolDef struct {
 	name, title, description string
 	online                   bool // may ask online providers (openWorldHint when they are enabled)
+	writes                   bool // writes into PORT_HUNTER_EVIDENCE_DIR when that is set
 	args, answer             reflect.Type
 	run                      func(ctx context.Context, s *server, c *call, raw json.RawMessage) (enveloped, error)
 }
@@ -93,7 +94,26 @@ func toolTable() []*toolDef {
 				"capture (\"which of these scanned us, and who are they\"). Results keep the input order, 50 per page (limit, "+
 				"cursor). Cost: one lookup per distinct address; with path, one read of the capture, cached.",
 			true, handleCorrelate),
+		define("report", "Incident report",
+			"A Markdown incident summary of a capture for the ticket: what was read (files, hashes, window, truncation), who "+
+				"scanned whom, how and when, what was found open, follow-up use, and who the scanners are (intel), each statement "+
+				"with the frame numbers that support it (first probe, first answer, first open port). The answer holds the report "+
+				"(its beginning if longer than 25,000 characters) and links the whole as a text/markdown resource. Cost: one read "+
+				"of the capture, cached, and one intel lookup per scanner described.",
+			true, handleReport),
+		define("carve", "Carve an address's packets",
+			"Every packet to or from one address (and the ICMP errors quoting its packets), optionally within since/until, as a "+
+				"new pcapng for Wireshark: returned as a resource_link to a resource (resources/read gives it base64, with its "+
+				"SHA-256 and packet count), held in memory (16 MiB per carve, 64 MiB in all, least recently used dropped). When "+
+				"PORT_HUNTER_EVIDENCE_DIR is set the file is also written there, never overwriting. Cost: one read of the capture.",
+			false, handleCarve).writing(),
 	}
+}
+
+// writing marks a tool that writes into PORT_HUNTER_EVIDENCE_DIR.
+func (t *toolDef) writing() *toolDef {
+	t.writes = true
+	return t
 }
 
 // inputSchema is a tool's input schema: its arguments' type plus
