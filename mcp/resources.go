@@ -289,7 +289,9 @@ func (s *server) readResource(ctx context.Context, c *call, raw string, modern b
 	return reply{result: cacheable(map[string]any{"contents": []any{content}}, modern, 0, cachePrivate)}
 }
 
-// notFound is the resource-not-found error of the era.
+// notFound is the resource-not-found error of the era: -32002 up to
+// 2025-11-25, -32602 in 2026-07-28 (the 2.x SDK client reports both as
+// -32602 when the data carries the URI).
 func notFound(uri, why string, modern bool) *jsonrpc.Error {
 	code := codeResourceNotFound
 	if modern {
@@ -306,12 +308,9 @@ func (s *server) resourceError(uri string, err error, modern bool) *jsonrpc.Erro
 	switch {
 	case errors.Is(err, policy.ErrPathNotFound), errors.Is(err, policy.ErrPathOutsideAllowedDir),
 		errors.Is(err, policy.ErrNotRegularFile):
-		e := jsonError(codeResourceNotFound, err, uri)
-		if modern {
-			e.Code = jsonrpc.CodeInvalidParams
-		}
-		e.Message = "Resource not found: " + e.Message
-		return e
+		// Data {uri} alone, as the spec's example: the 2.x SDK client
+		// recognises a resource-not-found error by it.
+		return notFound(uri, errorDetail(err), modern)
 	case errors.Is(err, errServerBusy), errors.Is(err, errCallTimeout), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return jsonError(jsonrpc.CodeInternalError, err, uri)
 	}
