@@ -840,7 +840,7 @@ func TestAnswerSize(t *testing.T) {
 		}
 		en := s.call("enrich_ip", k.name, k.bytes, map[string]any{"ip": k.biggest.String()})
 		rp := s.call("report", k.name, k.bytes, map[string]any{"path": k.file})
-		asAtLeast(t, rp, "scanners described", 10, "scanners_described")
+		asAtLeast(t, rp, "scanners described", min(10, k.minSuspects), "scanners_described")
 		cv := s.call("carve", k.name, k.bytes, map[string]any{"path": k.file, "ip": k.biggest.String()})
 		asAtLeast(t, cv, "packets carved", k.minPorts, "packets")
 		rows = append(rows, ov, su, fe, de, en, rp, cv)
