@@ -52,4 +52,5 @@ echo "== interop-features.mjs"
 node "$work/interop/interop-features.mjs" "${env[@]}" -- "$bin" | tee "$work/features.out" | grep -v '^PASS' || true
 grep -q ', 0 failed$' "$work/features.out"
 echo "== run-conformance.sh"
-(cd "$work/interop" && env PORT_HUNTER_ALLOWED_DIR="$data" PORT_HUNTER_TOKEN=ci-secret-token ./run-conformance.sh -- "$bin") | tail -n 15
+(cd "$work/interop" && env PORT_HUNTER_ALLOWED_DIR="$data" PORT_HUNTER_TOKEN=ci-secret-token ./run-conformance.sh \
+  --scenario server-initialize --scenario ping --scenario tools-list --scenario resources-list --scenario prompts-list -- "$bin") | tail -n 15
