@@ -86,10 +86,10 @@ func (s *server) feature(ctx context.Context, req *jsonrpc.Request, meta request
 			s.w.Error(req.ID, err)
 			return
 		}
-		s.send(req.ID, s.listPrompts(p, modern), modern)
+		s.send(req.ID, s.safely(req.Method, func() reply { return s.listPrompts(p, modern) }), modern)
 		return
 	case "prompts/get":
-		s.send(req.ID, s.getPrompt(req.Params), modern)
+		s.send(req.ID, s.safely(req.Method, func() reply { return s.getPrompt(req.Params) }), modern)
 		return
 	case "resources/templates/list":
 		var p listParams
@@ -97,7 +97,7 @@ func (s *server) feature(ctx context.Context, req *jsonrpc.Request, meta request
 			s.w.Error(req.ID, err)
 			return
 		}
-		s.send(req.ID, s.listTemplates(p, modern), modern)
+		s.send(req.ID, s.safely(req.Method, func() reply { return s.listTemplates(p, modern) }), modern)
 		return
 	}
 	var run func(ctx context.Context, c *call) reply
@@ -128,18 +128,24 @@ func (s *server) feature(ctx context.Context, req *jsonrpc.Request, meta request
 		run = func(ctx context.Context, _ *call) reply { return s.complete(ctx, p) }
 	}
 	s.startJob(ctx, req, meta, modern, job{
-		run: func(ctx context.Context, c *call) (r reply) {
-			defer func() {
-				if v := recover(); v != nil { // a bug must cost one answer, not the session
-					s.logf("porthunter: internal error in %s: %v", req.Method, v)
-					r = reply{err: jsonrpc.Errorf(jsonrpc.CodeInternalError, "internal error; the server log has the details")}
-				}
-			}()
-			return run(ctx, c)
+		run: func(ctx context.Context, c *call) reply {
+			return s.safely(req.Method, func() reply { return run(ctx, c) })
 		},
 		stopped: func(err error) reply { return reply{err: s.stoppedError(err)} },
 		refused: func(err error) reply { return reply{err: jsonError(jsonrpc.CodeInternalError, err, "")} },
 	})
+}
+
+// safely runs f, turning a panic into an internal error: a bug must cost
+// one answer, not the session.
+func (s *server) safely(method string, f func() reply) (r reply) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.logf("porthunter: internal error in %s: %v", method, v)
+			r = reply{err: jsonrpc.Errorf(jsonrpc.CodeInternalError, "internal error; the server log has the details")}
+		}
+	}()
+	return f()
 }
 
 // listParams are the params of a list method.
