@@ -2,11 +2,13 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 
 	"porthunter/pcapng"
+	"porthunter/policy"
 	"porthunter/scan"
 )
 
@@ -26,6 +28,10 @@ type CarveResult struct {
 	Files      []string
 	Duplicates []DuplicateReport
 	Window     *WindowReport // the window and the records it left out; nil without one
+	// Truncated says where reading stopped when a file broke after its
+	// first record: the packets before the break were carved, later files
+	// not read (as an analysis reads a set); nil when all was read.
+	Truncated *TruncationReport
 }
 
 // Carve writes to w, as one pcapng section (pcapng.Writer), every packet
@@ -74,7 +80,11 @@ func (z *Analyzer) Carve(ctx context.Context, req Request, addr netip.Addr, w io
 		n, err := carveFile(ctx, c.r, pw, addr, lim, sel, sections, &res)
 		sections += n
 		if err != nil {
-			return res, cw.why(fmt.Errorf("%s: %w", c.name, err))
+			return res, cw.why(fileErr(len(in), c.name, err))
+		}
+		if res.Truncated != nil {
+			res.Truncated.Reason = fileErr(len(in), c.name, errors.New(res.Truncated.Reason)).Error()
+			break
 		}
 	}
 	res.Window = sel.report()
@@ -83,10 +93,18 @@ func (z *Analyzer) Carve(ctx context.Context, req Request, addr netip.Addr, w io
 
 // carveFile carves one file of a carve into pw, numbering its sections
 // on from sections; it returns the sections it read.
+// A file that is no capture, or broken before its first record, fails
+// the carve as it fails an analysis (policy.ErrUnsupportedFileType,
+// ErrMalformed); one broken later is carved up to the break, which
+// res.Truncated reports. A packet the pcapng writer cannot write exactly
+// (a timestamp before 1970) fails it with ErrMalformed.
 func carveFile(ctx context.Context, r io.Reader, pw *pcapng.Writer, addr netip.Addr, lim pcapng.Limits, sel *selection, sections int, res *CarveResult) (int, error) {
 	rd, err := pcapng.NewReaderLimits(r, lim)
 	if err != nil {
-		return 0, err
+		if errors.Is(err, pcapng.ErrNotCapture) {
+			return 0, fmt.Errorf("%w: %v", policy.ErrUnsupportedFileType, err)
+		}
+		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	defer rd.Close()
 	var pkt pcapng.Packet
@@ -96,7 +114,11 @@ func carveFile(ctx context.Context, r io.Reader, pw *pcapng.Writer, addr netip.A
 			return rd.Info().Sections, nil
 		}
 		if err != nil {
-			return rd.Info().Sections, err
+			if res.Read == 0 { // nothing read at all, as an analysis fails
+				return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+			}
+			res.Truncated = &TruncationReport{AfterFrame: res.Read, Offset: rd.Offset(), Reason: err.Error()}
+			return rd.Info().Sections, nil
 		}
 		if res.Read++; res.Read%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -121,11 +143,11 @@ func carveFile(ctx context.Context, r io.Reader, pw *pcapng.Writer, addr netip.A
 		itf.Section += sections
 		if !pw.HasInterface(itf) {
 			if err := pw.WriteInterface(itf); err != nil {
-				return 0, err
+				return 0, writeErr(err)
 			}
 		}
 		if err := pw.WritePacket(itf, rec); err != nil {
-			return 0, err
+			return 0, writeErr(err)
 		}
 		res.Kept++
 		t := scan.Time{NS: rec.Timestamp, Digits: rec.Precision}
@@ -134,6 +156,16 @@ func carveFile(ctx context.Context, r io.Reader, pw *pcapng.Writer, addr netip.A
 		}
 		res.Last = &t
 	}
+}
+
+// writeErr is the error of a packet or interface the pcapng writer
+// refused: the capture holds what pcapng cannot carry (ErrMalformed), or
+// the underlying writer failed (the size cap, returned as it is).
+func writeErr(err error) error {
+	if errors.Is(err, pcapng.ErrUnwritable) || errors.Is(err, pcapng.ErrLimit) || errors.Is(err, pcapng.ErrUnknownInterface) {
+		return fmt.Errorf("%w: cannot be carved into pcapng: %v", ErrMalformed, err)
+	}
+	return err
 }
 
 // involves reports whether p was sent to or from addr, or is an ICMP error

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,5 +272,34 @@ func TestCarveSet(t *testing.T) {
 	res, err = z.Carve(context.Background(), Request{Paths: []string{"whole.pcap"}, Window: w}, addr, &out, 1<<20)
 	if err != nil || res.Kept >= uint64(len(want)) {
 		t.Errorf("windowed carve: %+v, %v", res, err)
+	}
+}
+
+// TestCarveBroken: a capture cut after some records is carved up to the
+// cut, which the result reports; a gzip file holding no capture, or one
+// broken before its first record, fails as an analysis does.
+func TestCarveBroken(t *testing.T) {
+	dir := t.TempDir()
+	splitFixture(t, dir)
+	b, _ := os.ReadFile(filepath.Join(dir, "whole.pcap"))
+	os.WriteFile(filepath.Join(dir, "cut.pcap"), b[:len(b)/2+7], 0o644)
+	os.WriteFile(filepath.Join(dir, "head.pcap"), b[:24+10], 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("not a capture, compressed"))
+	zw.Close()
+	os.WriteFile(filepath.Join(dir, "text.gz"), gz.Bytes(), 0o644)
+	z := testAnalyzer(t, dir)
+	addr := netip.MustParseAddr("192.0.2.200")
+	var out bytes.Buffer
+	res, err := z.Carve(context.Background(), Request{Paths: []string{"cut.pcap"}}, addr, &out, 1<<20)
+	if err != nil || res.Truncated == nil || res.Kept == 0 || res.Read == 0 {
+		t.Errorf("cut capture: %+v, %v", res, err)
+	}
+	for name, want := range map[string]error{"head.pcap": ErrMalformed, "text.gz": policy.ErrUnsupportedFileType} {
+		out.Reset()
+		if _, err := z.Carve(context.Background(), Request{Paths: []string{name}}, addr, &out, 1<<20); !errors.Is(err, want) {
+			t.Errorf("%s: %v, want %v", name, err, want)
+		}
 	}
 }

@@ -167,6 +167,7 @@ type CarveAnswer struct {
 	FilesTotal  int                       `json:"files_total"`
 	Duplicates  []capture.DuplicateReport `json:"duplicates" desc:"files left out as the same as another, at most 8"`
 	Window      *capture.WindowReport     `json:"window" desc:"the time window, null when none"`
+	Truncated   *capture.TruncationReport `json:"truncated" desc:"where reading stopped when a file broke after its first packet (the packets before were carved); null when all was read"`
 	WrittenTo   string                    `json:"written_to,omitempty" desc:"the file also written into PORT_HUNTER_EVIDENCE_DIR (its name there), when that is set"`
 	Held        string                    `json:"held" desc:"how long the resource stays readable"`
 
@@ -202,7 +203,7 @@ func handleCarve(ctx context.Context, s *server, c *call, a *CarveArgs) (*CarveA
 		Duplicates: nonNil(res.Duplicates), Held: fmt.Sprintf("in memory until the server stops, or until %d MiB of newer evidence pushes it out", MaxEvidenceBytes>>20), ev: e}
 	ans.Files = ans.Files[:min(len(ans.Files), readFiles)]
 	ans.Duplicates = ans.Duplicates[:min(len(ans.Duplicates), readDuplicates)]
-	ans.Window = res.Window
+	ans.Window, ans.Truncated = res.Window, res.Truncated
 	if s.evDir != nil {
 		name := strings.TrimSuffix(e.name, ".pcapng") + "-" + e.id[:8] + ".pcapng"
 		if err := s.writeEvidence(name, e.data); err != nil {
