@@ -491,6 +491,41 @@ func asCorrelateIPs(a *asCase) []string {
 	return ips
 }
 
+// asManyCaptures writes a directory of thousands of captures (case e):
+// 40 sensors, each with a tcpdump -C set of 40 files and a dumpcap ring of
+// 35, named with a long prefix, all empty pcap or pcapng files (a listing
+// reads their first bytes only). It returns how many it wrote.
+func asManyCaptures(t testing.TB, dir string) int {
+	t.Helper()
+	pcapHdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0}
+	ngHdr := []byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0}
+	n := 0
+	for sensor := 0; sensor < 40; sensor++ {
+		sub := filepath.Join(dir, "many", fmt.Sprintf("datacenter-frankfurt-rack-%02d-span-port-mirror-sensor-%02d", sensor%7, sensor))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 40; i++ {
+			name := "perimeter-edge-firewall-outside-interface.pcap"
+			if i > 0 {
+				name += fmt.Sprint(i)
+			}
+			if err := os.WriteFile(filepath.Join(sub, name), pcapHdr, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		for i := 1; i <= 35; i++ {
+			name := fmt.Sprintf("ring-buffer-dmz-uplink_%05d_202603%02d%02d0000.pcapng", i, 1+i/24, i%24)
+			if err := os.WriteFile(filepath.Join(sub, name), ngHdr, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	return n
+}
+
 // asIntel writes synthetic offline intel (documentation ASNs, invented
 // names, INTEL.md §7) that knows every scanner range, lists a third of
 // case a's scanners and puts all of them in a dozen OTX pulses, so the
@@ -776,6 +811,7 @@ func TestAnswerSize(t *testing.T) {
 	b := asDenseScans(t, dir, scale)
 	c := asLongCapture(t, dir, scale)
 	asIntel(t, dir, a)
+	manyFiles := asManyCaptures(t, dir)
 	generated := time.Since(began)
 
 	s := asStart(t, map[string]string{
@@ -803,7 +839,11 @@ func TestAnswerSize(t *testing.T) {
 			asAtLeast(t, de, "episodes", k.minEpisodes, "scanner.episodes_total")
 		}
 		en := s.call("enrich_ip", k.name, k.bytes, map[string]any{"ip": k.biggest.String()})
-		rows = append(rows, ov, su, fe, de, en)
+		rp := s.call("report", k.name, k.bytes, map[string]any{"path": k.file})
+		asAtLeast(t, rp, "scanners described", min(10, k.minSuspects), "scanners_described")
+		cv := s.call("carve", k.name, k.bytes, map[string]any{"path": k.file, "ip": k.biggest.String()})
+		asAtLeast(t, cv, "packets carved", k.minPorts, "packets")
+		rows = append(rows, ov, su, fe, de, en, rp, cv)
 	}
 	ips := make([]any, 0, 100)
 	for _, ip := range asCorrelateIPs(a) {
@@ -814,6 +854,14 @@ func TestAnswerSize(t *testing.T) {
 	cp := s.call("correlate", "d-100-ips+path(a)", a.bytes, map[string]any{"ips": ips, "path": a.file})
 	asAtLeast(t, cp, "results", len(ips), "total")
 	rows = append(rows, co, cp)
+	// list_captures over a directory of thousands of captures with long
+	// names, most in rotated sets, and over the whole allowed directory.
+	lc := s.call("list_captures", fmt.Sprintf("e-%d-files", manyFiles), 0, map[string]any{"dir": "many"})
+	asAtLeast(t, lc, "captures", manyFiles, "total")
+	asAtLeast(t, lc, "sets", 80, "sets_total")
+	la := s.call("list_captures", "e-whole-dir", 0, map[string]any{})
+	asAtLeast(t, la, "captures", manyFiles+3, "total")
+	rows = append(rows, lc, la)
 	// Not a default answer, so not held to the budget: the overview of the
 	// long capture with 1 s windows, the timeline's worst case.
 	ov1 := s.call("scan_overview", c.name+" time_window_s=1", c.bytes, map[string]any{"path": c.file, "time_window_s": 1})

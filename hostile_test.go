@@ -63,6 +63,24 @@ var hostileLines = []struct {
 	{`{"jsonrpc":"2.0","id":21,"method":"ping","Method":"tools/call","params":{"name":"nope"}}`, 1, 0, `21`},
 	{`{"jsonrpc":"2.0","id":22,"method":"ping","method":"tools/call","params":{"name":"nope"}}`, 1, -32600, `22`},
 	{`{"jsonrpc":"2.0","id":23,"id":24,"method":"ping"}`, 1, -32600, ""},
+	// Resource URIs, prompt arguments, completions and globs are as
+	// hostile as paths: refused by protocol code, or a tool error, never
+	// a file outside the allowed directory (the token is required here).
+	{`{"jsonrpc":"2.0","id":40,"method":"resources/read","params":{"uri":"porthunter://capture/..%2F..%2Fetc%2Fpasswd/overview"}}`, 1, -32002, `40`},
+	{`{"jsonrpc":"2.0","id":41,"method":"resources/read","params":{"uri":"porthunter://capture/` + strings.Repeat("%2F..", 3000) + `/overview"}}`, 1, -32002, `41`},
+	{`{"jsonrpc":"2.0","id":42,"method":"resources/read","params":{"uri":7}}`, 1, -32602, `42`},
+	{`{"jsonrpc":"2.0","id":43,"method":"resources/read"}`, 1, -32602, `43`},
+	{`{"jsonrpc":"2.0","id":44,"method":"resources/read","params":{"uri":"porthunter://evidence/00000000000000000000000000000000/x"}}`, 1, -32002, `44`},
+	{`{"jsonrpc":"2.0","id":45,"method":"resources/list","params":{"cursor":"AAAA"}}`, 1, -32602, `45`},
+	{`{"jsonrpc":"2.0","id":46,"method":"resources/templates/list","params":{"cursor":""}}`, 1, -32602, `46`},
+	{`{"jsonrpc":"2.0","id":47,"method":"prompts/get","params":{"name":"triage_capture","arguments":{"path":"../../etc/passwd"}}}`, 1, 0, `47`},
+	{`{"jsonrpc":"2.0","id":48,"method":"prompts/get","params":{"name":"triage_capture","arguments":["x"]}}`, 1, -32602, `48`},
+	{`{"jsonrpc":"2.0","id":49,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"triage_capture"},"argument":{"name":"path","value":""}}}`, 1, -32601, `49`},
+	{`{"jsonrpc":"2.0","id":50,"method":"tools/call","params":{"name":"scan_overview","arguments":{"auth_token":"t","glob":"` + strings.Repeat("*", 300) + `"}}}`, 1, 0, `50`},
+	{`{"jsonrpc":"2.0","id":51,"method":"tools/call","params":{"name":"list_suspects","arguments":{"auth_token":"t","glob":"../../*"}}}`, 1, 0, `51`},
+	{`{"jsonrpc":"2.0","id":52,"method":"tools/call","params":{"name":"carve","arguments":{"auth_token":"t","paths":["a","a"],"ip":"1.2.3.4","since":"x"}}}`, 1, 0, `52`},
+	{`{"jsonrpc":"2.0","id":53,"method":"tools/call","params":{"name":"list_captures","arguments":{"auth_token":"t","dir":"/"}}}`, 1, 0, `53`},
+	{`{"jsonrpc":"2.0","id":54,"method":"tools/call","params":{"name":"scan_overview","arguments":{"auth_token":"t","paths":` + `[` + strings.TrimSuffix(strings.Repeat(`"x",`, 2000), ",") + `]}}}`, 1, 0, `54`},
 	{strings.Repeat("[", 100000) + strings.Repeat("]", 100000), 1, -32700, ""}, // deeper than encoding/json accepts
 	{`{"a":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat("}", 20001), 1, -32700, ""},
 	{`{"jsonrpc":"2.0","id":19,"method":"ping","params":{"pad":"` + strings.Repeat("x", 10<<20) + `"}}`, 1, -32600, ""},

@@ -191,6 +191,9 @@ func printUsage(w io.Writer) {
 		{"PORT_HUNTER_MAX_ANALYSES", "captures read at once (default 2)"},
 		{"PORT_HUNTER_CALL_TIMEOUT_S", "time limit of one tool call, seconds (default 300)"},
 		{"PORT_HUNTER_MEMORY_MB", "memory budget of the analyses, MiB (default 1024)"},
+		{"PORT_HUNTER_MAX_SET_FILES", "files one call may read as one capture (default 64)"},
+		{"PORT_HUNTER_MAX_PACKETS", "records one call may read, all its files together (default 100000000)"},
+		{"PORT_HUNTER_EVIDENCE_DIR", "where the carve tool also writes its pcapng files (default unset: memory only)"},
 	} {
 		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
 	}

@@ -45,5 +45,12 @@ node -e '
 env=(-e PORT_HUNTER_ALLOWED_DIR="$data" -e PORT_HUNTER_TOKEN=ci-secret-token -e PORT_HUNTER_MAX_PCAP_MB=1024)
 echo "== check.mjs"
 node "$work/interop/check.mjs" --client all --strict --quiet-stderr "${env[@]}" --calls "$work/calls.json" -- "$bin" | tee "$work/check.out" | tail -n 40
+# check.mjs drives tools only: resources, templates, prompts, completion and resource links go
+# through the same SDK clients (v1, v2, v2-auto, v2-modern), with and without the token.
+cp "$root/.ci/interop-features.mjs" "$work/interop/"
+echo "== interop-features.mjs"
+node "$work/interop/interop-features.mjs" "${env[@]}" -- "$bin" | tee "$work/features.out" | grep -v '^PASS' || true
+grep -q ', 0 failed$' "$work/features.out"
 echo "== run-conformance.sh"
-(cd "$work/interop" && env PORT_HUNTER_ALLOWED_DIR="$data" PORT_HUNTER_TOKEN=ci-secret-token ./run-conformance.sh -- "$bin") | tail -n 15
+(cd "$work/interop" && env PORT_HUNTER_ALLOWED_DIR="$data" PORT_HUNTER_TOKEN=ci-secret-token ./run-conformance.sh \
+  --scenario server-initialize --scenario ping --scenario tools-list --scenario resources-list --scenario prompts-list -- "$bin") | tail -n 15

@@ -66,6 +66,15 @@ type Report struct {
 	// Files lists the files of a capture set read as one capture, in the
 	// order read; absent for one file. SHA256 is then empty.
 	Files []FileReport `json:"files,omitempty"`
+	// FilesTotal counts the files read when Files lists them: an answer
+	// may list only the first ones.
+	FilesTotal int `json:"files_total,omitempty"`
+	// Duplicates lists the files of a set left out because another file
+	// of the set has the same content (set.go); absent when none.
+	Duplicates []DuplicateReport `json:"duplicates,omitempty"`
+	// Window is the time window the analysis was restricted to, with the
+	// records it left out; absent without a window (set.go).
+	Window *WindowReport `json:"window,omitempty"`
 }
 
 // InterfaceReport describes one interface of the capture (a pcap file
@@ -119,6 +128,10 @@ type cacheKey struct {
 	dev, inode uint64
 	size       int64
 	mtimeNS    int64
+	// set is the identity of the other files of a rotated set and
+	// window the time window (set.go); both empty for one whole file.
+	set    string
+	window Window
 }
 
 // Analyzer reads captures through the sandbox, at most MaxConcurrentAnalyses
@@ -175,7 +188,7 @@ func (z *Analyzer) Analyze(ctx context.Context, path string, progress func(done,
 		return nil, err
 	}
 	defer f.Close()
-	key := cacheKey{f.Name, f.Dev, f.Inode, f.Size, f.ModTime.UnixNano()}
+	key := cacheKey{name: f.Name, dev: f.Dev, inode: f.Inode, size: f.Size, mtimeNS: f.ModTime.UnixNano()}
 	if r := z.lookup(key); r != nil {
 		return r, nil
 	}
@@ -190,7 +203,7 @@ func (z *Analyzer) Analyze(ctx context.Context, path string, progress func(done,
 	}
 	z.begin()
 	in := []captureInput{{r: f.Reader(), reopen: f.Reader, size: f.Size}}
-	r, err := readCaptures(ctx, in, ReaderLimits(z.cfg), z.scanConfig(), progress)
+	r, err := readCaptures(ctx, in, ReaderLimits(z.cfg), z.scanConfig(), nil, progress)
 	if err != nil {
 		z.end(key, nil)
 		return nil, err
@@ -375,7 +388,7 @@ func (a *asyncHash) sum() string {
 // readCapture reads one capture to its end (or to the first error after at
 // least one record), feeding every record to a scan aggregator.
 func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*Result, error) {
-	return readCaptures(ctx, []captureInput{{r: r, size: size}}, lim, sc, progress)
+	return readCaptures(ctx, []captureInput{{r: r, size: size}}, lim, sc, nil, progress)
 }
 
 // captureInput is one file of a capture set, read from its first byte.
@@ -407,8 +420,10 @@ type FileReport struct {
 // report says where, and later files are not read (a rotated set is only
 // cut short in its last file; if a middle file is damaged, what follows
 // it would be counted under frame numbers that depend on where it broke).
-// A file that is not a capture at all fails the whole set.
-func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*Result, error) {
+// A file that is not a capture at all fails the whole set. sel, if not
+// nil, keeps only the records of a time window and bounds the records
+// read (set.go); the frames left out keep their numbers.
+func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc scan.Config, sel *selection, progress func(done, total int64)) (*Result, error) {
 	var total int64
 	for _, c := range in {
 		total += c.size
@@ -451,12 +466,16 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		}
 		first := n
 		var readErr error
-		n, readErr = feed(ctx, rd, agg, dec, n, ^uint64(0), func() {
+		n, readErr = feed(ctx, rd, agg, dec, n, sel.recordLimit(), sel, func() {
 			if progress != nil {
 				progress(before+cr.n, total)
 			}
 		})
 		if err := ctx.Err(); err != nil {
+			hasher.sum()
+			return nil, err
+		}
+		if err := sel.checkLimit(rd, n, readErr); err != nil {
 			hasher.sum()
 			return nil, err
 		}
@@ -517,7 +536,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		// one analysis.
 		an, sc.Admit = nil, set
 		var err error
-		an, err = rereadCaptures(ctx, in, n, lim, sc, rl, func(done int64) {
+		an, err = rereadCaptures(ctx, in, n, lim, sc, rl, sel.again(), func(done int64) {
 			if progress != nil {
 				progress(total+done, 2*total)
 			}
@@ -532,6 +551,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	rep.Sections = sections
 	rep.Stats = dec.stats(an.Capture())
 	rep.Stats.MemoryBudgetBytes = budget
+	rep.Window = sel.report()
 	if stop != nil {
 		rep.SHA256 = files[0].SHA256
 		rep.Truncated = &TruncationReport{AfterFrame: n, Offset: stopOff, Reason: stop.Error()}
@@ -539,7 +559,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	if len(in) > 1 {
 		// The whole set has no single hash: each file's is in files.
 		rep.SHA256 = ""
-		rep.Files = files
+		rep.Files, rep.FilesTotal = files, len(files)
 	}
 	return &Result{Analysis: an, Report: &rep}, nil
 }
@@ -547,8 +567,10 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 // feed decodes rd's records with dec into agg, numbering frames on from
 // n (the records before), until the end of rd (nil error), a read error,
 // limit records in all, or ctx's end (checked, with tick called, every
-// checkEvery records). It returns the records counted so far, n included.
-func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, dec *decoder, n, limit uint64, tick func()) (uint64, error) {
+// checkEvery records). Records sel does not take (outside its time
+// window) are counted and numbered but not analysed. It returns the
+// records counted so far, n included.
+func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, dec *decoder, n, limit uint64, sel *selection, tick func()) (uint64, error) {
 	var p pcapng.Packet
 	first := n
 	for n < limit {
@@ -559,9 +581,11 @@ func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, dec *dec
 		if err != nil {
 			return n, err
 		}
-		dec.decode(rec, &p)
-		p.Frame += first
-		agg.Add(&p)
+		if sel.take(rec.Timestamp) {
+			dec.decode(rec, &p)
+			p.Frame += first
+			agg.Add(&p)
+		}
 		n++
 		if n%checkEvery == 0 {
 			if ctx.Err() != nil {
@@ -585,9 +609,10 @@ func rereadable(in []captureInput) bool {
 
 // rereadCaptures reads the first records records of a capture set again,
 // as readCaptures read them (fragments reassembled within rl), into an
-// aggregator configured by sc (its Admit set: the heaviest sources). It
-// fails if a file cannot be re-read or no longer holds those records.
-func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim pcapng.Limits, sc scan.Config, rl pcapng.ReassemblyLimits, tick func(done int64)) (*scan.Analysis, error) {
+// aggregator configured by sc (its Admit set: the heaviest sources),
+// keeping the records sel takes. It fails if a file cannot be re-read or
+// no longer holds those records.
+func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim pcapng.Limits, sc scan.Config, rl pcapng.ReassemblyLimits, sel *selection, tick func(done int64)) (*scan.Analysis, error) {
 	agg := scan.NewAggregator(sc)
 	defer agg.Close()
 	dec := newDecoder(rl)
@@ -602,7 +627,7 @@ func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim 
 		if err != nil {
 			return nil, err
 		}
-		n, err = feed(ctx, rd, agg, dec, n, records, func() { tick(before + cr.n) })
+		n, err = feed(ctx, rd, agg, dec, n, records, sel, func() { tick(before + cr.n) })
 		if err != nil || ctx.Err() != nil {
 			return nil, errors.Join(err, ctx.Err())
 		}
@@ -653,7 +678,7 @@ func ReadFiles(ctx context.Context, cfg policy.Config, names []string, open func
 		has[i] = ok
 	}
 	sortCaptureInputs(in, has)
-	res, err := readCaptures(ctx, in, lim, z.scanConfig(), progress)
+	res, err := readCaptures(ctx, in, lim, z.scanConfig(), nil, progress)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,13 @@
 // modification time), so the tools asked about one capture read it once
 // and a file that changed is read again. ReadFiles reads a set of files,
 // opened by a function of the caller's, as one capture ordered by their
-// first packets, and caches nothing.
+// first packets, and caches nothing. AnalyzeSet is the server's: a
+// Request names one file or a rotated set and an optional time window
+// (set.go), read within the set's limits with duplicates read once, and
+// cached by the files' identities and the window. ListCaptures and
+// GlobCaptures find captures by their first bytes within named bounds
+// (catalog.go); Carve writes an address's packets into a new pcapng
+// (carve.go).
 //
 // Trusted input: the configuration. Untrusted input: the files. A file is
 // read only up to the size it had when opened; a gzip capture expands to

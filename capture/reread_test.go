@@ -72,12 +72,12 @@ func TestHeaviestSourcesChanged(t *testing.T) {
 	sc := scan.Config{MemoryBudgetBytes: 256_000} // 100 sources
 	in := []captureInput{{r: bytes.NewReader(data), size: int64(len(data)),
 		reopen: func() io.Reader { return bytes.NewReader(data[:len(data)/2]) }}}
-	_, err = readCaptures(context.Background(), in, pcapng.DefaultLimits(), sc, nil)
+	_, err = readCaptures(context.Background(), in, pcapng.DefaultLimits(), sc, nil, nil)
 	if !errors.Is(err, ErrChanged) {
 		t.Fatalf("err = %v, want ErrChanged", err)
 	}
 	in[0].r, in[0].reopen = bytes.NewReader(data), func() io.Reader { return bytes.NewReader(data) }
-	res, err := readCaptures(context.Background(), in, pcapng.DefaultLimits(), sc, nil)
+	res, err := readCaptures(context.Background(), in, pcapng.DefaultLimits(), sc, nil, nil)
 	if err != nil || !res.Report.Stats.HeaviestSources || len(res.Analysis.Suspects(scan.DefaultThresholds())) != 3 {
 		t.Fatalf("unchanged file: err %v, stats %+v", err, res.Report.Stats)
 	}
@@ -106,7 +106,7 @@ func TestHeaviestSourcesCancel(t *testing.T) {
 	}
 	in := []captureInput{{r: bytes.NewReader(data), size: int64(len(data)),
 		reopen: func() io.Reader { return bytes.NewReader(data) }}}
-	_, err = readCaptures(ctx, in, pcapng.DefaultLimits(), scan.Config{MemoryBudgetBytes: 256_000}, progress)
+	_, err = readCaptures(ctx, in, pcapng.DefaultLimits(), scan.Config{MemoryBudgetBytes: 256_000}, nil, progress)
 	if !errors.Is(err, context.Canceled) || second != 1 {
 		t.Fatalf("err = %v after %d progress calls of the second reading; want context.Canceled after 1", err, second)
 	}

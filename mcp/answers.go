@@ -41,6 +41,7 @@ const (
 	summaryGroups       = 5  // distributed scans and decoy groups listed
 	summaryGroupMembers = 8  // sources (and targets) listed per group
 	summaryInterfaces   = 8  // capture.interfaces
+	summaryFiles        = 8  // capture.files and capture.duplicates of a rotated set
 	summaryCorrGroupIPs = 8  // addresses listed per correlate group
 	summaryCorrGroups   = 10 // correlate groups listed
 	summaryCounts       = 10 // entries of correlate's by_asn and by_country
@@ -104,7 +105,7 @@ func ports(list []int, engineCut, full bool) (Ports, bool) {
 
 // OverviewArgs are scan_overview's arguments.
 type OverviewArgs struct {
-	Path        string  `json:"path" required:"true" min:"1" max:"4096" desc:"capture file (pcap, pcapng, optionally gzip-compressed), relative to PORT_HUNTER_ALLOWED_DIR"`
+	Source
 	TimeWindowS float64 `json:"time_window_s" default:"60" min:"0.001" max:"31622400" desc:"timeline window in seconds"`
 	TopK        int     `json:"top_k" default:"20" min:"1" max:"1000" desc:"rows per list: scanners, targets, ports (and, with detail full, groups)"`
 	Detail      string  `json:"detail" default:"\"summary\"" enum:"summary,full" desc:"summary cuts port lists to 16 ranges, groups to 5 and drops fingerprint evidence; full gives them whole"`
@@ -238,11 +239,15 @@ func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int,
 // reportView is the capture report at a level: summary lists the first
 // summaryInterfaces interfaces.
 func reportView(r *capture.Report, full bool) *capture.Report {
-	if r == nil || full || len(r.Interfaces) <= summaryInterfaces {
+	if r == nil || full || (len(r.Interfaces) <= summaryInterfaces && len(r.Files) <= summaryFiles && len(r.Duplicates) <= summaryFiles) {
 		return r
 	}
 	c := *r
-	c.Interfaces, c.InterfacesTruncated = r.Interfaces[:summaryInterfaces], true
+	if len(r.Interfaces) > summaryInterfaces {
+		c.Interfaces, c.InterfacesTruncated = r.Interfaces[:summaryInterfaces], true
+	}
+	c.Files = r.Files[:min(len(r.Files), summaryFiles)] // files_total counts them
+	c.Duplicates = r.Duplicates[:min(len(r.Duplicates), summaryFiles)]
 	return &c
 }
 
@@ -250,7 +255,7 @@ func reportView(r *capture.Report, full bool) *capture.Report {
 
 // SuspectsArgs are list_suspects' arguments.
 type SuspectsArgs struct {
-	Path       string  `json:"path" required:"true" min:"1" max:"4096" desc:"capture file (pcap, pcapng, optionally gzip-compressed), relative to PORT_HUNTER_ALLOWED_DIR"`
+	Source
 	MinPorts   int     `json:"min_ports" default:"10" min:"1" max:"1048576" desc:"distinct ports on one host that make a scan"`
 	MinRatePPS float64 `json:"min_rate_pps" default:"5" min:"0" max:"1000000000" desc:"distinct probes per second of the scan episode"`
 	MinHosts   int     `json:"min_hosts" default:"10" min:"1" max:"1048576" desc:"distinct hosts on one port that make a scan"`
@@ -273,6 +278,7 @@ type SuspectsAnswer struct {
 	Total      int       `json:"total" desc:"sources listed in all"`
 	Truncated  bool      `json:"truncated" desc:"more sources than this page: next_cursor pages on"`
 	NextCursor string    `json:"next_cursor,omitempty" desc:"call again with this cursor for the next page"`
+	Read       *ReadView `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // Suspect is one scanning source (docs/CONTRACT.md §3.2).
@@ -337,20 +343,21 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 
 // FirstEventArgs are first_scan_event's arguments.
 type FirstEventArgs struct {
-	Path string `json:"path" required:"true" min:"1" max:"4096" desc:"capture file (pcap, pcapng, optionally gzip-compressed), relative to PORT_HUNTER_ALLOWED_DIR"`
+	Source
 }
 
 // FirstEventAnswer is first_scan_event's answer.
 type FirstEventAnswer struct {
 	Envelope
 	FirstEvent *scan.FirstEvent `json:"first_event" desc:"null when no source is listed under the default thresholds"`
+	Read       *ReadView        `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // --- scanner_detail --------------------------------------------------------
 
 // DetailArgs are scanner_detail's arguments.
 type DetailArgs struct {
-	Path   string `json:"path" required:"true" min:"1" max:"4096" desc:"capture file (pcap, pcapng, optionally gzip-compressed), relative to PORT_HUNTER_ALLOWED_DIR"`
+	Source
 	IP     string `json:"ip" required:"true" min:"1" max:"256" desc:"IPv4 or IPv6 address of the source"`
 	Detail string `json:"detail" default:"\"summary\"" enum:"summary,full" desc:"summary cuts port lists to 16 ranges and drops fingerprint evidence; full gives them whole"`
 	Limit  int    `json:"limit" default:"10" min:"1" max:"1024" desc:"targets and episodes per page"`
@@ -364,6 +371,7 @@ type DetailAnswer struct {
 	Found      bool           `json:"found" desc:"false when the address sent nothing in this capture"`
 	Scanner    *ScannerDetail `json:"scanner" desc:"null when not found"`
 	NextCursor string         `json:"next_cursor,omitempty" desc:"more targets or episodes: call again with this cursor"`
+	Read       *ReadView      `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // ScannerDetail is everything known about one source (docs/CONTRACT.md §3.6).
@@ -708,7 +716,7 @@ func consulted(sources []intel.Source) string {
 // CorrelateArgs are correlate's arguments.
 type CorrelateArgs struct {
 	IPs    []string `json:"ips" required:"true" desc:"addresses, at most 1000 (more: error too_many_ips); results keep their order"`
-	Path   string   `json:"path" max:"4096" desc:"optional capture whose scan activity is attached to each address"`
+	Source          // optional: the capture whose scan activity is attached to each address
 	Detail string   `json:"detail" default:"\"summary\"" enum:"summary,full" desc:"full gives each address's whole enrichment, every group member and all counts"`
 	Limit  int      `json:"limit" default:"20" min:"1" max:"1000" desc:"results per page"`
 	Cursor string   `json:"cursor" max:"512" desc:"next_cursor of the previous answer, for the next page of results"`
@@ -726,6 +734,7 @@ type CorrelateAnswer struct {
 	Consulted   string            `json:"consulted" desc:"the providers asked and their status; \"none\" when no intel is configured"`
 	Partial     bool              `json:"partial"`
 	Intel       IntelState        `json:"intel" desc:"the server's intel: what is configured, which sources failed to load or are stale"`
+	Read        *ReadView         `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // CorrelateResult is one input's answer: invalid, skipped or enriched.

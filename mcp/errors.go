@@ -49,6 +49,14 @@ var errorCodes = []struct {
 		"Raise PORT_HUNTER_CALL_TIMEOUT_S in the server's environment, or analyse a smaller slice of the capture (editcap -A/-B)."},
 	{errServerBusy, "busy",
 		"Send the call again once one of the calls in flight has been answered."},
+	{capture.ErrBadGlob, "invalid_argument",
+		"Give a glob relative to PORT_HUNTER_ALLOWED_DIR whose last element alone has wildcards (* ? [a-z]), at most 256 bytes, e.g. sensor1/cap.pcap*."},
+	{capture.ErrTooManyFiles, "too_many_files",
+		"Name fewer files or a narrower glob (at most PORT_HUNTER_MAX_SET_FILES files per call, and a glob's directory may hold at most 10,000 names), or raise PORT_HUNTER_MAX_SET_FILES."},
+	{capture.ErrTooManyPackets, "too_many_packets",
+		"Read fewer files at once, or raise PORT_HUNTER_MAX_PACKETS in the server's environment."},
+	{capture.ErrCarveTooLarge, "evidence_too_large",
+		"Narrow the carve with since and until (or fewer files): a carved capture is held in memory, at most 16 MiB."},
 }
 
 // Codes of answers that no sentinel produces.

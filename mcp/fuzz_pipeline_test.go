@@ -15,7 +15,7 @@ import (
 
 // Bounds of one input of FuzzPipeline. A fixed part pays for the
 // analysis's tables (shards, counters, batches: a few MiB whatever the
-// capture) and the six answers; the part per byte of capture is generous
+// capture) and the answers of every tool; the part per byte of capture is generous
 // for the densest input (a 16-byte pcap record making a new source and
 // target of about 500 bytes of state). A cost that grows faster than the
 // input, as the decoy search once did, exceeds it within a few KiB.
@@ -28,7 +28,7 @@ const (
 // FuzzPipeline feeds capture bytes to every tool, as a client names the
 // file: each call must end in an answer or a contract error (never a
 // panic, which runTool reports as internal_error), within pipelineTime
-// for all six, and allocating at most pipelineFixedBytes plus
+// for all of them, and allocating at most pipelineFixedBytes plus
 // pipelineBytesPerByte per byte of input.
 func FuzzPipeline(f *testing.F) {
 	for _, dir := range []string{"../fixtures", filepath.Join("../fixtures", "lab")} {
@@ -98,10 +98,10 @@ func FuzzPipeline(f *testing.F) {
 		el := time.Since(start)
 		runtime.ReadMemStats(&m1)
 		if el > pipelineTime*raceSlowdown {
-			t.Errorf("%d bytes: the six tools took %v", len(data), el)
+			t.Errorf("%d bytes: the tools took %v", len(data), el)
 		}
 		if a, limit := m1.TotalAlloc-m0.TotalAlloc, uint64(pipelineFixedBytes+pipelineBytesPerByte*len(data)); a > limit {
-			t.Errorf("%d bytes: the six tools allocated %d bytes, limit %d", len(data), a, limit)
+			t.Errorf("%d bytes: the tools allocated %d bytes, limit %d", len(data), a, limit)
 		}
 	})
 }

@@ -77,7 +77,7 @@ func structured(t *testing.T, ans map[string]any) (map[string]any, bool) {
 
 // writePcap writes recs as a classic little-endian pcap with the first
 // record's link type, in microseconds or nanoseconds as it resolves.
-func writePcap(t *testing.T, path string, recs []pcapng.Record) {
+func writePcap(t testing.TB, path string, recs []pcapng.Record) {
 	t.Helper()
 	var b bytes.Buffer
 	magic, unit := uint32(0xa1b2c3d4), int64(1000)

@@ -137,7 +137,8 @@ func TestProtocolBasics(t *testing.T) {
 				if r["protocolVersion"] != want {
 					t.Errorf("initialize %s answered %v, want %s", v, r["protocolVersion"], want)
 				}
-				if !reflect.DeepEqual(r["capabilities"], map[string]any{"tools": map[string]any{}}) {
+				// The token is required here: no completion (discover.go).
+				if !reflect.DeepEqual(r["capabilities"], map[string]any{"tools": map[string]any{}, "resources": map[string]any{}, "prompts": map[string]any{}}) {
 					t.Errorf("capabilities %v", r["capabilities"])
 				}
 			}}
@@ -223,7 +224,7 @@ func TestToolsList(t *testing.T) {
 			t.Errorf("%s has no description", tl["name"])
 		}
 	}
-	want := "scan_overview list_suspects first_scan_event scanner_detail enrich_ip correlate"
+	want := "list_captures scan_overview list_suspects first_scan_event scanner_detail enrich_ip correlate report carve"
 	if strings.Join(names, " ") != want {
 		t.Errorf("tools %v, want %s", names, want)
 	}
@@ -249,7 +250,7 @@ func TestModernEra(t *testing.T) {
 	s.send(`{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{` + modernMeta + `}}`)
 	m, _ = s.recv()
 	r = m["result"].(map[string]any)
-	if r["resultType"] != "complete" || r["cacheScope"] == nil || r["ttlMs"] == nil || len(r["tools"].([]any)) != 6 {
+	if r["resultType"] != "complete" || r["cacheScope"] == nil || r["ttlMs"] == nil || len(r["tools"].([]any)) != 9 {
 		t.Errorf("modern tools/list: %v", r)
 	}
 	s.send(`{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"1900-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}`)

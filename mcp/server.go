@@ -63,8 +63,10 @@ const (
 )
 
 const instructions = "PortHunter reads PCAP/PCAPNG captures under the server's allowed directory and reports port scans: " +
-	"start with scan_overview or list_suspects, then first_scan_event and scanner_detail; enrich_ip and correlate say who " +
-	"the addresses are. Every tool call needs auth_token."
+	"list_captures finds the captures and rotated sets, scan_overview or list_suspects come next, then first_scan_event and " +
+	"scanner_detail; enrich_ip and correlate say who the addresses are; report writes the incident summary with its frame " +
+	"numbers and carve hands over an address's packets as pcapng. A rotated set is read as one capture (paths or glob), " +
+	"and since/until restrict any analysis. Every tool call needs auth_token unless the server was started without it."
 
 // server is one MCP session over one pair of streams.
 type server struct {
@@ -77,6 +79,9 @@ type server struct {
 
 	sb      *policy.Sandbox
 	intelDB *intel.DB
+	cats    catalogCache
+	store   *evidenceStore
+	evDir   *policy.EvidenceDir // nil unless PORT_HUNTER_EVIDENCE_DIR is set
 
 	mu       sync.Mutex
 	inflight map[string]*call // by the request id's JSON text
@@ -229,9 +234,19 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 	if err != nil {
 		return nil, err
 	}
+	var evDir *policy.EvidenceDir
+	if cfg.EvidenceDir != "" {
+		if evDir, err = policy.OpenEvidenceDir(cfg.AllowedDir, cfg.EvidenceDir); err != nil {
+			sb.Close()
+			return nil, err
+		}
+	}
 	db, err := openIntel(cfg, sb, stderr)
 	if err != nil {
 		sb.Close()
+		if evDir != nil {
+			evDir.Close()
+		}
 		return nil, err
 	}
 	red := newRedactor(cfg.Token, cfg.OTXKey, cfg.GreyNoiseKey)
@@ -252,6 +267,8 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 		sb:       sb,
 		z:        capture.NewAnalyzer(cfg, sb).LogTo(log),
 		intelDB:  db,
+		store:    newEvidenceStore(),
+		evDir:    evDir,
 		tools:    tools,
 		ver:      version,
 		inflight: make(map[string]*call),
@@ -261,7 +278,12 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 	}, nil
 }
 
-func (s *server) close() { s.sb.Close() }
+func (s *server) close() {
+	s.sb.Close()
+	if s.evDir != nil {
+		s.evDir.Close()
+	}
+}
 
 // openIntel opens the intel database: the offline directory through the
 // sandbox (so it must lie inside the allowed directory), online providers
@@ -356,7 +378,7 @@ func (s *server) dispatch(ctx context.Context, req *jsonrpc.Request) {
 	case "server/discover":
 		s.w.Result(req.ID, s.modernResult(map[string]any{
 			"supportedVersions": append([]string{modernVersion}, legacyVersions...),
-			"capabilities":      map[string]any{"tools": map[string]any{}},
+			"capabilities":      s.capabilities(),
 			"serverInfo":        s.serverInfo(),
 			"instructions":      instructions,
 			"ttlMs":             listTTL,
@@ -378,7 +400,14 @@ func (s *server) dispatch(ctx context.Context, req *jsonrpc.Request) {
 		}
 		list := make([]any, len(s.tools))
 		for i, t := range s.tools {
-			list[i] = t.descriptor(s.cfg.Online)
+			d := t.descriptor(s.cfg.Online)
+			if t.writes && s.evDir != nil {
+				// It creates a file in the evidence directory: not read-only,
+				// a new file each call, never overwriting one.
+				ann := d["annotations"].(map[string]any)
+				ann["readOnlyHint"], ann["destructiveHint"], ann["idempotentHint"] = false, false, false
+			}
+			list[i] = d
 		}
 		res := map[string]any{"tools": list}
 		if modern {
@@ -388,6 +417,8 @@ func (s *server) dispatch(ctx context.Context, req *jsonrpc.Request) {
 		s.w.Result(req.ID, res)
 	case "tools/call":
 		s.startCall(ctx, req, meta, modern)
+	case "resources/list", "resources/templates/list", "resources/read", "prompts/list", "prompts/get", "completion/complete":
+		s.feature(ctx, req, meta, modern)
 	default:
 		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeMethodNotFound, "method not found: %s", req.Method))
 	}
@@ -417,7 +448,7 @@ func (s *server) initialize(params json.RawMessage) map[string]any {
 	}
 	return map[string]any{
 		"protocolVersion": v,
-		"capabilities":    map[string]any{"tools": map[string]any{}},
+		"capabilities":    s.capabilities(),
 		"serverInfo":      s.serverInfo(),
 		"instructions":    instructions,
 	}
@@ -475,6 +506,46 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 		s.w.Error(req.ID, jsonrpc.Errorf(jsonrpc.CodeInvalidParams, "unknown tool: %s", *p.Name))
 		return
 	}
+	s.startJob(ctx, req, meta, modern, job{
+		run: func(ctx context.Context, c *call) reply {
+			return reply{result: s.redactResult(s.runTool(ctx, t, c, p.Arguments))}
+		},
+		stopped: func(err error) reply { return reply{result: s.stoppedResult(err)} },
+		refused: func(err error) reply { return reply{result: errorResult(err)} },
+	})
+}
+
+// job is a request served on its own goroutine, within the calls in
+// flight: a tool call, or a resource read or listing, which may read a
+// capture or the allowed directory.
+type job struct {
+	run     func(ctx context.Context, c *call) reply
+	stopped func(err error) reply // the call's context ended first (timeout, cancel)
+	refused func(err error) reply // MaxInflightCalls were running
+}
+
+// reply is a request's answer: a result, or a JSON-RPC error.
+type reply struct {
+	result map[string]any
+	err    *jsonrpc.Error
+}
+
+// send writes r as the answer to id.
+func (s *server) send(id json.RawMessage, r reply, modern bool) {
+	if r.err != nil {
+		s.w.Error(id, r.err)
+		return
+	}
+	res := r.result
+	if modern {
+		res = s.modernResult(res)
+	}
+	s.w.Result(id, res)
+}
+
+// startJob runs j for req on its own goroutine, with the request's
+// cancellation, progress token and time limit.
+func (s *server) startJob(ctx context.Context, req *jsonrpc.Request, meta requestMeta, modern bool, j job) {
 	key := idKey(req.ID)
 	s.mu.Lock()
 	_, dup := s.inflight[key]
@@ -486,12 +557,7 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		err := fmt.Errorf("%w with %d calls, its limit", errServerBusy, MaxInflightCalls)
-		res := errorResult(err)
-		if modern {
-			res = s.modernResult(res)
-		}
-		s.w.Result(req.ID, res)
+		s.send(req.ID, j.refused(fmt.Errorf("%w with %d calls, its limit", errServerBusy, MaxInflightCalls)), modern)
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
@@ -509,7 +575,7 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 	s.inflight[key] = c
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go s.runCall(cctx, c, key, t, p.Arguments, modern)
+	go s.runCall(cctx, c, key, j, modern)
 }
 
 // runCall runs one accepted call and answers it.
@@ -523,18 +589,18 @@ func (s *server) startCall(ctx context.Context, req *jsonrpc.Request, meta reque
 // when the context ends first the call is answered timeout (or, cancelled,
 // not at all) at once, and its slot is kept until the work returns, so
 // that the limit counts the work actually running.
-func (s *server) runCall(ctx context.Context, c *call, key string, t *toolDef, args json.RawMessage, modern bool) {
+func (s *server) runCall(ctx context.Context, c *call, key string, j job, modern bool) {
 	defer s.wg.Done()
-	done := make(chan map[string]any, 1)
-	go func() { done <- s.runTool(ctx, t, c, args) }()
+	done := make(chan reply, 1)
+	go func() { done <- j.run(ctx, c) }()
 	select {
-	case res := <-done:
+	case r := <-done:
 		s.writing <- struct{}{}
 		s.release(c, key)
-		s.answer(c, s.redactResult(res), modern)
+		s.answer(c, r, modern)
 		<-s.writing
 	case <-ctx.Done():
-		s.answer(c, s.stoppedResult(ctx.Err()), modern)
+		s.answer(c, j.stopped(ctx.Err()), modern)
 		<-done
 		s.release(c, key)
 	}
@@ -554,7 +620,7 @@ func (s *server) release(c *call, key string) {
 // answer writes a call's result, unless the client cancelled it, after a
 // short pause when a progress notification was just sent. No progress
 // notification follows it.
-func (s *server) answer(c *call, res map[string]any, modern bool) {
+func (s *server) answer(c *call, r reply, modern bool) {
 	c.mu.Lock()
 	c.answered = true
 	last := c.lastProgress
@@ -567,10 +633,7 @@ func (s *server) answer(c *call, res map[string]any, modern bool) {
 			time.Sleep(d)
 		}
 	}
-	if modern {
-		res = s.modernResult(res)
-	}
-	s.w.Result(c.id, res)
+	s.send(c.id, r, modern)
 }
 
 // runTool checks the token and the arguments, runs the handler and builds
@@ -593,7 +656,15 @@ func (s *server) runTool(ctx context.Context, t *toolDef, c *call, rawArgs json.
 		return errorResult(err)
 	}
 	answer.envelope().OK = true
-	return encodeResult(answer, false)
+	res = encodeResult(answer, false)
+	if l, ok := answer.(linker); ok {
+		// Artefacts too large for an answer (a carved capture, a whole
+		// report) follow the JSON as links to resources.
+		for _, link := range l.links() {
+			res["content"] = append(res["content"].([]any), link)
+		}
+	}
+	return res
 }
 
 // errorResult is the tool error of err: its contract code (internal_error
@@ -800,7 +871,8 @@ func (s *server) redactResult(res map[string]any) map[string]any {
 		return res
 	}
 	res["structuredContent"] = json.RawMessage(clean)
-	res["content"] = []any{map[string]any{"type": "text", "text": string(clean)}}
+	content, _ := res["content"].([]any)
+	res["content"] = append([]any{map[string]any{"type": "text", "text": string(clean)}}, content[min(1, len(content)):]...)
 	return res
 }
 

@@ -21,6 +21,7 @@ import (
 type toolDef struct {
 	name, title, description string
 	online                   bool // may ask online providers (openWorldHint when they are enabled)
+	writes                   bool // writes into PORT_HUNTER_EVIDENCE_DIR when that is set
 	args, answer             reflect.Type
 	run                      func(ctx context.Context, s *server, c *call, raw json.RawMessage) (enveloped, error)
 }
@@ -50,6 +51,13 @@ func define[A, R any, PR interface {
 // toolTable is the tool table in tools/list order.
 func toolTable() []*toolDef {
 	return []*toolDef{
+		define("list_captures", "List the captures",
+			"Lists the captures under the allowed directory (8 levels deep, at most 10,000 names; walk says when a bound "+
+				"stopped it), each with its size, modification time, format by its first bytes (pcap or pcapng, through gzip), "+
+				"and packets and time range when already analysed; and the rotated sets their names form (tcpdump -C/-G, dumpcap "+
+				"rings) with the glob that reads each set as one capture. Start here when you do not know the file names. "+
+				"50 captures per page (limit, cursor). Cost: an open and a few bytes read per file; nothing is analysed.",
+			false, handleListCaptures),
 		define("scan_overview", "Scan overview of a capture",
 			"Summarises the port scans in a PCAP/PCAPNG capture: the scanners (kind, techniques, open ports found, tool "+
 				"fingerprint), the hosts and ports they probed, the techniques and shapes seen, decoy and distributed groups, "+
@@ -86,6 +94,19 @@ func toolTable() []*toolDef {
 				"capture (\"which of these scanned us, and who are they\"). Results keep the input order, 50 per page (limit, "+
 				"cursor). Cost: one lookup per distinct address; with path, one read of the capture, cached.",
 			true, handleCorrelate),
+		define("report", "Incident report",
+			"A Markdown incident summary of a capture for the ticket: what was read (files, hashes, window, truncation), who "+
+				"scanned whom, how and when, what was found open, follow-up use, and who the scanners are (intel), each statement "+
+				"with the frame numbers that support it (first probe, first answer, first open port). The answer holds the report "+
+				"(its beginning if longer than 25,000 characters) and links the whole as a text/markdown resource. Cost: one read "+
+				"of the capture, cached, and one intel lookup per scanner described.",
+			true, handleReport),
+		define("carve", "Carve an address's packets",
+			"Every packet to or from one address (and the ICMP errors quoting its packets), optionally within since/until, as a "+
+				"new pcapng for Wireshark: returned as a resource_link to a resource (resources/read gives it base64, with its "+
+				"SHA-256 and packet count), held in memory (16 MiB per carve, 64 MiB in all, least recently used dropped). When "+
+				"PORT_HUNTER_EVIDENCE_DIR is set the file is also written there, never overwriting. Cost: one read of the capture.",
+			false, handleCarve).writing(),
 	}
 }
 
@@ -130,6 +151,12 @@ func intelNote(h intel.Health) string {
 		b.WriteString(". Each answer's intel member names the sources that failed or are stale.")
 	}
 	return b.String()
+}
+
+// writing marks a tool that writes into PORT_HUNTER_EVIDENCE_DIR.
+func (t *toolDef) writing() *toolDef {
+	t.writes = true
+	return t
 }
 
 // inputSchema is a tool's input schema: its arguments' type plus
@@ -230,19 +257,22 @@ func WriteToolHelp(w io.Writer, name string) bool {
 
 // --- handlers --------------------------------------------------------------
 
-// open reads (or finds cached) the capture a call names.
-func (s *server) open(ctx context.Context, c *call, path string) (*capture.Result, error) {
-	return s.z.Analyze(ctx, path, s.progressFunc(c))
-}
-
-// captureID is what a cursor binds a capture by.
+// captureID is what a cursor binds a capture by: its hash (each file's,
+// for a set), size and packets, and the time window.
 func captureID(res *capture.Result) string {
 	r := res.Report
-	return fmt.Sprintf("%s/%d/%d", r.SHA256, r.SizeBytes, r.Stats.TotalPackets)
+	id := fmt.Sprintf("%s/%d/%d", r.SHA256, r.SizeBytes, r.Stats.TotalPackets)
+	for _, f := range r.Files {
+		id += "/" + f.Name + ":" + f.SHA256
+	}
+	if w := r.Window; w != nil {
+		id += "/" + w.Since + "/" + w.Until
+	}
+	return id
 }
 
 func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*OverviewAnswer, error) {
-	res, err := s.open(ctx, c, a.Path)
+	res, _, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +284,7 @@ func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*
 	ans, n := fitPage(a.Limit, func(n int) *OverviewAnswer {
 		b := *a
 		b.Limit = n
-		ov, more := BuildOverview(res, a.Path, b, off, a.Cursor != "")
+		ov, more := BuildOverview(res, a.name(), b, off, a.Cursor != "")
 		ans := &OverviewAnswer{Overview: ov}
 		if more {
 			ans.NextCursor = "more"
@@ -268,7 +298,7 @@ func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*
 }
 
 func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*SuspectsAnswer, error) {
-	res, err := s.open(ctx, c, a.Path)
+	res, req, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -286,8 +316,9 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 	for _, x := range list {
 		views = append(views, SuspectView(x, a.Detail == DetailFull))
 	}
+	read := readView(a.Source, req, res)
 	ans, n := fitPage(len(views), func(n int) *SuspectsAnswer {
-		return &SuspectsAnswer{Suspects: views[:n], Total: total}
+		return &SuspectsAnswer{Suspects: views[:n], Total: total, Read: read}
 	})
 	if off+n < total {
 		ans.Truncated, ans.NextCursor = true, makeCursor(off+n, bind)
@@ -296,11 +327,11 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 }
 
 func handleFirstEvent(ctx context.Context, s *server, c *call, a *FirstEventArgs) (*FirstEventAnswer, error) {
-	res, err := s.open(ctx, c, a.Path)
+	res, req, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
-	return &FirstEventAnswer{FirstEvent: res.Analysis.FirstEvent(scan.DefaultThresholds())}, nil
+	return &FirstEventAnswer{FirstEvent: res.Analysis.FirstEvent(scan.DefaultThresholds()), Read: readView(a.Source, req, res)}, nil
 }
 
 func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*DetailAnswer, error) {
@@ -309,7 +340,7 @@ func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*Deta
 		return nil, err
 	}
 	ip = normalizeAddr(ip)
-	res, err := s.open(ctx, c, a.Path)
+	res, req, err := s.openSource(ctx, c, a.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -318,14 +349,15 @@ func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*Deta
 	if err != nil {
 		return nil, err
 	}
-	ans := &DetailAnswer{IP: ip.String()}
+	read := readView(a.Source, req, res)
+	ans := &DetailAnswer{IP: ip.String(), Read: read}
 	d, found := res.Analysis.Detail(ip)
 	if !found {
 		return ans, nil
 	}
 	more := false
 	ans, n := fitPage(a.Limit, func(n int) *DetailAnswer {
-		v := &DetailAnswer{IP: ans.IP, Found: true}
+		v := &DetailAnswer{IP: ans.IP, Found: true, Read: read}
 		v.Scanner, more = BuildDetail(d, a.Detail == DetailFull, off, n)
 		return v
 	})
@@ -359,12 +391,13 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) 
 	}
 	var activity func(netip.Addr) *scan.Activity
 	capID := ""
-	if a.Path != "" {
-		res, err := s.open(ctx, c, a.Path)
+	var read *ReadView
+	if a.given() {
+		res, req, err := s.openSource(ctx, c, a.Source)
 		if err != nil {
 			return nil, err
 		}
-		capID = captureID(res)
+		capID, read = captureID(res), readView(a.Source, req, res)
 		activity = func(ip netip.Addr) *scan.Activity { return res.Analysis.Activity(normalizeAddr(ip)) }
 	}
 	bind := binding("correlate", capID, strings.Join(a.IPs, "\x00"), a.Detail, a.Limit)
@@ -391,6 +424,7 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) 
 		var ans *CorrelateAnswer
 		ans, more = BuildCorrelate(corr, a.Detail == DetailFull, off, n, activity)
 		ans.Intel = state
+		ans.Read = read
 		return ans
 	})
 	if more {

@@ -82,6 +82,14 @@ func TestAnswersValidate(t *testing.T) {
 		{"enrich_ip", map[string]any{"ip": "192.168.0.10"}},
 		{"correlate", map[string]any{"ips": []string{"abc", "192.168.0.10", "8.8.8.8", "203.0.113.66"}, "path": "demo.pcapng"}},
 		{"correlate", map[string]any{"ips": []string{"8.8.8.8", "1.1.1.1"}, "detail": "full", "limit": 1}},
+		{"list_captures", map[string]any{}},
+		{"list_captures", map[string]any{"dir": ".", "limit": 2}},
+		{"report", map[string]any{"path": "demo.pcapng"}},
+		{"report", map[string]any{"path": "stealth.pcap", "scanners": 1, "since": "2026-03-14T09:27:00Z"}},
+		{"report", map[string]any{"path": "ng-le.pcapng"}}, // no scan
+		{"carve", map[string]any{"path": "demo.pcapng", "ip": "203.0.113.66"}},
+		{"carve", map[string]any{"path": "demo.pcapng", "ip": "198.51.100.254"}}, // nothing to keep
+		{"carve", map[string]any{"paths": []string{"stealth.pcap", "udp_scan.pcap"}, "ip": "10.0.0.9", "until": "2026-03-14T09:27:00Z"}},
 	}
 	for _, c := range ok {
 		c.args["auth_token"] = tok
@@ -109,6 +117,15 @@ func TestAnswersValidate(t *testing.T) {
 		{"enrich_ip", "invalid_ip", map[string]any{"ip": "abc"}},
 		{"correlate", "too_many_ips", map[string]any{"ips": make([]string, 1001)}},
 		{"correlate", "invalid_argument", map[string]any{"ips": "8.8.8.8"}},
+		{"list_captures", "path_outside_allowed_dir", map[string]any{"dir": ".."}},
+		{"list_captures", "path_not_found", map[string]any{"dir": "missing"}},
+		{"list_captures", "path_not_found", map[string]any{"dir": "demo.pcapng"}},
+		{"list_captures", "invalid_argument", map[string]any{"cursor": "nope"}},
+		{"report", "path_not_found", map[string]any{"path": "missing.pcap"}},
+		{"report", "invalid_argument", map[string]any{"path": "demo.pcapng", "scanners": 0}},
+		{"carve", "invalid_ip", map[string]any{"path": "demo.pcapng", "ip": "nope"}},
+		{"carve", "invalid_argument", map[string]any{"path": "demo.pcapng"}},
+		{"carve", "unauthorized", map[string]any{"path": "demo.pcapng", "ip": "1.2.3.4", "auth_token": "wrong"}},
 	}
 	for _, c := range errs {
 		if _, ok := c.args["auth_token"]; !ok {
@@ -178,6 +195,10 @@ func TestSchemasFromTypes(t *testing.T) {
 			raw = []byte(`{"ip":"1.2.3.4"}`)
 		} else if td.name == "correlate" {
 			raw = []byte(`{"ips":[]}`)
+		} else if td.name == "list_captures" {
+			raw = []byte(`{}`)
+		} else if td.name == "carve" {
+			raw = []byte(`{"path":"x","ip":"1.2.3.4"}`)
 		} else {
 			raw = []byte(`{"path":"x"}`)
 		}
@@ -210,7 +231,7 @@ func TestOpenWorldOnlyOnline(t *testing.T) {
 	for _, online := range []bool{false, true} {
 		for _, td := range toolTable() {
 			got := td.descriptor(online)["annotations"].(map[string]any)["openWorldHint"].(bool)
-			if want := online && (td.name == "enrich_ip" || td.name == "correlate"); got != want {
+			if want := online && (td.name == "enrich_ip" || td.name == "correlate" || td.name == "report"); got != want {
 				t.Errorf("online %v: %s openWorldHint %v", online, td.name, got)
 			}
 		}

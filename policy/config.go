@@ -25,6 +25,11 @@ const (
 	EnvMaxAnalyses  = "PORT_HUNTER_MAX_ANALYSES"   // captures analysed at once
 	EnvCallTimeoutS = "PORT_HUNTER_CALL_TIMEOUT_S" // seconds one tool call may take
 	EnvMemoryMB     = "PORT_HUNTER_MEMORY_MB"      // memory budget of the analyses, MiB
+
+	// Extensions for rotated sets and evidence (issue 20).
+	EnvEvidenceDir = "PORT_HUNTER_EVIDENCE_DIR"  // where carve also writes its pcapng files
+	EnvMaxSetFiles = "PORT_HUNTER_MAX_SET_FILES" // files one call may read as one capture
+	EnvMaxPackets  = "PORT_HUNTER_MAX_PACKETS"   // records one call may read, over all its files
 )
 
 // Defaults (contract §2) and limits that have no environment variable.
@@ -53,6 +58,22 @@ const (
 	MaxAnalysesLimit = 64
 	// MaxCallTimeoutS bounds PORT_HUNTER_CALL_TIMEOUT_S (a day).
 	MaxCallTimeoutS = 86400
+	// DefaultMaxSetFiles bounds the files of a rotated set read as one
+	// capture: a day of hourly rotation is 24, a dumpcap ring rarely
+	// passes a few dozen, and each file costs an open descriptor for the
+	// whole call.
+	DefaultMaxSetFiles = 64
+	// MaxSetFilesLimit bounds PORT_HUNTER_MAX_SET_FILES, far below the
+	// descriptors a process may hold.
+	MaxSetFilesLimit = 1024
+	// DefaultMaxPackets bounds the records one call reads, a set's files
+	// together: far above what the default size limit can hold (50 MiB
+	// of 16-byte records, or 1 GiB once decompressed, is under 70
+	// million), so it binds only when PORT_HUNTER_MAX_PCAP_MB is raised.
+	DefaultMaxPackets = 100_000_000
+	// MaxPacketsLimit bounds PORT_HUNTER_MAX_PACKETS (2^40, a file of
+	// 16 TiB of the smallest records).
+	MaxPacketsLimit = 1 << 40
 )
 
 // Config is the server configuration read from the environment.
@@ -73,6 +94,10 @@ type Config struct {
 	MaxConcurrentAnalyses int           // captures analysed at the same time
 	CallTimeout           time.Duration // upper bound for one tool call
 	MemoryBudgetBytes     int64         // memory shared by all analyses
+
+	EvidenceDir string // where carve writes its files too; "" when unset (memory only)
+	MaxSetFiles int    // files one call may read as one capture
+	MaxPackets  int64  // records one call may read, all its files together
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main, a
@@ -88,6 +113,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MaxConcurrentAnalyses: DefaultMaxConcurrentAnalyses,
 		CallTimeout:           DefaultCallTimeout,
 		MemoryBudgetBytes:     DefaultMemoryBudgetBytes,
+		EvidenceDir:           getenv(EnvEvidenceDir),
 	}
 	if c.Token == "" {
 		c.Token = DefaultToken
@@ -125,6 +151,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	c.MemoryBudgetBytes = n << 20
+	if n, err = envInt(getenv, EnvMaxSetFiles, DefaultMaxSetFiles, 1, MaxSetFilesLimit); err != nil {
+		return Config{}, err
+	}
+	c.MaxSetFiles = int(n)
+	if c.MaxPackets, err = envInt(getenv, EnvMaxPackets, DefaultMaxPackets, 1, MaxPacketsLimit); err != nil {
+		return Config{}, err
+	}
 	return c, nil
 }
 
@@ -195,10 +228,14 @@ func (c Config) String() string {
 	if c.IntelDir != "" {
 		intel = strconv.Quote(c.IntelDir)
 	}
-	return fmt.Sprintf("token=%s require_token=%t allowed_dir=%q max_pcap_mb=%d allow_private=%t intel_dir=%s online=%t otx_key=%s greynoise_key=%s max_concurrent_analyses=%d call_timeout=%s memory_budget_mb=%d",
+	evidence := "unset"
+	if c.EvidenceDir != "" {
+		evidence = strconv.Quote(c.EvidenceDir)
+	}
+	return fmt.Sprintf("token=%s require_token=%t allowed_dir=%q max_pcap_mb=%d allow_private=%t intel_dir=%s online=%t otx_key=%s greynoise_key=%s max_concurrent_analyses=%d call_timeout=%s memory_budget_mb=%d evidence_dir=%s max_set_files=%d max_packets=%d",
 		token, c.RequireToken, c.AllowedDir, c.MaxPcapBytes>>20, c.AllowPrivate,
 		intel, c.Online, setOrUnset(c.OTXKey), setOrUnset(c.GreyNoiseKey),
-		c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes>>20)
+		c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes>>20, evidence, c.MaxSetFiles, c.MaxPackets)
 }
 
 func setOrUnset(s string) string {

@@ -20,6 +20,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Token: "TEST_TOKEN", TokenIsDefault: true, RequireToken: true,
 		AllowedDir: ".", MaxPcapBytes: 50 * 1024 * 1024,
 		MaxConcurrentAnalyses: 2, CallTimeout: 300 * time.Second, MemoryBudgetBytes: 1024 * 1024 * 1024,
+		MaxSetFiles: 64, MaxPackets: 100_000_000,
 	}
 	if got != want {
 		t.Errorf("LoadConfig(empty) = %+v, want %+v", got, want)
@@ -37,6 +38,9 @@ func TestLoadConfigEveryVariable(t *testing.T) {
 		"PORT_HUNTER_ONLINE":         "1",
 		"PORT_HUNTER_OTX_KEY":        "otx-key-123",
 		"PORT_HUNTER_GREYNOISE_KEY":  "gn-key-456",
+		"PORT_HUNTER_EVIDENCE_DIR":   "/evidence",
+		"PORT_HUNTER_MAX_SET_FILES":  "12",
+		"PORT_HUNTER_MAX_PACKETS":    "5000",
 		"PORT_HUNTER_UNRELATED_NAME": "ignored",
 	}))
 	if err != nil {
@@ -47,6 +51,7 @@ func TestLoadConfigEveryVariable(t *testing.T) {
 		AllowedDir: "/data", MaxPcapBytes: 7 << 20, AllowPrivate: true,
 		IntelDir: "intel", Online: true, OTXKey: "otx-key-123", GreyNoiseKey: "gn-key-456",
 		MaxConcurrentAnalyses: 2, CallTimeout: 300 * time.Second, MemoryBudgetBytes: 1 << 30,
+		EvidenceDir: "/evidence", MaxSetFiles: 12, MaxPackets: 5000,
 	}
 	if got != want {
 		t.Errorf("LoadConfig = %+v, want %+v", got, want)
@@ -183,7 +188,11 @@ func TestLoadConfigBounds(t *testing.T) {
 	if c.MaxConcurrentAnalyses != 4 || c.CallTimeout != 30*time.Second || c.MemoryBudgetBytes != 256<<20 {
 		t.Errorf("got %d %s %d", c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes)
 	}
-	for name, bad := range map[string]string{EnvMaxAnalyses: "0", EnvCallTimeoutS: "-1", EnvMemoryMB: "8"} {
+	for name, bad := range map[string]string{EnvMaxAnalyses: "0", EnvCallTimeoutS: "-1", EnvMemoryMB: "8",
+		EnvMaxSetFiles: "0", EnvMaxPackets: "0", "PORT_HUNTER_MAX_SET_FILES ": "x"} {
+		if strings.HasSuffix(name, " ") {
+			name, bad = EnvMaxSetFiles, "100000"
+		}
 		if _, err := LoadConfig(mapEnv(map[string]string{name: bad})); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, bad, err)
 		}
