@@ -240,7 +240,7 @@ func TestGzipNotCaptureNamesNoBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stderr := runCLI("analyze", path)
-	if code != exitFatal || !strings.Contains(stderr, "unsupported_file_type") {
+	if code != exitFatal || !strings.Contains(stderr, "not a pcap or pcapng capture") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	for _, leak := range []string{"S3CR", "53 33", "5333"} {
