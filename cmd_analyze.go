@@ -16,12 +16,20 @@ import (
 	"porthunter/scan"
 )
 
-const analyzeHelp = `The suspects table lists every source listed under the thresholds; --json prints
-the same answers as JSON. Colours only on a terminal, and never with NO_COLOR set.`
+const analyzeHelp = `The report fits the width: --width N, else the COLUMNS environment variable,
+else 80 columns, whether stdout is a terminal or a pipe. Table cells too long
+for it end in "…"; --wide prints every value whole. Colours only on a terminal,
+and never with NO_COLOR set.
+
+The suspects table lists the --top sources with the most distinct probes (the
+order of list_suspects), by first seen. --json prints the same report as JSON,
+with every suspect's scanner_detail.`
 
 // analyzeOpts are analyze's flags.
 type analyzeOpts struct {
 	asJSON bool
+	width  int
+	wide   bool
 	window float64
 	topK   int
 	th     scan.Thresholds
@@ -31,9 +39,11 @@ type analyzeOpts struct {
 func analyzeFlags(fl *flag.FlagSet) *analyzeOpts {
 	o := &analyzeOpts{}
 	def, sd := mcp.Defaults[mcp.OverviewArgs](), mcp.Defaults[mcp.SuspectsArgs]()
-	fl.BoolVar(&o.asJSON, "json", false, "print the tools' JSON answers instead of tables")
+	fl.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	fl.IntVar(&o.width, "width", 0, fmt.Sprintf("report width in columns, %d to %d (default: COLUMNS, else %d)", minWidth, maxWidth, defaultWidth))
+	fl.BoolVar(&o.wide, "wide", false, "print every value whole: no cut cells, no folded lines, full timestamps")
 	fl.Float64Var(&o.window, "window", def.TimeWindowS, "timeline window in seconds (time_window_s)")
-	fl.IntVar(&o.topK, "top", def.TopK, "rows per table (top_k)")
+	fl.IntVar(&o.topK, "top", def.TopK, "suspects (the most active) and rows per table (top_k)")
 	o.th = sd.Thresholds()
 	fl.IntVar(&o.th.MinPorts, "min-ports", o.th.MinPorts, "distinct ports on one host that make a scan")
 	fl.IntVar(&o.th.MinHosts, "min-hosts", o.th.MinHosts, "distinct hosts on one port that make a scan")
@@ -50,17 +60,24 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if len(files) == 0 {
 		return usageErrorf("analyze takes at least one FILE")
 	}
 	if o.window <= 0 || o.topK < 1 || o.th.MinPorts < 1 || o.th.MinHosts < 1 || o.th.MinRatePPS < 0 {
 		return usageErrorf("analyze: --window, --top, --min-ports and --min-hosts must be positive, --min-rate not negative")
 	}
+	if set["width"] && (o.width < minWidth || o.width > maxWidth) {
+		return usageErrorf("analyze: --width %d: from %d to %d columns", o.width, minWidth, maxWidth)
+	}
+	width := reportWidth(o.width, getenv)
+
 	label := "reading " + filepath.Base(files[0])
 	if len(files) > 1 {
 		label = fmt.Sprintf("reading %d files", len(files))
 	}
-	bar := newProgress(stderr, termEscape(label, false), reportWidth(0, getenv))
+	bar := newProgress(stderr, termEscape(label, false), width)
 	res, err := capture.ReadFiles(ctx, cfg, files, openCaptureCLI, bar.update)
 	bar.finish()
 	if err != nil {
@@ -76,16 +93,16 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	renderReport(stdout, rep, newStyle(stdout, getenv))
+	renderReport(stdout, rep, newView(width, o.wide, newStyle(stdout, getenv), rep.Overview))
 	return nil
 }
 
-// reportWidth is the width of what the terminal commands draw: --width
-// when given, else COLUMNS when it holds a width in range, else
-// defaultWidth. The terminal is not asked its size: that takes an ioctl
-// through package unsafe, which the product does not import (or a child
-// process), so the width is the same on a terminal and in a pipe, and a
-// shell that exports COLUMNS passes its terminal's width.
+// reportWidth is the report's width: --width when given, else COLUMNS
+// when it holds a width in range, else defaultWidth. The terminal is not
+// asked its size: that takes an ioctl through package unsafe, which the
+// product does not import (or a child process), so the width is the same
+// on a terminal and in a pipe, and a shell that exports COLUMNS passes
+// its terminal's width.
 func reportWidth(flagWidth int, getenv func(string) string) int {
 	if flagWidth > 0 {
 		return flagWidth
@@ -108,7 +125,6 @@ type style struct{ on bool }
 const (
 	sgrBold  = "\033[1m"
 	sgrRed   = "\033[31m"
-	sgrPlain = "\033[39m" // default colour: as long as sgrRed, see suspectsHeader
 	sgrReset = "\033[0m"
 )
 
@@ -125,11 +141,6 @@ func (s style) wrap(sgr, text string) string {
 
 func (s style) heading(text string) string { return s.wrap(sgrBold, text) }
 func (s style) suspect(text string) string { return s.wrap(sgrRed, text) }
-
-// ipHeader is the IP column's heading. tabwriter counts escape sequences
-// as width, so when addresses are red the heading carries an invisible
-// sequence of the same length, and the columns stay aligned.
-func (s style) ipHeader() string { return s.wrap(sgrPlain, "IP") }
 
 // parseInterleaved parses flags that may come before, between or after the
 // file names (`analyze x.pcap --json`) and returns the file names. A "--"

@@ -271,7 +271,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
 	}
 	fmt.Fprintln(w, "\nenvironment (terminal):")
-	fmt.Fprintf(w, "  %-45s %s\n", "COLUMNS", "width of the progress bar (default 80)")
+	fmt.Fprintf(w, "  %-45s %s\n", "COLUMNS", "width of the analyze report when --width is not given (default 80)")
 	fmt.Fprintf(w, "  %-45s %s\n", "NO_COLOR", "set and not empty: no colours, even on a terminal")
 	fmt.Fprintf(w, "\ntools (porthunter help TOOL for arguments): %s\n", strings.Join(mcp.ToolNames(), ", "))
 	fmt.Fprintf(w, "\n%s\n", exitTable)

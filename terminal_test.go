@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,6 +43,165 @@ func runBin(t *testing.T, bin string, env []string, args ...string) binRun {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// checkGolden compares got with testdata/golden/name, or rewrites it
+// under -update-golden.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", "golden", name)
+	if *updateGolden {
+		e2eMust(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+		e2eMust(t, os.WriteFile(golden, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (create with -update-golden)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (rewrite with go test -run %s -update-golden .):\n--- got\n%s\n--- want\n%s", golden,
+			t.Name(), got, want)
+	}
+}
+
+// reportFixtures are the captures whose terminal report is golden.
+var reportFixtures = []string{"demo.pcapng", "stealth.pcap", "udp_scan.pcap", "horizontal.pcap", "ipv6_scan.pcapng",
+	"connect_scan.pcap", "distributed.pcap", "slow_below_threshold.pcap", "lab/nmap_pingsweep.pcap", "lab/nmap_block.pcap"}
+
+// TestAnalyzeGolden: the report of each fixture at 80 and at 120
+// columns, the width given by COLUMNS or --width (the flag first), with
+// and without NO_COLOR (a pipe is never coloured), equals
+// testdata/golden/analyze-<fixture>.<width>.txt, and no line is wider.
+func TestAnalyzeGolden(t *testing.T) {
+	bin := buildE2EBinary(t)
+	for _, fx := range reportFixtures {
+		for _, c := range []struct {
+			name  string
+			width int
+			env   []string
+			args  []string
+		}{
+			{"default", 80, nil, nil},
+			{"COLUMNS", 80, []string{"COLUMNS=80", "NO_COLOR=1"}, nil},
+			{"flag", 120, nil, []string{"--width", "120"}},
+			{"COLUMNS", 120, []string{"COLUMNS=120", "NO_COLOR=1"}, nil},
+			{"flag over COLUMNS", 120, []string{"COLUMNS=60"}, []string{"--width", "120"}},
+			{"COLUMNS out of range", 80, []string{"COLUMNS=5"}, nil},
+		} {
+			t.Run(fmt.Sprintf("%s/%d/%s", fx, c.width, c.name), func(t *testing.T) {
+				r := runBin(t, bin, c.env, append([]string{"analyze", "fixtures/" + fx}, c.args...)...)
+				if r.code != 0 || r.stderr != "" {
+					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+				}
+				if strings.Contains(r.stdout, "\033") {
+					t.Errorf("escape sequences in a pipe:\n%s", r.stdout)
+				}
+				for _, l := range strings.Split(r.stdout, "\n") {
+					if textWidth(l) > c.width {
+						t.Errorf("line of %d columns at %d: %q", textWidth(l), c.width, l)
+					}
+				}
+				checkGolden(t, fmt.Sprintf("analyze-%s.%d.txt", strings.ReplaceAll(fx, "/", "-"), c.width), r.stdout)
+			})
+		}
+	}
+	t.Run("wide", func(t *testing.T) {
+		r := runBin(t, bin, []string{"COLUMNS=80"}, "analyze", "--wide", "fixtures/ipv6_scan.pcapng")
+		if r.code != 0 || strings.Contains(r.stdout, "…") || !strings.Contains(r.stdout, "2026-03-14T09:26:53.589793123Z") {
+			t.Fatalf("exit %d, stdout:\n%s", r.code, r.stdout)
+		}
+		checkGolden(t, "analyze-ipv6_scan.pcapng.wide.txt", r.stdout)
+	})
+}
+
+// writeActivityCapture writes a capture of three vertical SYN scanners
+// whose order of first appearance is not their order of activity:
+// 198.51.100.1 starts first with 12 ports, 198.51.100.2 second with 40,
+// 198.51.100.3 third with 25.
+func writeActivityCapture(t *testing.T, path string) {
+	var recs []pcapRecord
+	ts := int64(1_773_480_000) * 1e9
+	for i, s := range []struct {
+		src   string
+		ports int
+	}{{"198.51.100.1", 12}, {"198.51.100.2", 40}, {"198.51.100.3", 25}} {
+		for p := 1; p <= s.ports; p++ {
+			at := ts + int64(i)*int64(time.Second) + int64(p)*int64(10*time.Millisecond)
+			recs = append(recs, pcapRecord{at, ipv4TCP(netip.MustParseAddr(s.src), netip.MustParseAddr("10.0.0.5"), 40000, uint16(p), 0x02)})
+		}
+	}
+	slices.SortFunc(recs, func(a, b pcapRecord) int { return int(a.ns - b.ns) })
+	writeRawPcap(t, path, recs)
+}
+
+type pcapRecord struct {
+	ns   int64
+	data []byte
+}
+
+// writeRawPcap writes IPv4 packets (link type 101, raw IP) as a
+// microsecond pcap.
+func writeRawPcap(t *testing.T, path string, recs []pcapRecord) {
+	t.Helper()
+	f, err := os.Create(path)
+	e2eMust(t, err)
+	w := bufio.NewWriter(f)
+	le := func(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+	w.Write(le(0xa1b2c3d4))
+	w.Write([]byte{2, 0, 4, 0})
+	w.Write(make([]byte, 8))
+	w.Write(le(65535))
+	w.Write(le(101))
+	for _, r := range recs {
+		w.Write(le(uint32(r.ns / 1e9)))
+		w.Write(le(uint32(r.ns % 1e9 / 1e3)))
+		w.Write(le(uint32(len(r.data))))
+		w.Write(le(uint32(len(r.data))))
+		w.Write(r.data)
+	}
+	e2eMust(t, w.Flush())
+	e2eMust(t, f.Close())
+}
+
+// TestTopPicksMostActive: --top K lists the K sources with the most
+// distinct probes, in the order of first seen, table, detail blocks and
+// --json alike.
+func TestTopPicksMostActive(t *testing.T) {
+	bin := buildE2EBinary(t)
+	path := filepath.Join(t.TempDir(), "three.pcap")
+	writeActivityCapture(t, path)
+
+	r := runBin(t, bin, nil, "analyze", "--top", "2", path)
+	rows := regexp.MustCompile(`(?m)^  \d\d:\d\d:\d\d  (198\.51\.100\.\d)`).FindAllStringSubmatch(r.stdout, -1)
+	blocks := regexp.MustCompile(`(?m)^SCANNER (\S+)`).FindAllStringSubmatch(r.stdout, -1)
+	if r.code != 0 || len(rows) != 2 || rows[0][1] != "198.51.100.2" || rows[1][1] != "198.51.100.3" ||
+		len(blocks) != 2 || blocks[0][1] != "198.51.100.2" || blocks[1][1] != "198.51.100.3" ||
+		!strings.Contains(r.stdout, "SUSPECTS (2 of 3: the 2 with the most probes), by first seen") {
+		t.Fatalf("exit %d, rows %q, blocks %q:\n%s", r.code, rows, blocks, r.stdout)
+	}
+
+	j := runBin(t, bin, nil, "analyze", "--json", "--top", "2", path)
+	var rep struct {
+		Suspects []struct {
+			IP string `json:"ip"`
+		} `json:"suspects"`
+		SuspectsTotal int `json:"suspects_total"`
+		Details       []struct {
+			IP      string `json:"ip"`
+			Targets []struct {
+				IP string `json:"ip"`
+			} `json:"targets"`
+			Episodes []any `json:"episodes"`
+		} `json:"details"`
+	}
+	e2eMust(t, json.Unmarshal([]byte(j.stdout), &rep))
+	if rep.SuspectsTotal != 3 || len(rep.Suspects) != 2 || rep.Suspects[0].IP != "198.51.100.2" || len(rep.Details) != 2 ||
+		rep.Details[1].IP != "198.51.100.3" || len(rep.Details[1].Targets) != 1 || rep.Details[1].Targets[0].IP != "10.0.0.5" ||
+		len(rep.Details[0].Episodes) == 0 {
+		t.Errorf("--json --top 2: %s", j.stdout)
+	}
+
 }
 
 // TestHelpEveryCommand: --help, -h and -help print the command's usage
