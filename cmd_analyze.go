@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,9 @@ import (
 	"porthunter/scan"
 )
 
+// Output formats of analyze (--format).
+var analyzeFormats = []string{"text", "json", "ndjson", "csv", "eve", "ecs", "zeek"}
+
 const analyzeHelp = `The report fits the width: --width N, else the COLUMNS environment variable,
 else 80 columns, whether stdout is a terminal or a pipe. Table cells too long
 for it end in "…"; --wide prints every value whole. Colours only on a terminal,
@@ -23,11 +27,20 @@ and never with NO_COLOR set.
 
 The suspects table lists the --top sources with the most distinct probes (the
 order of list_suspects), by first seen. --json prints the same report as JSON,
-with every suspect's scanner_detail.`
+with every suspect's scanner_detail.
+
+--format exports the findings, one per suspect, by first seen: ndjson (one JSON
+object per line), csv (a header row, then one row each), eve (Suricata EVE
+"alert" records), ecs (Elastic Common Schema documents, one per line), zeek (a
+notice.log of Scan::Port_Scan and Scan::Address_Scan notices). Exports list
+every suspect unless --top is given.
+
+` + exitTable
 
 // analyzeOpts are analyze's flags.
 type analyzeOpts struct {
 	asJSON bool
+	format string
 	width  int
 	wide   bool
 	window float64
@@ -39,11 +52,12 @@ type analyzeOpts struct {
 func analyzeFlags(fl *flag.FlagSet) *analyzeOpts {
 	o := &analyzeOpts{}
 	def, sd := mcp.Defaults[mcp.OverviewArgs](), mcp.Defaults[mcp.SuspectsArgs]()
-	fl.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	fl.BoolVar(&o.asJSON, "json", false, "print the report as JSON (same as --format json)")
+	fl.StringVar(&o.format, "format", "text", "output: "+strings.Join(analyzeFormats, ", "))
 	fl.IntVar(&o.width, "width", 0, fmt.Sprintf("report width in columns, %d to %d (default: COLUMNS, else %d)", minWidth, maxWidth, defaultWidth))
 	fl.BoolVar(&o.wide, "wide", false, "print every value whole: no cut cells, no folded lines, full timestamps")
 	fl.Float64Var(&o.window, "window", def.TimeWindowS, "timeline window in seconds (time_window_s)")
-	fl.IntVar(&o.topK, "top", def.TopK, "suspects (the most active) and rows per table (top_k)")
+	fl.IntVar(&o.topK, "top", def.TopK, "suspects (the most active) and rows per table (top_k); exports: all unless given")
 	o.th = sd.Thresholds()
 	fl.IntVar(&o.th.MinPorts, "min-ports", o.th.MinPorts, "distinct ports on one host that make a scan")
 	fl.IntVar(&o.th.MinHosts, "min-hosts", o.th.MinHosts, "distinct hosts on one port that make a scan")
@@ -68,6 +82,15 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if o.window <= 0 || o.topK < 1 || o.th.MinPorts < 1 || o.th.MinHosts < 1 || o.th.MinRatePPS < 0 {
 		return usageErrorf("analyze: --window, --top, --min-ports and --min-hosts must be positive, --min-rate not negative")
 	}
+	if !slices.Contains(analyzeFormats, o.format) {
+		return usageErrorf("analyze: --format %q: one of %s", o.format, strings.Join(analyzeFormats, ", "))
+	}
+	if o.asJSON {
+		if set["format"] && o.format != "json" {
+			return usageErrorf("analyze: --json and --format %s disagree", o.format)
+		}
+		o.format = "json"
+	}
 	if set["width"] && (o.width < minWidth || o.width > maxWidth) {
 		return usageErrorf("analyze: --width %d: from %d to %d columns", o.width, minWidth, maxWidth)
 	}
@@ -83,17 +106,36 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if err != nil {
 		return err
 	}
-	rep, err := buildReport(ctx, res, strings.Join(files, ","), o.window, o.topK, o.th)
-	if err != nil {
-		return err
+	name := strings.Join(files, ",")
+	switch o.format {
+	case "text", "json":
+		rep, err := buildReport(ctx, res, name, o.window, o.topK, o.th)
+		if err != nil {
+			return err
+		}
+		if o.format == "json" {
+			enc := json.NewEncoder(termWriter{stdout})
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else {
+			renderReport(stdout, rep, newView(width, o.wide, newStyle(stdout, getenv), rep.Overview))
+		}
+	default:
+		limit := -1 // every suspect
+		if set["top"] {
+			limit = o.topK
+		}
+		ex, err := buildExport(ctx, res, name, o.th, limit)
+		if err != nil {
+			return err
+		}
+		if err := writeExport(termWriter{stdout}, o.format, ex); err != nil {
+			return err
+		}
 	}
-	if o.asJSON {
-		enc := json.NewEncoder(termWriter{stdout})
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	renderReport(stdout, rep, newView(width, o.wide, newStyle(stdout, getenv), rep.Overview))
 	return nil
 }
 

@@ -88,7 +88,7 @@ func commands() []command {
 				}
 				return mcp.Serve(ctx, cfg, version, stdin, stdout, stderr)
 			}},
-		{"analyze", "FILE... [flags]", "overview, suspects and first scan event of a capture (several files: one rotated set), as tables or JSON",
+		{"analyze", "FILE... [flags]", "overview, suspects and first scan event of a capture (several files: one rotated set), as a report, JSON or an export",
 			analyzeHelp, func(fl *flag.FlagSet) { analyzeFlags(fl) }, true,
 			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 				return cmdAnalyze(ctx, cfg, args, stdout, stderr, getenv)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,6 +117,364 @@ func TestAnalyzeGolden(t *testing.T) {
 	})
 }
 
+// exportFormats are analyze's exports and their golden files' suffixes.
+var exportFormats = []struct{ format, ext string }{
+	{"ndjson", "ndjson"}, {"csv", "csv"}, {"eve", "eve.json"}, {"ecs", "ecs.json"}, {"zeek", "notice.log"},
+}
+
+// exportFixtures are the captures whose exports are golden: a port scan,
+// a sweep, a block scan, a ping sweep, a distributed scan, IPv6 and UDP.
+var exportFixtures = []string{"stealth.pcap", "horizontal.pcap", "distributed.pcap", "ipv6_scan.pcapng", "udp_scan.pcap",
+	"lab/nmap_block.pcap", "lab/nmap_pingsweep.pcap"}
+
+// TestExportGolden: each export of each fixture equals
+// testdata/golden/export-<fixture>.<ext>.
+func TestExportGolden(t *testing.T) {
+	bin := buildE2EBinary(t)
+	for _, fx := range exportFixtures {
+		for _, f := range exportFormats {
+			t.Run(fx+"/"+f.format, func(t *testing.T) {
+				r := runBin(t, bin, nil, "analyze", "--format", f.format, "fixtures/"+fx)
+				if r.code != 0 || r.stderr != "" {
+					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+				}
+				checkGolden(t, fmt.Sprintf("export-%s.%s", strings.ReplaceAll(fx, "/", "-"), f.ext), r.stdout)
+			})
+		}
+	}
+}
+
+// allCaptures is every capture of fixtures/ and fixtures/lab/.
+func allCaptures(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, pat := range []string{"fixtures/*.pcap*", "fixtures/lab/*.pcap*"} {
+		m, err := filepath.Glob(pat)
+		e2eMust(t, err)
+		for _, f := range m {
+			if !strings.HasSuffix(f, ".json") {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// exportLines is the export of every capture in format, the lines of all.
+func exportLines(t *testing.T, bin, format string) []string {
+	t.Helper()
+	var lines []string
+	for _, f := range allCaptures(t) {
+		r := runBin(t, bin, nil, "analyze", "--format", format, f)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d: %s", f, r.code, r.stderr)
+		}
+		if r.stdout != "" {
+			lines = append(lines, strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")...)
+		}
+	}
+	return lines
+}
+
+// fieldDefs reads testdata/<name>: field path -> type columns, skipping
+// comments.
+func fieldDefs(t *testing.T, name string) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	e2eMust(t, err)
+	defs := map[string][]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		cols := strings.Split(l, "\t")
+		key := cols[0]
+		if key == "allowed" || key == "expected_event_types" {
+			key += " " + cols[1]
+			cols = cols[1:]
+		}
+		defs[key] = cols[1:]
+	}
+	return defs
+}
+
+// flatten walks a decoded JSON document: every leaf (a scalar or an
+// array) under its dotted path.
+func flatten(prefix string, v any, out map[string]any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		out[prefix] = v
+		return
+	}
+	for k, x := range m {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		flatten(p, x, out)
+	}
+}
+
+// TestEVESchema: every eve record of every capture uses only fields of
+// Suricata's EVE schema (testdata/eve-fields.tsv), with their types, and
+// a timestamp of the schema's pattern.
+func TestEVESchema(t *testing.T) {
+	bin := buildE2EBinary(t)
+	defs := fieldDefs(t, "eve-fields.tsv")
+	tsPattern := regexp.MustCompile(defs["timestamp"][1])
+	lines := exportLines(t, bin, "eve")
+	if len(lines) < 20 {
+		t.Fatalf("%d eve records over the fixtures", len(lines))
+	}
+	for _, l := range lines {
+		var doc map[string]any
+		dec := json.NewDecoder(strings.NewReader(l))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("not JSON: %v: %s", err, l)
+		}
+		leaves := map[string]any{}
+		flatten("", doc, leaves)
+		for path, v := range leaves {
+			typ := ""
+			if strings.HasPrefix(path, "alert.metadata.") {
+				typ = defs["alert.metadata.*"][0]
+			} else if d, ok := defs[path]; ok {
+				typ = d[0]
+			} else {
+				t.Errorf("field %s is not in Suricata's EVE schema: %s", path, l)
+				continue
+			}
+			if !jsonTypeIs(v, typ) {
+				t.Errorf("field %s = %v (%T), want %s", path, v, v, typ)
+			}
+		}
+		if doc["event_type"] != "alert" || !tsPattern.MatchString(doc["timestamp"].(string)) {
+			t.Errorf("event_type %v, timestamp %v", doc["event_type"], doc["timestamp"])
+		}
+		for _, k := range []string{"src_ip", "dest_ip"} {
+			if s, ok := doc[k].(string); ok {
+				if _, err := netip.ParseAddr(s); err != nil {
+					t.Errorf("%s %q", k, s)
+				}
+			}
+		}
+	}
+}
+
+// jsonTypeIs reports whether a decoded JSON value has a JSON Schema type
+// (or "array of T").
+func jsonTypeIs(v any, typ string) bool {
+	if item, ok := strings.CutPrefix(typ, "array of "); ok {
+		a, ok := v.([]any)
+		if !ok || len(a) == 0 {
+			return false
+		}
+		for _, x := range a {
+			if !jsonTypeIs(x, item) {
+				return false
+			}
+		}
+		return true
+	}
+	switch typ {
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "integer":
+		n, ok := v.(json.Number)
+		_, err := n.Int64()
+		return ok && err == nil
+	case "number":
+		_, ok := v.(json.Number)
+		return ok
+	case "object":
+		_, ok := v.(map[string]any)
+		return ok
+	}
+	return false
+}
+
+// TestECSFields: every ecs document of every capture uses ECS fields
+// (testdata/ecs-fields.tsv) with values of their type, arrays where ECS
+// normalizes to arrays, allowed categorization values, and puts
+// everything else under porthunter.*; the ATT&CK techniques are those a
+// port scan, a sweep and a ping sweep map to.
+func TestECSFields(t *testing.T) {
+	bin := buildE2EBinary(t)
+	defs := fieldDefs(t, "ecs-fields.tsv")
+	seen := map[string]bool{}
+	for _, l := range exportLines(t, bin, "ecs") {
+		var doc map[string]any
+		dec := json.NewDecoder(strings.NewReader(l))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("not JSON: %v: %s", err, l)
+		}
+		leaves := map[string]any{}
+		flatten("", doc, leaves)
+		for path, v := range leaves {
+			if strings.HasPrefix(path, "porthunter.") {
+				continue
+			}
+			d, ok := defs[path]
+			if !ok {
+				t.Errorf("field %s is not an ECS field: %s", path, l)
+				continue
+			}
+			if err := ecsValueIs(v, d); err != nil {
+				t.Errorf("field %s = %v: %v", path, v, err)
+			}
+		}
+		kind := leaves["event.kind"].(string)
+		if !slices.Contains(strings.Split(defs["allowed event.kind"][0], ","), kind) {
+			t.Errorf("event.kind %q not allowed", kind)
+		}
+		for _, c := range leaves["event.category"].([]any) {
+			if !slices.Contains(strings.Split(defs["allowed event.category"][0], ","), c.(string)) {
+				t.Errorf("event.category %q not allowed", c)
+			}
+			for _, ty := range leaves["event.type"].([]any) {
+				if !slices.Contains(strings.Split(defs["expected_event_types "+c.(string)][0], ","), ty.(string)) {
+					t.Errorf("event.type %q is not expected with event.category %q", ty, c)
+				}
+			}
+		}
+		if ids, ok := leaves["threat.technique.id"].([]any); ok {
+			for _, id := range ids {
+				seen[id.(string)] = true
+			}
+		}
+		if ids, ok := leaves["threat.technique.subtechnique.id"].([]any); ok {
+			for _, id := range ids {
+				seen[id.(string)] = true
+			}
+		}
+	}
+	for _, id := range []string{"T1046", "T1595", "T1595.001", "T1018"} {
+		if !seen[id] {
+			t.Errorf("no fixture gave ATT&CK %s (seen %v)", id, seen)
+		}
+	}
+}
+
+// ecsValueIs checks a decoded JSON value against an ECS type and its
+// normalization (def: type[, "array"]).
+func ecsValueIs(v any, def []string) error {
+	arr := len(def) > 1 && def[1] == "array"
+	items := []any{v}
+	if a, ok := v.([]any); ok {
+		if !arr {
+			return fmt.Errorf("an array for a field ECS does not normalize to one")
+		}
+		items = a
+	} else if arr {
+		return fmt.Errorf("ECS normalizes this field to an array")
+	}
+	for _, x := range items {
+		switch def[0] {
+		case "keyword", "match_only_text":
+			if _, ok := x.(string); !ok {
+				return fmt.Errorf("not a string")
+			}
+		case "ip":
+			s, _ := x.(string)
+			if _, err := netip.ParseAddr(s); err != nil {
+				return err
+			}
+		case "date":
+			s, _ := x.(string)
+			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+				return err
+			}
+		case "long":
+			n, _ := x.(json.Number)
+			if _, err := n.Int64(); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("type %s not checked", def[0])
+		}
+	}
+	return nil
+}
+
+// TestZeekNotices: every notice.log has Zeek's header, rows of as many
+// columns as #fields, values of the column types, and the scan notes.
+func TestZeekNotices(t *testing.T) {
+	bin := buildE2EBinary(t)
+	rows := 0
+	for _, f := range allCaptures(t) {
+		r := runBin(t, bin, nil, "analyze", "--format", "zeek", f)
+		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		if r.code != 0 || len(lines) < 9 || lines[0] != `#separator \x09` || lines[4] != "#path\tnotice" ||
+			!strings.HasPrefix(lines[len(lines)-1], "#close\t") {
+			t.Fatalf("%s: exit %d:\n%s", f, r.code, r.stdout)
+		}
+		fields := strings.Split(strings.TrimPrefix(lines[6], "#fields\t"), "\t")
+		types := strings.Split(strings.TrimPrefix(lines[7], "#types\t"), "\t")
+		if len(fields) != len(types) || fields[0] != "ts" || types[0] != "time" {
+			t.Fatalf("%s: header %q %q", f, lines[6], lines[7])
+		}
+		for _, l := range lines[8 : len(lines)-1] {
+			rows++
+			vals := strings.Split(l, "\t")
+			if len(vals) != len(fields) {
+				t.Fatalf("%s: %d values for %d fields: %q", f, len(vals), len(fields), l)
+			}
+			for i, v := range vals {
+				if err := zeekValueIs(v, types[i]); err != nil {
+					t.Errorf("%s: %s = %q: %v", f, fields[i], v, err)
+				}
+			}
+			note := vals[slices.Index(fields, "note")]
+			if note != "Scan::Port_Scan" && note != "Scan::Address_Scan" {
+				t.Errorf("%s: note %q", f, note)
+			}
+		}
+	}
+	if rows < 20 {
+		t.Errorf("%d notices over the fixtures", rows)
+	}
+}
+
+func zeekValueIs(v, typ string) error {
+	if v == "-" || v == "(empty)" && strings.HasPrefix(typ, "set[") {
+		return nil
+	}
+	var err error
+	switch typ {
+	case "time", "interval", "double":
+		_, err = strconv.ParseFloat(v, 64)
+	case "addr":
+		_, err = netip.ParseAddr(v)
+	case "port", "count":
+		_, err = strconv.ParseUint(v, 10, 64)
+	}
+	return err
+}
+
+// TestCSVExport: the csv export of every capture parses, under its
+// header, one row per listed suspect.
+func TestCSVExport(t *testing.T) {
+	bin := buildE2EBinary(t)
+	for _, f := range allCaptures(t) {
+		r := runBin(t, bin, nil, "analyze", "--format", "csv", f)
+		recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+		if r.code != 0 || err != nil || len(recs) == 0 || !slices.Equal(recs[0], csvHeader) {
+			t.Fatalf("%s: exit %d, %v:\n%s", f, r.code, err, r.stdout)
+		}
+		j := runBin(t, bin, nil, "analyze", "--json", "--top", "1000", f)
+		var rep struct {
+			SuspectsTotal int `json:"suspects_total"`
+		}
+		e2eMust(t, json.Unmarshal([]byte(j.stdout), &rep))
+		if len(recs)-1 != rep.SuspectsTotal {
+			t.Errorf("%s: %d rows, %d suspects", f, len(recs)-1, rep.SuspectsTotal)
+		}
+	}
+}
+
 // writeActivityCapture writes a capture of three vertical SYN scanners
 // whose order of first appearance is not their order of activity:
 // 198.51.100.1 starts first with 12 ports, 198.51.100.2 second with 40,
@@ -165,8 +525,8 @@ func writeRawPcap(t *testing.T, path string, recs []pcapRecord) {
 }
 
 // TestTopPicksMostActive: --top K lists the K sources with the most
-// distinct probes, in the order of first seen, table, detail blocks and
-// --json alike.
+// distinct probes, in the order of first seen, table, detail blocks,
+// --json and exports alike; without --top the exports list all.
 func TestTopPicksMostActive(t *testing.T) {
 	bin := buildE2EBinary(t)
 	path := filepath.Join(t.TempDir(), "three.pcap")
@@ -202,6 +562,14 @@ func TestTopPicksMostActive(t *testing.T) {
 		t.Errorf("--json --top 2: %s", j.stdout)
 	}
 
+	all := runBin(t, bin, nil, "analyze", "--format", "ndjson", path)
+	two := runBin(t, bin, nil, "analyze", "--format", "ndjson", "--top", "2", path)
+	if n := strings.Count(all.stdout, "\n"); n != 3 || !strings.HasPrefix(all.stdout, `{"first_seen":"2026-03-14T09:20:00.010000Z"`) {
+		t.Errorf("ndjson without --top: %d lines:\n%s", n, all.stdout)
+	}
+	if n := strings.Count(two.stdout, "\n"); n != 2 || strings.Contains(two.stdout, "198.51.100.1") {
+		t.Errorf("ndjson --top 2: %d lines:\n%s", n, two.stdout)
+	}
 }
 
 // TestHelpEveryCommand: --help, -h and -help print the command's usage

@@ -95,6 +95,9 @@ func TestTerminalEscapes(t *testing.T) {
 	if !strings.Contains(out, `scan\x1b]0;owned\x07\x1b[2J\u202egpj.`) {
 		t.Errorf("analyze: file name not shown escaped:\n%s", out)
 	}
+	for _, format := range []string{"ndjson", "csv", "eve", "ecs", "zeek"} {
+		check("analyze --format "+format, "analyze", "--format", format, path)
+	}
 	check("analyze set", "analyze", path, path)
 	out, _ = check("analyze --json", "analyze", "--json", path)
 	var ans struct {
