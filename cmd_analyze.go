@@ -35,6 +35,10 @@ object per line), csv (a header row, then one row each), eve (Suricata EVE
 notice.log of Scan::Port_Scan and Scan::Address_Scan notices). Exports list
 every suspect unless --top is given.
 
+--fail-on suspects exits 3 when at least one source is listed (any, not only
+the --top shown), after printing everything. --fail-on priority>=LEVEL is
+refused (exit 2) until suspects have a priority.
+
 ` + exitTable
 
 // analyzeOpts are analyze's flags.
@@ -46,6 +50,7 @@ type analyzeOpts struct {
 	window float64
 	topK   int
 	th     scan.Thresholds
+	failOn string
 }
 
 // analyzeFlags defines analyze's flags on fl.
@@ -62,6 +67,7 @@ func analyzeFlags(fl *flag.FlagSet) *analyzeOpts {
 	fl.IntVar(&o.th.MinPorts, "min-ports", o.th.MinPorts, "distinct ports on one host that make a scan")
 	fl.IntVar(&o.th.MinHosts, "min-hosts", o.th.MinHosts, "distinct hosts on one port that make a scan")
 	fl.Float64Var(&o.th.MinRatePPS, "min-rate", o.th.MinRatePPS, "minimum probes per second of a scan episode")
+	fl.StringVar(&o.failOn, "fail-on", "", "exit 3 when this matches: suspects (priority>=LEVEL is refused until suspects have a priority)")
 	return o
 }
 
@@ -94,6 +100,10 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if set["width"] && (o.width < minWidth || o.width > maxWidth) {
 		return usageErrorf("analyze: --width %d: from %d to %d columns", o.width, minWidth, maxWidth)
 	}
+	failOn, err := parseFailOn(o.failOn)
+	if err != nil {
+		return err
+	}
 	width := reportWidth(o.width, getenv)
 
 	label := "reading " + filepath.Base(files[0])
@@ -107,12 +117,14 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		return err
 	}
 	name := strings.Join(files, ",")
+	var total int
 	switch o.format {
 	case "text", "json":
 		rep, err := buildReport(ctx, res, name, o.window, o.topK, o.th)
 		if err != nil {
 			return err
 		}
+		total = rep.SuspectsTotal
 		if o.format == "json" {
 			enc := json.NewEncoder(termWriter{stdout})
 			enc.SetEscapeHTML(false)
@@ -132,11 +144,39 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		if err != nil {
 			return err
 		}
+		total = ex.total
 		if err := writeExport(termWriter{stdout}, o.format, ex); err != nil {
 			return err
 		}
 	}
+	if failOn == failOnSuspects && total > 0 {
+		return &matchError{msg: fmt.Sprintf("--fail-on suspects: %d listed", total)}
+	}
 	return nil
+}
+
+// failOn is what --fail-on matches.
+type failOn int
+
+const (
+	failOnNothing  failOn = iota
+	failOnSuspects        // any source listed under the thresholds
+)
+
+// parseFailOn reads --fail-on. priority>=LEVEL is the syntax of the
+// suspects' priority, a later issue: until it exists, the condition is
+// refused rather than accepted and never matched, so that a pipeline
+// written for it fails loudly instead of passing everything.
+func parseFailOn(s string) (failOn, error) {
+	switch {
+	case s == "":
+		return failOnNothing, nil
+	case s == "suspects":
+		return failOnSuspects, nil
+	case strings.HasPrefix(s, "priority"):
+		return 0, usageErrorf("analyze: --fail-on %s: suspects have no priority yet (a later release adds it); --fail-on suspects matches any suspect", s)
+	}
+	return 0, usageErrorf("analyze: --fail-on %q: the condition is suspects", s)
 }
 
 // reportWidth is the report's width: --width when given, else COLUMNS

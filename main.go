@@ -31,18 +31,22 @@ var version = "dev"
 // binary does not depend on the checkout, which drops vcs.revision.
 var commit = ""
 
-// Exit statuses of the contract (§1).
+// Exit statuses of the contract (§1), and of analyze --fail-on.
 const (
 	exitOK    = 0
 	exitFatal = 1
 	exitUsage = 2
+	// exitMatch: analyze ran, and --fail-on matched something, so a
+	// pipeline can stop on it while telling it apart from a failure.
+	exitMatch = 3
 )
 
 // exitTable documents the exit statuses, for help and the README.
 const exitTable = `exit status:
-  0  success (also serve at stdin EOF, SIGTERM, SIGINT)
+  0  success; for analyze --fail-on, nothing matched (also serve at stdin EOF, SIGTERM, SIGINT)
   1  runtime error: a file that cannot be read, an invalid environment variable
-  2  usage error: an unknown command or flag, a missing or invalid argument`
+  2  usage error: an unknown command or flag, a missing or invalid argument
+  3  analyze --fail-on matched (the report or export is still printed in full)`
 
 // gcPercent paces the garbage collector. An analysis's memory is mostly
 // pointer-free arrays, which the collector need not scan, so collecting
@@ -66,6 +70,11 @@ func (e *usageError) Error() string { return e.msg }
 func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// matchError is analyze --fail-on matching (exit status 3).
+type matchError struct{ msg string }
+
+func (e *matchError) Error() string { return e.msg }
 
 // command is one entry of the command table.
 type command struct {
@@ -163,6 +172,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	err := cmd.run(ctx, cfg, args, stdin, stdout, stderr, getenv)
 	var ue *usageError
+	var me *matchError
 	switch {
 	case err == nil:
 		return exitOK
@@ -173,6 +183,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(err.Error(), false))
 		fmt.Fprintf(stderr, "usage: %s (porthunter %s --help for more)\n", termEscape(synopsis(cmd), false), cmd.name)
 		return exitUsage
+	case errors.As(err, &me):
+		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(me.msg, false))
+		return exitMatch
 	default:
 		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(cliMessage(err), false))
 		return exitFatal

@@ -572,6 +572,41 @@ func TestTopPicksMostActive(t *testing.T) {
 	}
 }
 
+// TestExitCodes: 0 nothing matched, 1 runtime error, 2 usage error, 3
+// --fail-on matched (the output is still printed).
+func TestExitCodes(t *testing.T) {
+	bin := buildE2EBinary(t)
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stdout string // a substring, "" for none
+		stderr string
+	}{
+		{[]string{"analyze", "fixtures/stealth.pcap"}, 0, "SUSPECTS (2)", ""},
+		{[]string{"analyze", "--fail-on", "suspects", "fixtures/stealth.pcap"}, 3, "SUSPECTS (2)", "--fail-on suspects: 2 listed"},
+		{[]string{"analyze", "--fail-on", "suspects", "--format", "ndjson", "fixtures/horizontal.pcap"}, 3, `"src":"192.0.2.200"`, "1 listed"},
+		{[]string{"analyze", "--fail-on", "suspects", "--top", "1", "fixtures/distributed.pcap"}, 3, "SUSPECTS (1 of 12", "12 listed"},
+		{[]string{"analyze", "--fail-on", "suspects", "fixtures/slow_below_threshold.pcap"}, 0, "SUSPECTS (0)", ""},
+		{[]string{"analyze", "--fail-on", "priority>=high", "fixtures/stealth.pcap"}, 2, "", "suspects have no priority yet"},
+		{[]string{"analyze", "--fail-on", "everything", "fixtures/stealth.pcap"}, 2, "", "the condition is suspects"},
+		{[]string{"analyze", "--format", "xml", "fixtures/stealth.pcap"}, 2, "", "--format \"xml\""},
+		{[]string{"analyze", "--json", "--format", "csv", "fixtures/stealth.pcap"}, 2, "", "disagree"},
+		{[]string{"analyze", "--width", "20", "fixtures/stealth.pcap"}, 2, "", "--width 20"},
+		{[]string{"analyze", "--nope", "fixtures/stealth.pcap"}, 2, "", "flag provided but not defined: -nope"},
+		{[]string{"analyze", "fixtures/missing.pcap"}, 1, "", "fixtures/missing.pcap does not exist"},
+		{[]string{"analyze", "--fail-on", "suspects", "fixtures/missing.pcap"}, 1, "", "does not exist"},
+	} {
+		r := runBin(t, bin, nil, c.args...)
+		if r.code != c.code || !strings.Contains(r.stdout, c.stdout) || !strings.Contains(r.stderr, c.stderr) {
+			t.Errorf("%q: exit %d, stdout %.200q, stderr %q; want exit %d, %q, %q", c.args, r.code, r.stdout, r.stderr, c.code,
+				c.stdout, c.stderr)
+		}
+		if c.code == 2 && !strings.Contains(r.stderr, "usage: porthunter analyze") {
+			t.Errorf("%q: a usage error without the usage: %q", c.args, r.stderr)
+		}
+	}
+}
+
 // TestHelpEveryCommand: --help, -h and -help print the command's usage
 // on stdout and exit 0, whatever the environment; help COMMAND too.
 func TestHelpEveryCommand(t *testing.T) {
@@ -588,7 +623,7 @@ func TestHelpEveryCommand(t *testing.T) {
 		}
 	}
 	r := runBin(t, bin, nil, "analyze", "--help")
-	for _, want := range []string{"-json", "-top", "-min-ports"} {
+	for _, want := range []string{"-fail-on", "-format", "-width", "-wide", "ndjson, csv, eve, ecs, zeek", "3  analyze --fail-on matched"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("analyze --help lacks %q:\n%s", want, r.stdout)
 		}
