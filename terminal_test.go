@@ -475,103 +475,6 @@ func TestCSVExport(t *testing.T) {
 	}
 }
 
-// writeActivityCapture writes a capture of three vertical SYN scanners
-// whose order of first appearance is not their order of activity:
-// 198.51.100.1 starts first with 12 ports, 198.51.100.2 second with 40,
-// 198.51.100.3 third with 25.
-func writeActivityCapture(t *testing.T, path string) {
-	var recs []pcapRecord
-	ts := int64(1_773_480_000) * 1e9
-	for i, s := range []struct {
-		src   string
-		ports int
-	}{{"198.51.100.1", 12}, {"198.51.100.2", 40}, {"198.51.100.3", 25}} {
-		for p := 1; p <= s.ports; p++ {
-			at := ts + int64(i)*int64(time.Second) + int64(p)*int64(10*time.Millisecond)
-			recs = append(recs, pcapRecord{at, ipv4TCP(netip.MustParseAddr(s.src), netip.MustParseAddr("10.0.0.5"), 40000, uint16(p), 0x02)})
-		}
-	}
-	slices.SortFunc(recs, func(a, b pcapRecord) int { return int(a.ns - b.ns) })
-	writeRawPcap(t, path, recs)
-}
-
-type pcapRecord struct {
-	ns   int64
-	data []byte
-}
-
-// writeRawPcap writes IPv4 packets (link type 101, raw IP) as a
-// microsecond pcap.
-func writeRawPcap(t *testing.T, path string, recs []pcapRecord) {
-	t.Helper()
-	f, err := os.Create(path)
-	e2eMust(t, err)
-	w := bufio.NewWriter(f)
-	le := func(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
-	w.Write(le(0xa1b2c3d4))
-	w.Write([]byte{2, 0, 4, 0})
-	w.Write(make([]byte, 8))
-	w.Write(le(65535))
-	w.Write(le(101))
-	for _, r := range recs {
-		w.Write(le(uint32(r.ns / 1e9)))
-		w.Write(le(uint32(r.ns % 1e9 / 1e3)))
-		w.Write(le(uint32(len(r.data))))
-		w.Write(le(uint32(len(r.data))))
-		w.Write(r.data)
-	}
-	e2eMust(t, w.Flush())
-	e2eMust(t, f.Close())
-}
-
-// TestTopPicksMostActive: --top K lists the K sources with the most
-// distinct probes, in the order of first seen, table, detail blocks,
-// --json and exports alike; without --top the exports list all.
-func TestTopPicksMostActive(t *testing.T) {
-	bin := buildE2EBinary(t)
-	path := filepath.Join(t.TempDir(), "three.pcap")
-	writeActivityCapture(t, path)
-
-	r := runBin(t, bin, nil, "analyze", "--top", "2", path)
-	rows := regexp.MustCompile(`(?m)^  \d\d:\d\d:\d\d  (198\.51\.100\.\d)`).FindAllStringSubmatch(r.stdout, -1)
-	blocks := regexp.MustCompile(`(?m)^SCANNER (\S+)`).FindAllStringSubmatch(r.stdout, -1)
-	if r.code != 0 || len(rows) != 2 || rows[0][1] != "198.51.100.2" || rows[1][1] != "198.51.100.3" ||
-		len(blocks) != 2 || blocks[0][1] != "198.51.100.2" || blocks[1][1] != "198.51.100.3" ||
-		!strings.Contains(r.stdout, "SUSPECTS (2 of 3: the 2 with the most probes), by first seen") {
-		t.Fatalf("exit %d, rows %q, blocks %q:\n%s", r.code, rows, blocks, r.stdout)
-	}
-
-	j := runBin(t, bin, nil, "analyze", "--json", "--top", "2", path)
-	var rep struct {
-		Suspects []struct {
-			IP string `json:"ip"`
-		} `json:"suspects"`
-		SuspectsTotal int `json:"suspects_total"`
-		Details       []struct {
-			IP      string `json:"ip"`
-			Targets []struct {
-				IP string `json:"ip"`
-			} `json:"targets"`
-			Episodes []any `json:"episodes"`
-		} `json:"details"`
-	}
-	e2eMust(t, json.Unmarshal([]byte(j.stdout), &rep))
-	if rep.SuspectsTotal != 3 || len(rep.Suspects) != 2 || rep.Suspects[0].IP != "198.51.100.2" || len(rep.Details) != 2 ||
-		rep.Details[1].IP != "198.51.100.3" || len(rep.Details[1].Targets) != 1 || rep.Details[1].Targets[0].IP != "10.0.0.5" ||
-		len(rep.Details[0].Episodes) == 0 {
-		t.Errorf("--json --top 2: %s", j.stdout)
-	}
-
-	all := runBin(t, bin, nil, "analyze", "--format", "ndjson", path)
-	two := runBin(t, bin, nil, "analyze", "--format", "ndjson", "--top", "2", path)
-	if n := strings.Count(all.stdout, "\n"); n != 3 || !strings.HasPrefix(all.stdout, `{"first_seen":"2026-03-14T09:20:00.010000Z"`) {
-		t.Errorf("ndjson without --top: %d lines:\n%s", n, all.stdout)
-	}
-	if n := strings.Count(two.stdout, "\n"); n != 2 || strings.Contains(two.stdout, "198.51.100.1") {
-		t.Errorf("ndjson --top 2: %d lines:\n%s", n, two.stdout)
-	}
-}
-
 // TestExitCodes: 0 nothing matched, 1 runtime error, 2 usage error, 3
 // --fail-on matched (the output is still printed).
 func TestExitCodes(t *testing.T) {
@@ -691,6 +594,103 @@ func TestFilesAsNamed(t *testing.T) {
 	}
 }
 
+// writeActivityCapture writes a capture of three vertical SYN scanners
+// whose order of first appearance is not their order of activity:
+// 198.51.100.1 starts first with 12 ports, 198.51.100.2 second with 40,
+// 198.51.100.3 third with 25.
+func writeActivityCapture(t *testing.T, path string) {
+	var recs []pcapRecord
+	ts := int64(1_773_480_000) * 1e9
+	for i, s := range []struct {
+		src   string
+		ports int
+	}{{"198.51.100.1", 12}, {"198.51.100.2", 40}, {"198.51.100.3", 25}} {
+		for p := 1; p <= s.ports; p++ {
+			at := ts + int64(i)*int64(time.Second) + int64(p)*int64(10*time.Millisecond)
+			recs = append(recs, pcapRecord{at, ipv4TCP(netip.MustParseAddr(s.src), netip.MustParseAddr("10.0.0.5"), 40000, uint16(p), 0x02)})
+		}
+	}
+	slices.SortFunc(recs, func(a, b pcapRecord) int { return int(a.ns - b.ns) })
+	writeRawPcap(t, path, recs)
+}
+
+type pcapRecord struct {
+	ns   int64
+	data []byte
+}
+
+// writeRawPcap writes IPv4 packets (link type 101, raw IP) as a
+// microsecond pcap.
+func writeRawPcap(t *testing.T, path string, recs []pcapRecord) {
+	t.Helper()
+	f, err := os.Create(path)
+	e2eMust(t, err)
+	w := bufio.NewWriter(f)
+	le := func(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
+	w.Write(le(0xa1b2c3d4))
+	w.Write([]byte{2, 0, 4, 0})
+	w.Write(make([]byte, 8))
+	w.Write(le(65535))
+	w.Write(le(101))
+	for _, r := range recs {
+		w.Write(le(uint32(r.ns / 1e9)))
+		w.Write(le(uint32(r.ns % 1e9 / 1e3)))
+		w.Write(le(uint32(len(r.data))))
+		w.Write(le(uint32(len(r.data))))
+		w.Write(r.data)
+	}
+	e2eMust(t, w.Flush())
+	e2eMust(t, f.Close())
+}
+
+// TestTopPicksMostActive: --top K lists the K sources with the most
+// distinct probes, in the order of first seen, table, detail blocks,
+// --json and exports alike; without --top the exports list all.
+func TestTopPicksMostActive(t *testing.T) {
+	bin := buildE2EBinary(t)
+	path := filepath.Join(t.TempDir(), "three.pcap")
+	writeActivityCapture(t, path)
+
+	r := runBin(t, bin, nil, "analyze", "--top", "2", path)
+	rows := regexp.MustCompile(`(?m)^  \d\d:\d\d:\d\d  (198\.51\.100\.\d)`).FindAllStringSubmatch(r.stdout, -1)
+	blocks := regexp.MustCompile(`(?m)^SCANNER (\S+)`).FindAllStringSubmatch(r.stdout, -1)
+	if r.code != 0 || len(rows) != 2 || rows[0][1] != "198.51.100.2" || rows[1][1] != "198.51.100.3" ||
+		len(blocks) != 2 || blocks[0][1] != "198.51.100.2" || blocks[1][1] != "198.51.100.3" ||
+		!strings.Contains(r.stdout, "SUSPECTS (2 of 3: the 2 with the most probes), by first seen") {
+		t.Fatalf("exit %d, rows %q, blocks %q:\n%s", r.code, rows, blocks, r.stdout)
+	}
+
+	j := runBin(t, bin, nil, "analyze", "--json", "--top", "2", path)
+	var rep struct {
+		Suspects []struct {
+			IP string `json:"ip"`
+		} `json:"suspects"`
+		SuspectsTotal int `json:"suspects_total"`
+		Details       []struct {
+			IP      string `json:"ip"`
+			Targets []struct {
+				IP string `json:"ip"`
+			} `json:"targets"`
+			Episodes []any `json:"episodes"`
+		} `json:"details"`
+	}
+	e2eMust(t, json.Unmarshal([]byte(j.stdout), &rep))
+	if rep.SuspectsTotal != 3 || len(rep.Suspects) != 2 || rep.Suspects[0].IP != "198.51.100.2" || len(rep.Details) != 2 ||
+		rep.Details[1].IP != "198.51.100.3" || len(rep.Details[1].Targets) != 1 || rep.Details[1].Targets[0].IP != "10.0.0.5" ||
+		len(rep.Details[0].Episodes) == 0 {
+		t.Errorf("--json --top 2: %s", j.stdout)
+	}
+
+	all := runBin(t, bin, nil, "analyze", "--format", "ndjson", path)
+	two := runBin(t, bin, nil, "analyze", "--format", "ndjson", "--top", "2", path)
+	if n := strings.Count(all.stdout, "\n"); n != 3 || !strings.HasPrefix(all.stdout, `{"first_seen":"2026-03-14T09:20:00.010000Z"`) {
+		t.Errorf("ndjson without --top: %d lines:\n%s", n, all.stdout)
+	}
+	if n := strings.Count(two.stdout, "\n"); n != 2 || strings.Contains(two.stdout, "198.51.100.1") {
+		t.Errorf("ndjson --top 2: %d lines:\n%s", n, two.stdout)
+	}
+}
+
 // TestTerminal runs the binary on a terminal (script(1) gives it one):
 // colours unless NO_COLOR, and a progress bar on stderr for analyze,
 // carve and bench, erased when done; none when stderr is a file.
@@ -737,4 +737,33 @@ func TestTerminal(t *testing.T) {
 		}
 		os.Remove(filepath.Join(dir, "c.pcapng"))
 	}
+}
+
+// TestDemoTranscript: make demo prints each request and a summary of its
+// answer, in the order asked, then the terminal report
+// (testdata/golden/demo.txt).
+func TestDemoTranscript(t *testing.T) {
+	bin := buildE2EBinary(t)
+	cmd := exec.Command("go", "run", "./fixtures/demo", bin)
+	cmd.Env = append(os.Environ(), "COLUMNS=", "NO_COLOR=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go run ./fixtures/demo: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	last := -1
+	for _, step := range []string{"-> initialize", "-> tools/list", "-> tools/call scan_overview", "-> tools/call list_suspects",
+		"-> tools/call first_scan_event", "-> tools/call scanner_detail", "-> tools/call enrich_ip", "<- error unauthorized",
+		"<- error path_outside_allowed_dir", "SUSPECTS (1), by first seen"} {
+		i := strings.Index(out, step)
+		if i <= last {
+			t.Errorf("%q missing or out of order", step)
+		}
+		last = i
+	}
+	if strings.Contains(out, `"jsonrpc"`) {
+		t.Errorf("raw JSON-RPC in the transcript:\n%s", out)
+	}
+	checkGolden(t, "demo.txt", out)
 }
