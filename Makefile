@@ -97,8 +97,8 @@ cover: ## coverage per package
 corpus: ## the reader against Wireshark's counts on ../shared/corpus
 	$(GO) test -count=1 -run TestCorpus -v ./pcapng | grep -E '^corpus:|^(ok|FAIL|---)'
 
-demo: build ## pipe a scripted MCP session over the bundled demo capture and print the answers
-	@sh fixtures/demo.sh $(BIN)
+demo: build ## an MCP session over the demo capture, request by request with each answer summarised, then the terminal report
+	@$(GO) run ./fixtures/demo $(BIN)
 
 interop: build ## the official MCP SDK clients and conformance suite against the binary (needs node, npm)
 	bash .ci/interop.sh

@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
+	"strconv"
 	"strings"
-	"time"
 
 	"porthunter/capture"
 	"porthunter/mcp"
@@ -19,141 +17,201 @@ import (
 	"porthunter/scan"
 )
 
-// cliMaxBytes is the file limit of the terminal commands: the analyst
-// names the file on the command line, so no configured limit applies; the
-// sandbox still checks it is a regular file and a capture by its magic.
-const cliMaxBytes = math.MaxInt64 - 1
+// Output formats of analyze (--format).
+var analyzeFormats = []string{"text", "json", "ndjson", "csv", "eve", "ecs", "zeek"}
 
-// openCLI analyzes a file named on the command line.
-func openCLI(ctx context.Context, cfg policy.Config, file string, stderr io.Writer) (*capture.Result, error) {
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return nil, err
-	}
-	sb, err := policy.NewSandbox(filepath.Dir(abs), cliMaxBytes)
-	if err != nil {
-		return nil, err
-	}
-	defer sb.Close()
-	z := capture.NewAnalyzer(cfg, sb)
-	var progress func(done, total int64)
-	if isTerminal(stderr) {
-		progress = func(done, total int64) {
-			if total > 0 {
-				fmt.Fprintf(stderr, "\rreading %s: %3d%%", termEscape(filepath.Base(file), false), done*100/total)
-			}
-		}
-		defer fmt.Fprint(stderr, "\r\033[K")
-	}
-	return z.Analyze(ctx, filepath.Base(abs), progress)
+const analyzeHelp = `The report fits the width: --width N, else the COLUMNS environment variable,
+else 80 columns, whether stdout is a terminal or a pipe. Table cells too long
+for it end in "…"; --wide prints every value whole. Colours only on a terminal,
+and never with NO_COLOR set.
+
+The suspects table lists the --top sources with the most distinct probes (the
+order of list_suspects), by first seen. --json prints the same report as JSON,
+with every suspect's scanner_detail.
+
+--format exports the findings, one per suspect, by first seen: ndjson (one JSON
+object per line), csv (a header row, then one row each), eve (Suricata EVE
+"alert" records), ecs (Elastic Common Schema documents, one per line), zeek (a
+notice.log of Scan::Port_Scan and Scan::Address_Scan notices). Exports list
+every suspect unless --top is given.
+
+--fail-on suspects exits 3 when at least one source is listed (any, not only
+the --top shown), after printing everything. --fail-on priority>=LEVEL is
+refused (exit 2) until suspects have a priority.
+
+` + exitTable
+
+// analyzeOpts are analyze's flags.
+type analyzeOpts struct {
+	asJSON bool
+	format string
+	width  int
+	wide   bool
+	window float64
+	topK   int
+	th     scan.Thresholds
+	failOn string
 }
 
-// openCLIFiles analyzes the files of a rotated capture set as one
-// capture: ordered by their first packet, read one after the other into
-// one analysis, frames numbered on across files (capture.ReadFiles). Each
-// file is opened through a sandbox rooted at its own directory
-// (openCLIFile), so the checks of openCLI apply to every file.
-func openCLIFiles(ctx context.Context, cfg policy.Config, names []string, stderr io.Writer) (*capture.Result, error) {
-	var progress func(done, total int64)
-	if isTerminal(stderr) {
-		progress = func(done, total int64) {
-			if total > 0 {
-				fmt.Fprintf(stderr, "\rreading %d files: %3d%%", len(names), done*100/total)
-			}
-		}
-		defer fmt.Fprint(stderr, "\r\033[K")
-	}
-	return capture.ReadFiles(ctx, cfg, names, openCLIFile, progress)
-}
-
-// openCLIFile opens one file of a set named on the command line
-// (openCaptureCLI); its sandbox is closed at once, the open file stays
-// readable.
-func openCLIFile(name string) (*policy.File, error) {
-	f, sb, err := openCaptureCLI(name)
-	if err != nil {
-		return nil, err
-	}
-	sb.Close()
-	return f, nil
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// cmdAnalyze is `porthunter analyze FILE... [--json] [flags]`. Several
-// files are one rotated capture set, analysed as one capture (openCLIFiles).
-func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fl := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fl.SetOutput(termWriter{stderr}) // the flag package prints an unknown flag's name as given
-	asJSON := fl.Bool("json", false, "print the tools' JSON answers instead of tables")
+// analyzeFlags defines analyze's flags on fl.
+func analyzeFlags(fl *flag.FlagSet) *analyzeOpts {
+	o := &analyzeOpts{}
 	def, sd := mcp.Defaults[mcp.OverviewArgs](), mcp.Defaults[mcp.SuspectsArgs]()
-	window := fl.Float64("window", def.TimeWindowS, "timeline window in seconds (time_window_s)")
-	topK := fl.Int("top", def.TopK, "rows per table (top_k)")
-	th := sd.Thresholds()
-	fl.IntVar(&th.MinPorts, "min-ports", th.MinPorts, "distinct ports on one host that make a scan")
-	fl.IntVar(&th.MinHosts, "min-hosts", th.MinHosts, "distinct hosts on one port that make a scan")
-	fl.Float64Var(&th.MinRatePPS, "min-rate", th.MinRatePPS, "minimum probes per second of a scan episode")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: porthunter analyze FILE... [--json] [--window S] [--top K] [--min-ports N] [--min-hosts N] [--min-rate R]")
-		fl.PrintDefaults()
-	}
+	fl.BoolVar(&o.asJSON, "json", false, "print the report as JSON (same as --format json)")
+	fl.StringVar(&o.format, "format", "text", "output: "+strings.Join(analyzeFormats, ", "))
+	fl.IntVar(&o.width, "width", 0, fmt.Sprintf("report width in columns, %d to %d (default: COLUMNS, else %d)", minWidth, maxWidth, defaultWidth))
+	fl.BoolVar(&o.wide, "wide", false, "print every value whole: no cut cells, no folded lines, full timestamps")
+	fl.Float64Var(&o.window, "window", def.TimeWindowS, "timeline window in seconds (time_window_s)")
+	fl.IntVar(&o.topK, "top", def.TopK, "suspects (the most active) and rows per table (top_k); exports: all unless given")
+	o.th = sd.Thresholds()
+	fl.IntVar(&o.th.MinPorts, "min-ports", o.th.MinPorts, "distinct ports on one host that make a scan")
+	fl.IntVar(&o.th.MinHosts, "min-hosts", o.th.MinHosts, "distinct hosts on one port that make a scan")
+	fl.Float64Var(&o.th.MinRatePPS, "min-rate", o.th.MinRatePPS, "minimum probes per second of a scan episode")
+	fl.StringVar(&o.failOn, "fail-on", "", "exit 3 when this matches: suspects (priority>=LEVEL is refused until suspects have a priority)")
+	return o
+}
+
+// cmdAnalyze is `porthunter analyze FILE... [flags]`. Several files are
+// one rotated capture set, analysed as one capture (capture.ReadFiles).
+func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fl := newFlagSet("analyze")
+	o := analyzeFlags(fl)
 	files, err := parseInterleaved(fl, args)
 	if err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if len(files) == 0 {
-		fl.Usage()
 		return usageErrorf("analyze takes at least one FILE")
 	}
-	if *window <= 0 || *topK < 1 || th.MinPorts < 1 || th.MinHosts < 1 || th.MinRatePPS < 0 {
+	if o.window <= 0 || o.topK < 1 || o.th.MinPorts < 1 || o.th.MinHosts < 1 || o.th.MinRatePPS < 0 {
 		return usageErrorf("analyze: --window, --top, --min-ports and --min-hosts must be positive, --min-rate not negative")
 	}
-	var res *capture.Result
-	if len(files) == 1 {
-		res, err = openCLI(ctx, cfg, files[0], stderr)
-	} else {
-		res, err = openCLIFiles(ctx, cfg, files, stderr)
+	if !slices.Contains(analyzeFormats, o.format) {
+		return usageErrorf("analyze: --format %q: one of %s", o.format, strings.Join(analyzeFormats, ", "))
 	}
+	if o.asJSON {
+		if set["format"] && o.format != "json" {
+			return usageErrorf("analyze: --json and --format %s disagree", o.format)
+		}
+		o.format = "json"
+	}
+	if set["width"] && (o.width < minWidth || o.width > maxWidth) {
+		return usageErrorf("analyze: --width %d: from %d to %d columns", o.width, minWidth, maxWidth)
+	}
+	failOn, err := parseFailOn(o.failOn)
 	if err != nil {
 		return err
 	}
-	rep, err := buildReport(ctx, res, strings.Join(files, ","), *window, *topK, th)
+	width := reportWidth(o.width, getenv)
+
+	label := "reading " + filepath.Base(files[0])
+	if len(files) > 1 {
+		label = fmt.Sprintf("reading %d files", len(files))
+	}
+	bar := newProgress(stderr, termEscape(label, false), width)
+	res, err := capture.ReadFiles(ctx, cfg, files, openCaptureCLI, bar.update)
+	bar.finish()
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(termWriter{stdout})
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+	name := strings.Join(files, ",")
+	var total int
+	switch o.format {
+	case "text", "json":
+		rep, err := buildReport(ctx, res, name, o.window, o.topK, o.th)
+		if err != nil {
+			return err
+		}
+		total = rep.SuspectsTotal
+		if o.format == "json" {
+			enc := json.NewEncoder(termWriter{stdout})
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else {
+			renderReport(stdout, rep, newView(width, o.wide, newStyle(stdout, getenv), rep.Overview))
+		}
+	default:
+		limit := -1 // every suspect
+		if set["top"] {
+			limit = o.topK
+		}
+		ex, err := buildExport(ctx, res, name, o.th, limit)
+		if err != nil {
+			return err
+		}
+		total = ex.total
+		if err := writeExport(termWriter{stdout}, o.format, ex); err != nil {
+			return err
+		}
 	}
-	renderReport(stdout, rep, newStyle(stdout, getenv))
+	if failOn == failOnSuspects && total > 0 {
+		return &matchError{msg: fmt.Sprintf("--fail-on suspects: %d listed", total)}
+	}
 	return nil
 }
 
+// failOn is what --fail-on matches.
+type failOn int
+
+const (
+	failOnNothing  failOn = iota
+	failOnSuspects        // any source listed under the thresholds
+)
+
+// parseFailOn reads --fail-on. priority>=LEVEL is the syntax of the
+// suspects' priority, a later issue: until it exists, the condition is
+// refused rather than accepted and never matched, so that a pipeline
+// written for it fails loudly instead of passing everything.
+func parseFailOn(s string) (failOn, error) {
+	switch {
+	case s == "":
+		return failOnNothing, nil
+	case s == "suspects":
+		return failOnSuspects, nil
+	case strings.HasPrefix(s, "priority"):
+		return 0, usageErrorf("analyze: --fail-on %s: suspects have no priority yet (a later release adds it); --fail-on suspects matches any suspect", s)
+	}
+	return 0, usageErrorf("analyze: --fail-on %q: the condition is suspects", s)
+}
+
+// reportWidth is the report's width: --width when given, else COLUMNS
+// when it holds a width in range, else defaultWidth. The terminal is not
+// asked its size: that takes an ioctl through package unsafe, which the
+// product does not import (or a child process), so the width is the same
+// on a terminal and in a pipe, and a shell that exports COLUMNS passes
+// its terminal's width.
+func reportWidth(flagWidth int, getenv func(string) string) int {
+	if flagWidth > 0 {
+		return flagWidth
+	}
+	if getenv != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(getenv("COLUMNS"))); err == nil && n >= minWidth && n <= maxWidth {
+			return n
+		}
+	}
+	return defaultWidth
+}
+
 // style colours the terminal report: bold headings and suspect addresses
-// in red, only when stdout is a terminal and NO_COLOR is unset or empty
-// (https://no-color.org), so files, pipes and tests get plain text.
+// in red, only when stdout is a terminal that shows colours
+// (terminalOut) and NO_COLOR is unset or empty (https://no-color.org), so
+// files, pipes and tests get plain text.
 type style struct{ on bool }
 
 // ANSI SGR sequences of the report.
 const (
 	sgrBold  = "\033[1m"
 	sgrRed   = "\033[31m"
-	sgrPlain = "\033[39m" // default colour: as long as sgrRed, see suspectsHeader
 	sgrReset = "\033[0m"
 )
 
 func newStyle(w io.Writer, getenv func(string) string) style {
-	return style{on: isTerminal(w) && (getenv == nil || getenv("NO_COLOR") == "")}
+	return style{on: (getenv == nil || getenv("NO_COLOR") == "") && terminalOut(w)}
 }
 
 func (s style) wrap(sgr, text string) string {
@@ -166,53 +224,24 @@ func (s style) wrap(sgr, text string) string {
 func (s style) heading(text string) string { return s.wrap(sgrBold, text) }
 func (s style) suspect(text string) string { return s.wrap(sgrRed, text) }
 
-// ipHeader is the IP column's heading. tabwriter counts escape sequences
-// as width, so when addresses are red the heading carries an invisible
-// sequence of the same length, and the columns stay aligned.
-func (s style) ipHeader() string { return s.wrap(sgrPlain, "IP") }
-
-// cmdBench is `porthunter bench FILE`: the analysis scan_overview and
-// list_suspects need, timed, with the figures on stdout.
-func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, stderr io.Writer) error {
-	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: porthunter bench FILE")
-		return usageErrorf("bench takes exactly one FILE")
-	}
-	start := time.Now()
-	res, err := openCLI(ctx, cfg, args[0], io.Discard)
-	if err != nil {
-		return err
-	}
-	th := scan.DefaultThresholds()
-	ov, _ := mcp.BuildOverview(res, args[0], mcp.Defaults[mcp.OverviewArgs](), 0, false)
-	_, nsus, _ := res.Analysis.SuspectsPage(ctx, th, 0, mcp.Defaults[mcp.SuspectsArgs]().Limit) // list_suspects' default answer
-	el := time.Since(start)
-	st := res.Analysis.Capture()
-	pkts := st.TotalPackets
-	secs := el.Seconds()
-	fmt.Fprintf(stdout, "file       %s\n", termEscape(args[0], false))
-	fmt.Fprintf(stdout, "size       %d bytes\n", res.Report.SizeBytes)
-	fmt.Fprintf(stdout, "packets    %d\n", pkts)
-	fmt.Fprintf(stdout, "suspects   %d (scanners in overview: %d)\n", nsus, len(ov.Scanners))
-	fmt.Fprintf(stdout, "duration   %.3f s\n", secs)
-	if secs > 0 {
-		fmt.Fprintf(stdout, "rate       %.0f packets/s, %.1f MB/s\n", float64(pkts)/secs, float64(res.Report.SizeBytes)/1e6/secs)
-	}
-	fmt.Fprintf(stdout, "peak_rss   %.1f MiB\n", float64(peakRSSBytes())/(1<<20))
-	fmt.Fprintf(stdout, "cpus       %d (GOMAXPROCS %d)\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	return nil
-}
-
 // parseInterleaved parses flags that may come before, between or after the
-// file names (`analyze x.pcap --json`) and returns the file names.
+// file names (`analyze x.pcap --json`) and returns the file names. A "--"
+// ends the flags: every argument after it is a file name.
 func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
 	var files []string
 	rest := args
 	for len(rest) > 0 {
 		if err := fl.Parse(rest); err != nil {
+			if err == flag.ErrHelp {
+				return nil, err
+			}
 			return nil, usageErrorf("%v", err)
 		}
+		dashes := len(fl.Args()) < len(rest) && rest[len(rest)-len(fl.Args())-1] == "--"
 		rest = fl.Args()
+		if dashes {
+			return append(files, rest...), nil
+		}
 		if len(rest) > 0 {
 			files = append(files, rest[0])
 			rest = rest[1:]

@@ -36,47 +36,57 @@ const carveMaxInterfaces = 256
 // the Record.Timestamp the reader gives it. A kept packet whose timestamp
 // pcapng.Writer cannot write exactly (before 1970, or after 2262 where
 // the reader saturates) fails the carve.
-func cmdCarve(ctx context.Context, cfg policy.Config, args []string, _, stderr io.Writer) error {
-	fl := flag.NewFlagSet("carve", flag.ContinueOnError)
-	fl.SetOutput(termWriter{stderr}) // the flag package prints an unknown flag's name as given
-	ipFlag := fl.String("ip", "", "address whose packets are kept (IPv4 or IPv6)")
-	outFlag := fl.String("o", "", "pcapng file to create (must not exist)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: porthunter carve FILE --ip ADDR -o OUT.pcapng")
-		fl.PrintDefaults()
-	}
+func cmdCarve(ctx context.Context, cfg policy.Config, args []string, _, stderr io.Writer, getenv func(string) string) error {
+	fl := newFlagSet("carve")
+	o := carveFlags(fl)
 	files, err := parseInterleaved(fl, args)
 	if err != nil {
 		return err
 	}
 	if len(files) != 1 {
-		fl.Usage()
 		return usageErrorf("carve takes exactly one FILE")
 	}
-	if *outFlag == "" {
-		fl.Usage()
+	if o.out == "" {
 		return usageErrorf("carve: -o OUT.pcapng is required")
 	}
-	ip, err := netip.ParseAddr(*ipFlag)
+	ip, err := netip.ParseAddr(o.ip)
 	if err != nil {
-		fl.Usage()
-		return usageErrorf("carve: --ip %q is not an IP address", *ipFlag)
+		return usageErrorf("carve: --ip %q is not an IP address", o.ip)
 	}
 	addr := unmapAddr(ip)
 
-	in, sb, err := openCaptureCLI(files[0])
+	in, err := openCaptureCLI(files[0])
 	if err != nil {
 		return err
 	}
-	defer sb.Close()
 	defer in.Close()
-
-	kept, read, err := carveToFile(ctx, in.Reader(), *outFlag, addr, carveLimits(cfg))
+	bar := newProgress(stderr, termEscape("carving "+filepath.Base(files[0]), false), reportWidth(0, getenv))
+	src := io.Reader(in.Reader())
+	if bar != nil {
+		src = &countingReader{r: src, total: in.Size, progress: bar.update}
+	}
+	kept, read, err := carveToFile(ctx, src, o.out, addr, carveLimits(cfg))
+	bar.finish()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "carved %d of %d packets to %s\n", kept, read, termEscape(*outFlag, false))
+	fmt.Fprintf(stderr, "carved %d of %d packets to %s\n", kept, read, termEscape(o.out, false))
 	return nil
+}
+
+const carveHelp = `Keeps every packet to or from ADDR, and every ICMP error quoting one, with its
+bytes, lengths, link type and timestamp. OUT is created, never overwritten, and
+removed again if the carve fails. On a terminal, a progress bar on stderr.`
+
+// carveOpts are carve's flags.
+type carveOpts struct{ ip, out string }
+
+// carveFlags defines carve's flags on fl.
+func carveFlags(fl *flag.FlagSet) *carveOpts {
+	o := &carveOpts{}
+	fl.StringVar(&o.ip, "ip", "", "address whose packets are kept (IPv4 or IPv6)")
+	fl.StringVar(&o.out, "o", "", "pcapng file to create (must not exist)")
+	return o
 }
 
 // carveLimits are the limits carve reads with: the analysis reader's
@@ -86,27 +96,6 @@ func carveLimits(cfg policy.Config) pcapng.Limits {
 	lim := capture.ReaderLimits(cfg)
 	lim.MaxAllInterfaces = carveMaxInterfaces
 	return lim
-}
-
-// openCaptureCLI opens a capture named on the command line through a
-// sandbox rooted at its directory, so it is checked like any capture: a
-// regular file starting with a pcap, pcapng or gzip magic. The caller
-// closes both.
-func openCaptureCLI(file string) (*policy.File, *policy.Sandbox, error) {
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return nil, nil, err
-	}
-	sb, err := policy.NewSandbox(filepath.Dir(abs), cliMaxBytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := sb.Open(filepath.Base(abs))
-	if err != nil {
-		sb.Close()
-		return nil, nil, err
-	}
-	return f, sb, nil
 }
 
 // carveToFile creates out (O_EXCL: an existing file, or a symbolic link

@@ -37,6 +37,16 @@ var (
 	intelFetchClient  *http.Client
 )
 
+// intelHelp is the usage of intel's commands, for porthunter intel --help.
+const intelHelp = `commands:
+  fetch --out DIR [--only NAME,...] [--force] [--json] | --list
+        download the open intel sources into DIR, with MANIFEST.json and SHA256SUMS
+        (on a host with internet access; --list names the sources and their licences)
+  verify DIR [--json]
+        check a copied bundle: the manifest's sums and sizes and every file's parse (exit 1 on any error)
+  status [--json]
+        what the server would load from PORT_HUNTER_INTEL_DIR: each file's provider, entries, age and staleness`
+
 func cmdIntel(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
 		return usageErrorf("intel needs a command: fetch --out DIR, verify DIR or status")

@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,12 +31,22 @@ var version = "dev"
 // binary does not depend on the checkout, which drops vcs.revision.
 var commit = ""
 
-// Exit statuses of the contract (§1).
+// Exit statuses of the contract (§1), and of analyze --fail-on.
 const (
 	exitOK    = 0
 	exitFatal = 1
 	exitUsage = 2
+	// exitMatch: analyze ran, and --fail-on matched something, so a
+	// pipeline can stop on it while telling it apart from a failure.
+	exitMatch = 3
 )
+
+// exitTable documents the exit statuses, for help and the README.
+const exitTable = `exit status:
+  0  success; for analyze --fail-on, nothing matched (also serve at stdin EOF, SIGTERM, SIGINT)
+  1  runtime error: a file that cannot be read, an invalid environment variable
+  2  usage error: an unknown command or flag, a missing or invalid argument
+  3  analyze --fail-on matched (the report or export is still printed in full)`
 
 // gcPercent paces the garbage collector. An analysis's memory is mostly
 // pointer-free arrays, which the collector need not scan, so collecting
@@ -60,59 +71,75 @@ func usageErrorf(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
+// matchError is analyze --fail-on matching (exit status 3).
+type matchError struct{ msg string }
+
+func (e *matchError) Error() string { return e.msg }
+
 // command is one entry of the command table.
 type command struct {
 	name, args, summary string
-	needsConfig         bool
-	run                 func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error
+	// help is more of the command's usage, printed by --help after the
+	// summary; flags defines its flags on a FlagSet, for their
+	// defaults in the usage (nil: none).
+	help        string
+	flags       func(*flag.FlagSet)
+	needsConfig bool
+	run         func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error
 }
 
 func commands() []command {
 	return []command{
-		{"serve", "", "MCP server on stdin/stdout until stdin closes or SIGTERM (the default)", true,
+		{"serve", "", "MCP server on stdin/stdout until stdin closes or SIGTERM (the default)", serveHelp, nil, true,
 			func(ctx context.Context, cfg policy.Config, args []string, stdin io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
-				if len(args) != 0 {
-					return usageErrorf("serve takes no arguments")
+				if err := parseNone("serve", args); err != nil {
+					return err
 				}
 				return mcp.Serve(ctx, cfg, version, stdin, stdout, stderr)
 			}},
-		{"analyze", "FILE... [--json] [flags]", "overview, suspects and first scan event of a capture (several files: one rotated set), as tables or JSON", true,
+		{"analyze", "FILE... [flags]", "overview, suspects and first scan event of a capture (several files: one rotated set), as a report, JSON or an export",
+			analyzeHelp, func(fl *flag.FlagSet) { analyzeFlags(fl) }, true,
 			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 				return cmdAnalyze(ctx, cfg, args, stdout, stderr, getenv)
 			}},
-		{"bench", "FILE", "size, packets, duration, packets/s, MB/s and peak memory of the analysis", true,
-			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
-				return cmdBench(ctx, cfg, args, stdout, stderr)
+		{"bench", "FILE", "size, packets, duration, packets/s, MB/s and peak memory of the analysis", "", nil, true,
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+				return cmdBench(ctx, cfg, args, stdout, stderr, getenv)
 			}},
-		{"carve", "FILE --ip ADDR -o OUT.pcapng", "write every packet to and from ADDR into a new pcapng for Wireshark", true,
-			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, _ func(string) string) error {
-				return cmdCarve(ctx, cfg, args, stdout, stderr)
+		{"carve", "FILE --ip ADDR -o OUT.pcapng", "write every packet to and from ADDR into a new pcapng for Wireshark", carveHelp,
+			func(fl *flag.FlagSet) { carveFlags(fl) }, true,
+			func(ctx context.Context, cfg policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+				return cmdCarve(ctx, cfg, args, stdout, stderr, getenv)
 			}},
-		{"intel", "fetch|verify|status ...", "offline intel: fetch --out DIR on a connected host, verify DIR after the copy, status of PORT_HUNTER_INTEL_DIR (docs/INTEL.md §8)", false,
+		{"intel", "fetch|verify|status ...", "offline intel: fetch --out DIR on a connected host, verify DIR after the copy, status of PORT_HUNTER_INTEL_DIR (docs/INTEL.md §8)",
+			intelHelp, nil, false,
 			func(ctx context.Context, _ policy.Config, args []string, _ io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 				return cmdIntel(ctx, args, stdout, stderr, getenv)
 			}},
-		{"version", "", "version, Go version and build settings", false,
+		{"version", "", "version, Go version and build settings", "", nil, false,
 			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer, _ func(string) string) error {
-				if len(args) != 0 {
-					return usageErrorf("version takes no arguments")
+				if err := parseNone("version", args); err != nil {
+					return err
 				}
 				printVersion(stdout)
 				return nil
 			}},
-		{"help", "[TOOL]", "this text, or one tool's arguments", false,
+		{"help", "[COMMAND | TOOL]", "this text, a command's usage, or one tool's arguments", "", nil, false,
 			func(_ context.Context, _ policy.Config, args []string, _ io.Reader, stdout, _ io.Writer, _ func(string) string) error {
 				switch len(args) {
 				case 0:
 					printUsage(stdout)
 					return nil
 				case 1:
-					return printToolHelp(stdout, args[0])
+					return printTopicHelp(stdout, args[0])
 				}
-				return usageErrorf("help takes at most one TOOL")
+				return usageErrorf("help takes at most one COMMAND or TOOL")
 			}},
 	}
 }
+
+const serveHelp = `Reads newline-delimited JSON-RPC 2.0 on stdin and answers on stdout; logs go to
+stderr. The environment configures it (porthunter help lists the variables).`
 
 // run is main without the process: arguments, streams and environment in,
 // exit status out.
@@ -127,17 +154,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "-version", "--version":
 		name = "version"
 	}
-	var cmd *command
-	for _, c := range commands() {
-		if c.name == name {
-			cmd = &c
-			break
-		}
-	}
+	cmd := findCommand(name)
 	if cmd == nil {
 		fmt.Fprintf(stderr, "porthunter: unknown command %q\n", name)
 		printUsage(stderr)
 		return exitUsage
+	}
+	// --help and -h are answered before anything else, whatever the
+	// environment holds or the other arguments say.
+	if wantsHelp(args) {
+		printCommandUsage(termWriter{stdout}, cmd)
+		return exitOK
 	}
 	var cfg policy.Config
 	if cmd.needsConfig {
@@ -150,34 +177,101 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	err := cmd.run(ctx, cfg, args, stdin, stdout, stderr, getenv)
 	var ue *usageError
+	var me *matchError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		printCommandUsage(termWriter{stdout}, cmd)
+		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(err.Error(), false))
+		fmt.Fprintf(stderr, "usage: %s (porthunter %s --help for more)\n", termEscape(synopsis(cmd), false), cmd.name)
 		return exitUsage
+	case errors.As(err, &me):
+		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(me.msg, false))
+		return exitMatch
 	default:
 		fmt.Fprintf(stderr, "porthunter: %s\n", termEscape(cliMessage(err), false))
 		return exitFatal
 	}
 }
 
-// cliMessage is an error as one line for a person: the contract code when
-// the error has one, then the reason.
-func cliMessage(err error) string {
-	if code, ok := mcp.ErrorCode(err); ok {
-		return code + ": " + err.Error()
+func findCommand(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return &c
+		}
 	}
-	return err.Error()
+	return nil
+}
+
+// wantsHelp reports whether args ask for the usage: -h, -help or --help
+// before a "--" that ends the flags.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// parseNone checks that a command without arguments got none.
+func parseNone(name string, args []string) error {
+	if len(args) != 0 {
+		return usageErrorf("%s takes no arguments", name)
+	}
+	return nil
+}
+
+// newFlagSet is a command's flags, silent: errors and usage are printed
+// by run, once, and --help's on stdout (the flag package would print them
+// itself, to stderr, even when asked for help).
+func newFlagSet(name string) *flag.FlagSet {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	fl.Usage = func() {}
+	return fl
+}
+
+func synopsis(c *command) string {
+	return strings.TrimSpace("porthunter " + c.name + " " + c.args)
+}
+
+// printCommandUsage is a command's --help: synopsis, summary, more help
+// and its flags with their defaults.
+func printCommandUsage(w io.Writer, c *command) {
+	fmt.Fprintf(w, "usage: %s\n\n%s.\n", synopsis(c), upperFirst(c.summary))
+	if c.help != "" {
+		fmt.Fprintf(w, "\n%s\n", c.help)
+	}
+	if c.flags != nil {
+		fl := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fl)
+		fmt.Fprintln(w, "\nflags:")
+		fl.SetOutput(w)
+		fl.PrintDefaults()
+	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "porthunter %s: port-scan forensics over PCAP/PCAPNG captures, as an MCP server or at a terminal\n\n", version)
 	fmt.Fprintln(w, "usage:")
 	for _, c := range commands() {
-		line := strings.TrimSpace("porthunter " + c.name + " " + c.args)
-		fmt.Fprintf(w, "  %-45s %s\n", line, c.summary)
+		fmt.Fprintf(w, "  %-45s %s\n", synopsis(&c), c.summary)
 	}
+	fmt.Fprintln(w, "\nporthunter COMMAND --help (or -h) prints a command's usage and flags.")
 	fmt.Fprintln(w, "\nenvironment (server):")
 	for _, v := range [][2]string{
 		{"PORT_HUNTER_TOKEN", "auth_token every tool call must carry (default TEST_TOKEN: change it)"},
@@ -197,15 +291,23 @@ func printUsage(w io.Writer) {
 	} {
 		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
 	}
+	fmt.Fprintln(w, "\nenvironment (terminal):")
+	fmt.Fprintf(w, "  %-45s %s\n", "COLUMNS", "width of the analyze report when --width is not given (default 80)")
+	fmt.Fprintf(w, "  %-45s %s\n", "NO_COLOR", "set and not empty: no colours, even on a terminal")
 	fmt.Fprintf(w, "\ntools (porthunter help TOOL for arguments): %s\n", strings.Join(mcp.ToolNames(), ", "))
-	fmt.Fprintln(w, "\nexit status: 0 success (and stdin EOF, SIGTERM, SIGINT), 2 bad usage, 1 fatal error")
+	fmt.Fprintf(w, "\n%s\n", exitTable)
 }
 
-// printToolHelp prints one tool's description and arguments from the tool
-// table, the same source tools/list is built from.
-func printToolHelp(w io.Writer, name string) error {
+// printTopicHelp prints a command's usage, or one tool's description and
+// arguments from the tool table, the same source tools/list is built
+// from.
+func printTopicHelp(w io.Writer, name string) error {
+	if c := findCommand(name); c != nil {
+		printCommandUsage(w, c)
+		return nil
+	}
 	if !mcp.WriteToolHelp(w, name) {
-		return usageErrorf("no tool %q; porthunter help lists them", name)
+		return usageErrorf("no command or tool %q; porthunter help lists them", name)
 	}
 	return nil
 }

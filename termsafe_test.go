@@ -90,9 +90,13 @@ func TestTerminalEscapes(t *testing.T) {
 		return out.String(), errb.String()
 	}
 
-	out, _ := check("analyze", "analyze", path)
+	check("analyze", "analyze", path) // at 80 columns the long name is cut, after escaping
+	out, _ := check("analyze --wide", "analyze", "--wide", path)
 	if !strings.Contains(out, `scan\x1b]0;owned\x07\x1b[2J\u202egpj.`) {
 		t.Errorf("analyze: file name not shown escaped:\n%s", out)
+	}
+	for _, format := range []string{"ndjson", "csv", "eve", "ecs", "zeek"} {
+		check("analyze --format "+format, "analyze", "--format", format, path)
 	}
 	check("analyze set", "analyze", path, path)
 	out, _ = check("analyze --json", "analyze", "--json", path)

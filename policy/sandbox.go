@@ -281,40 +281,14 @@ func (s *Sandbox) openError(path string, err error) error {
 	return fmt.Errorf("policy: cannot open %q: %w", path, err)
 }
 
-// check validates the open descriptor: regular file, size, magic bytes.
+// check validates the open descriptor (inspect), with the sandbox's
+// messages: they name path as the tool call gave it.
 func (s *Sandbox) check(f *os.File, rel, path string) (*File, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("policy: cannot stat %q: %w", path, unwrapPath(err))
+	file, fe := inspect(f, s.maxBytes)
+	if fe != nil {
+		return nil, fe.sandboxError(path)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %q", ErrNotRegularFile, path)
-	}
-	if fi.Size() > s.maxBytes {
-		return nil, fmt.Errorf("%w: %q is %d bytes, limit %d", ErrFileTooLarge, path, fi.Size(), s.maxBytes)
-	}
-	var magic [MagicLen]byte
-	// ReadAt leaves the offset alone; Reader reads from byte 0 anyway.
-	n, err := f.ReadAt(magic[:], 0)
-	if n < MagicLen {
-		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("policy: cannot read %q: %w", path, unwrapPath(err))
-		}
-		return nil, fmt.Errorf("%w: %q is %d bytes long", ErrUnsupportedFileType, path, n)
-	}
-	kind := kindOf(magic[:])
-	if kind == 0 {
-		return nil, fmt.Errorf("%w: %q %s", ErrUnsupportedFileType, path, magicType(magic[:]))
-	}
-	file := &File{
-		Name:     rel,
-		Size:     fi.Size(),
-		ModTime:  fi.ModTime(),
-		Kind:     kind,
-		f:        f,
-		maxBytes: s.maxBytes,
-	}
-	file.Dev, file.Inode = fileID(fi)
+	file.Name = rel
 	return file, nil
 }
 
