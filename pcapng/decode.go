@@ -32,7 +32,12 @@ func Decode(rec *Record, p *Packet) {
 	if rec.CapLen < rec.OrigLen {
 		p.Anomalies |= AnomalySnapTruncated
 	}
+	p.NetOffset = -1
 	nl := linkDecode(p, rec.LinkType, rec.Data)
+	if nl != nil {
+		p.netBase = cap(rec.Data)
+		p.NetOffset = int32(p.netBase - cap(nl))
+	}
 	switch {
 	case nl == nil:
 	case p.L3 == L3IPv4:
@@ -40,6 +45,7 @@ func Decode(rec *Record, p *Packet) {
 	case p.L3 == L3IPv6:
 		ipDecode6(p, nl)
 	}
+	p.netBase = 0
 }
 
 // flagLetters are the tcpdump letters in tcpdump's order (print-tcp.c

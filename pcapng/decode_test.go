@@ -330,11 +330,46 @@ func TestDecode(t *testing.T) {
 			want.Precision, want.CapLen, want.OrigLen = 9, rec.CapLen, rec.OrigLen
 			var got Packet
 			Decode(&rec, &got)
+			want.NetOffset = checkNetOffset(t, &rec, &got)
 			if got != want {
 				t.Errorf("Decode(%s) =\n %+v\nwant\n %+v", tc.name, got, want)
 			}
 		})
 	}
+}
+
+// checkNetOffset checks that p.NetOffset points at the IP header p's
+// addresses come from, in rec's bytes (-1 when p has no IP layer, or the
+// header is cut before its addresses), and returns it.
+func checkNetOffset(t *testing.T, rec *Record, p *Packet) int32 {
+	t.Helper()
+	if p.NetOffset < 0 {
+		if p.L3 != L3None && p.Src.IsValid() {
+			t.Errorf("NetOffset %d for an IP packet from %s", p.NetOffset, p.Src)
+		}
+		return p.NetOffset
+	}
+	if int(p.NetOffset) > len(rec.Data) {
+		t.Fatalf("NetOffset %d past the record's %d bytes", p.NetOffset, len(rec.Data))
+	}
+	b := rec.Data[p.NetOffset:]
+	var src netip.Addr
+	switch p.L3 {
+	case L3IPv4:
+		if ip, err := ParseIPv4(b); err == nil {
+			src = ip.Source()
+		}
+	case L3IPv6:
+		if ip, err := ParseIPv6(b); err == nil {
+			src = ip.Source()
+		}
+	default:
+		return p.NetOffset
+	}
+	if src.IsValid() && src != p.Src {
+		t.Errorf("the IP header at NetOffset %d is from %s, the packet's source is %s", p.NetOffset, src, p.Src)
+	}
+	return p.NetOffset
 }
 
 // TestDecodeResets checks that Decode clears fields of a previous packet.
@@ -345,7 +380,7 @@ func TestDecodeResets(t *testing.T) {
 	Decode(&full, &p)
 	Decode(&empty, &p)
 	want := Packet{Frame: 7, Interface: 2, Link: LinkType(999), Timestamp: empty.Timestamp, Precision: 9,
-		Anomalies: AnomalyUnknownLink}
+		Anomalies: AnomalyUnknownLink, NetOffset: -1}
 	if p != want {
 		t.Errorf("Decode after reuse = %+v, want %+v", p, want)
 	}

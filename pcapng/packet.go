@@ -178,6 +178,14 @@ type Packet struct {
 	TunnelKinds        uint32
 	OuterSrc, OuterDst netip.Addr
 
+	// NetOffset is where, in the record's Data, the IP header the
+	// address fields describe begins: the innermost one when tunnels
+	// were removed, so that Reassembler finds a fragment carried in a
+	// tunnel. -1 when there is none (no IP layer, or a packet decoded
+	// from reassembled bytes rather than a record).
+	NetOffset int32
+	netBase   int // cap of the record's Data while Decode runs, for NetOffset
+
 	// TCPFlagsUnknown: L4 is L4TCP (the ports were captured) but the
 	// flags byte was not, so TCPFlags is 0 without meaning "no flags";
 	// the scan engine never classifies such a segment (no NULL scan is

@@ -137,7 +137,7 @@ type ReassemblyStats struct {
 	// Invalid counts fragments no datagram can hold: empty, a non-last
 	// fragment not a multiple of 8 bytes (RFC 8200 §4.5), reaching beyond
 	// 65,535 bytes, an end contradicting the last fragment's, or a
-	// fragment header not in the outermost IP header.
+	// fragment header in an IPv6 extension chain Decode did not read.
 	Invalid uint64 `json:"fragments_invalid,omitempty"`
 	// Overlapping counts fragments that overlapped bytes already held
 	// and were not duplicates.
@@ -179,17 +179,16 @@ type fragSlot struct {
 // of this file. Use one per capture, from one goroutine, calling Add for
 // every record in file order after Decode.
 type Reassembler struct {
-	lim     ReassemblyLimits
-	st      ReassemblyStats
-	seed    maphash.Seed
-	slots   []fragSlot // allocated at the first fragment
-	index   []int32    // open addressing over slots, -1 empty
-	free    int32      // free list through fragSlot.next
-	head    int32      // oldest datagram, -1 none
-	tail    int32      // newest
-	live    int
-	held    uint64 // fragments in live slots
-	scratch Packet // link decoding of fragments
+	lim   ReassemblyLimits
+	st    ReassemblyStats
+	seed  maphash.Seed
+	slots []fragSlot // allocated at the first fragment
+	index []int32    // open addressing over slots, -1 empty
+	free  int32      // free list through fragSlot.next
+	head  int32      // oldest datagram, -1 none
+	tail  int32      // newest
+	live  int
+	held  uint64 // fragments in live slots
 }
 
 // NewReassembler returns an empty reassembler with limits l.
@@ -292,22 +291,20 @@ type fragment struct {
 	v6     bool
 }
 
-// locate reads fragment p's place from its record: the link header
-// again, then the IP header Decode read (it must be the outermost one,
-// which is where Decode sets Frag).
+// locate reads fragment p's place from its record: the IP header Decode
+// read the addresses from, at p.NetOffset (the innermost one when the
+// fragment travelled in a tunnel, a mirror of a fragmented scan).
 func (r *Reassembler) locate(rec *Record, p *Packet) (fragment, bool) {
-	if rec == nil {
+	if rec == nil || p.NetOffset < 0 || int(p.NetOffset) >= len(rec.Data) {
 		return fragment{}, false
 	}
-	r.scratch = Packet{}
-	nl := linkDecode(&r.scratch, rec.LinkType, rec.Data)
+	nl := rec.Data[p.NetOffset:]
 	var f fragment
 	var ok bool
-	switch {
-	case nl == nil:
-	case r.scratch.L3 == L3IPv4 && p.L3 == L3IPv4:
+	switch p.L3 {
+	case L3IPv4:
 		f, ok = fragment4(nl)
-	case r.scratch.L3 == L3IPv6 && p.L3 == L3IPv6:
+	case L3IPv6:
 		f, ok = fragment6(nl)
 	}
 	if !ok || f.key.src != p.Src.As16() || f.key.dst != p.Dst.As16() || !f.v6 && f.key.id != p.IPID {

@@ -164,7 +164,8 @@ func sameAsWhole(t *testing.T, got Packet, whole []byte) {
 	Decode(&rec, &want)
 	got.Frame, got.Timestamp, got.Precision, got.CapLen, got.OrigLen = want.Frame, want.Timestamp, want.Precision, want.CapLen, want.OrigLen
 	got.Frag, got.Reassembled, got.FragEvasion = want.Frag, want.Reassembled, want.FragEvasion
-	got.IPID = want.IPID // an IPv6 datagram sent whole has no fragment identification
+	got.IPID = want.IPID           // an IPv6 datagram sent whole has no fragment identification
+	got.NetOffset = want.NetOffset // where the fragment's header began, or -1 for a tunnel entered from reassembled bytes
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("reassembled\n %+v\nwant (Decode of the whole datagram)\n %+v", got, want)
 	}
@@ -576,4 +577,35 @@ func TestReassembleTunnel(t *testing.T) {
 		t.Errorf("stats %+v, want one datagram of two fragments", st)
 	}
 	sameAsWhole(t, last, whole4(9, ipProtoIPIP, inner))
+}
+
+// TestReassembleInsideTunnel: nmap -f seen through a mirror or a tunnel.
+// Each fragment travels whole in its own IP-in-IP packet between tunnel
+// endpoints of other addresses; the fragments are those of the packet
+// inside, keyed by its addresses, and rebuild into the SYN they split.
+func TestReassembleInsideTunnel(t *testing.T) {
+	outer := func(id uint16, inner []byte) []byte {
+		b := []byte{0x45, 0}
+		b = binary.BigEndian.AppendUint16(b, uint16(IPv4MinLen+len(inner)))
+		b = binary.BigEndian.AppendUint16(b, id)
+		b = append(b, 0, 0, 64, ipProtoIPIP, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2)
+		return append(b, inner...)
+	}
+	syn := synSegment(443)
+	var pkts [][]byte
+	for i, f := range frags4(77, ipProtoTCP, syn, cut{0, 8}, cut{8, 8}, cut{16, len(syn) - 16}) {
+		pkts = append(pkts, outer(uint16(100+i), f))
+	}
+	fr := newFragFeed(DefaultReassemblyLimits())
+	fr.feed(pkts...)
+	st := fr.check(t)
+	got := fr.reassembled()
+	if st.DatagramsReassembled != 1 || st.Reassembled != 3 || st.Invalid != 0 || len(got) != 1 {
+		t.Fatalf("stats %+v, %d reassembled; want one datagram of three fragments", st, len(got))
+	}
+	p := got[0]
+	if p.TunnelDepth != 1 || p.OuterSrc.String() != "192.0.2.1" || p.Src != fragSrc4 || p.L4 != L4TCP || p.DstPort != 443 ||
+		p.TCPFlags != TCPFlagSYN || p.TCPFlagsUnknown {
+		t.Errorf("reassembled %+v; want the SYN to 443 from %s inside one tunnel from 192.0.2.1", p, fragSrc4)
+	}
 }

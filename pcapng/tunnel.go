@@ -153,12 +153,16 @@ func enterTunnel(p *Packet, kind TunnelKind, what carried, b []byte, room int) b
 	if d == 0 {
 		outerSrc, outerDst = p.Src, p.Dst
 	}
+	off := int32(-1) // decoded from reassembled bytes: no offset in a record
+	if p.netBase > 0 {
+		off = int32(p.netBase - cap(nl))
+	}
 	*p = Packet{
 		Frame: p.Frame, Timestamp: p.Timestamp, Precision: p.Precision, Interface: p.Interface,
 		CapLen: p.CapLen, OrigLen: p.OrigLen, Link: p.Link, Anomalies: p.Anomalies,
 		VLANTags:    tags, // the carried frame's own tags
 		TunnelDepth: d + 1, TunnelKinds: p.TunnelKinds | uint32(kind)<<(8*d),
-		OuterSrc: outerSrc, OuterDst: outerDst,
+		OuterSrc: outerSrc, OuterDst: outerDst, NetOffset: off, netBase: p.netBase,
 	}
 	if l3 == L3IPv4 {
 		ipDecode4(p, nl)

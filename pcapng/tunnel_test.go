@@ -220,6 +220,7 @@ func TestDecodeTunnels(t *testing.T) {
 			want.Precision, want.CapLen, want.OrigLen = 9, rec.CapLen, rec.OrigLen
 			var got Packet
 			Decode(&rec, &got)
+			want.NetOffset = checkNetOffset(t, &rec, &got)
 			if got != want {
 				t.Errorf("Decode(%s) =\n %+v\nwant\n %+v", tc.name, got, want)
 			}
