@@ -48,21 +48,21 @@ func runBin(t *testing.T, bin string, env []string, args ...string) binRun {
 }
 
 // checkGolden compares got with testdata/golden/name, or rewrites it
-// under -update-golden.
+// under -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	golden := filepath.Join("testdata", "golden", name)
-	if *updateGolden {
+	if *update {
 		e2eMust(t, os.MkdirAll(filepath.Dir(golden), 0o755))
 		e2eMust(t, os.WriteFile(golden, []byte(got), 0o644))
 		return
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (create with -update-golden)", err)
+		t.Fatalf("%v (create with -update)", err)
 	}
 	if got != string(want) {
-		t.Errorf("output differs from %s (rewrite with go test -run %s -update-golden .):\n--- got\n%s\n--- want\n%s", golden,
+		t.Errorf("output differs from %s (rewrite with go test -run %s -update .):\n--- got\n%s\n--- want\n%s", golden,
 			t.Name(), got, want)
 	}
 }
