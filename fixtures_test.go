@@ -39,7 +39,7 @@ var tsharkFields = []string{"frame.number", "frame.protocols", "tcp.flags.syn", 
 // our reader cannot hide. It reads tshark's output from
 // testdata/tshark/<fixture>.tsv, whose first line holds the SHA-256 of the
 // fixture it was made from: a fixture that changed without its cache
-// fails. `go test -run TestFixturesAgainstTshark -update .` runs tshark
+// fails. `go test . -run TestFixturesAgainstTshark -update` runs tshark
 // again (CI installs it) and rewrites the cache.
 func TestFixturesAgainstTshark(t *testing.T) {
 	truths, _ := filepath.Glob("fixtures/*.truth.json")
@@ -89,11 +89,11 @@ func TestFixturesAgainstTshark(t *testing.T) {
 			}
 			cached, err := os.ReadFile(cache)
 			if err != nil {
-				t.Fatalf("%v: run go test -run TestFixturesAgainstTshark -update . (needs tshark)", err)
+				t.Fatalf("%v: run go test . -run TestFixturesAgainstTshark -update (needs tshark)", err)
 			}
 			body, ok := bytes.CutPrefix(cached, []byte(header))
 			if !ok {
-				t.Fatalf("%s was made from another version of %s: run go test -run TestFixturesAgainstTshark -update . (needs tshark)", cache, capture)
+				t.Fatalf("%s was made from another version of %s: run go test . -run TestFixturesAgainstTshark -update (needs tshark)", cache, capture)
 			}
 			got, err := countTsharkFrames(body)
 			if err != nil {

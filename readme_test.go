@@ -29,7 +29,7 @@ const readmeGeneratedAt = `"generated_at": "2026-11-29T12:00:00Z"`
 
 // TestReadmeExamples keeps the README's examples true: every example is
 // run against the bundled fixtures and must equal the README's block.
-// `go test -run TestReadmeExamples -update` rewrites them.
+// `go test . -run TestReadmeExamples -update` rewrites them.
 func TestReadmeExamples(t *testing.T) {
 	src, err := os.ReadFile("README.md")
 	if err != nil {
@@ -54,7 +54,7 @@ func TestReadmeExamples(t *testing.T) {
 		}
 		n++
 		if got != want && !*update {
-			t.Errorf("README example %q is stale; run go test -run TestReadmeExamples -update .\n--- README\n%s\n--- now\n%s", spec, got, want)
+			t.Errorf("README example %q is stale; run go test . -run TestReadmeExamples -update\n--- README\n%s\n--- now\n%s", spec, got, want)
 		}
 		return []byte(fmt.Sprintf("<!-- %s %s -->\n```%s\n%s```", kind, spec, lang, want))
 	})

@@ -39,7 +39,7 @@ func sampleManifest(t *testing.T) (manifest, sums []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := intel.Manifest{Format: intel.ManifestFormat, Generator: "written by hand for PortHunter (go test -run TestSampleIntel -update .)",
+	m := intel.Manifest{Format: intel.ManifestFormat, Generator: "written by hand for PortHunter (go test . -run TestSampleIntel -update)",
 		Updated: "2026-03-14T00:00:00Z"}
 	for _, st := range sts {
 		if st.Status != "loaded" {
@@ -78,7 +78,7 @@ func TestSampleIntel(t *testing.T) {
 			}
 		}
 		if got, _ := os.ReadFile(p); !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: go test -run TestSampleIntel -update .", p)
+			t.Errorf("%s is stale: go test . -run TestSampleIntel -update", p)
 		}
 	}
 	code, out, errs := runIntelCLI(t, nil, "intel", "verify", sampleIntelDir)

@@ -62,7 +62,7 @@ func checkGolden(t *testing.T, name, got string) {
 		t.Fatalf("%v (create with -update)", err)
 	}
 	if got != string(want) {
-		t.Errorf("output differs from %s (rewrite with go test -run %s -update .):\n--- got\n%s\n--- want\n%s", golden,
+		t.Errorf("output differs from %s (rewrite with go test . -run %s -update):\n--- got\n%s\n--- want\n%s", golden,
 			t.Name(), got, want)
 	}
 }
