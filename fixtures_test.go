@@ -2,13 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,11 +21,6 @@ type fixtureTruth struct {
 	UDP          int `json:"udp"`
 }
 
-// tsharkCacheDir holds tshark's dissection of each fixture: one run per
-// fixture, written under -update and checked in, so that the test needs
-// neither tshark nor its start-up time (about half a second per run).
-const tsharkCacheDir = "testdata/tshark"
-
 // tsharkFields are the fields each cached line holds, tab-separated, one
 // line per frame.
 var tsharkFields = []string{"frame.number", "frame.protocols", "tcp.flags.syn", "tcp.flags.ack"}
@@ -37,21 +28,13 @@ var tsharkFields = []string{"frame.number", "frame.protocols", "tcp.flags.syn", 
 // TestFixturesAgainstTshark checks the generator's own truth files against
 // tshark, a reader nobody here wrote, so a bug shared by our generator and
 // our reader cannot hide. It reads tshark's output from
-// testdata/tshark/<fixture>.tsv, whose first line holds the SHA-256 of the
-// fixture it was made from: a fixture that changed without its cache
-// fails. `go test . -run TestFixturesAgainstTshark -update` runs tshark
-// again (CI installs it) and rewrites the cache.
+// testdata/tshark/<fixture>.tsv (cachedTshark): one run per fixture.
+// `go test . -run TestFixturesAgainstTshark -update` runs tshark again
+// (CI installs it) and rewrites the cache.
 func TestFixturesAgainstTshark(t *testing.T) {
 	truths, _ := filepath.Glob("fixtures/*.truth.json")
 	if len(truths) == 0 {
 		t.Fatal("no fixtures/*.truth.json")
-	}
-	tshark := ""
-	if *update {
-		var err error
-		if tshark, err = exec.LookPath("tshark"); err != nil {
-			t.Fatal("-update needs tshark to refresh testdata/tshark: install it (apt-get install tshark)")
-		}
 	}
 	for _, tf := range truths {
 		capture := strings.TrimSuffix(tf, ".truth.json")
@@ -64,40 +47,14 @@ func TestFixturesAgainstTshark(t *testing.T) {
 			if err := json.Unmarshal(b, &want); err != nil {
 				t.Fatal(err)
 			}
-			data, err := os.ReadFile(capture)
-			if err != nil {
-				t.Fatal(err)
+			args := []string{"-n", "-r", "<path>", "-T", "fields"}
+			for _, f := range tsharkFields {
+				args = append(args, "-e", f)
 			}
-			sum := sha256.Sum256(data)
-			header := "# tshark " + strings.Join(tsharkFields, " ") + " sha256 " + hex.EncodeToString(sum[:]) + "\n"
-			cache := filepath.Join(tsharkCacheDir, filepath.Base(capture)+".tsv")
-			if *update {
-				args := []string{"-n", "-r", capture, "-T", "fields"}
-				for _, f := range tsharkFields {
-					args = append(args, "-e", f)
-				}
-				out, err := exec.Command(tshark, args...).Output()
-				if err != nil {
-					t.Fatalf("tshark %v: %v", args, err)
-				}
-				if err := os.MkdirAll(tsharkCacheDir, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(cache, append([]byte(header), out...), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			cached, err := os.ReadFile(cache)
-			if err != nil {
-				t.Fatalf("%v: run go test . -run TestFixturesAgainstTshark -update (needs tshark)", err)
-			}
-			body, ok := bytes.CutPrefix(cached, []byte(header))
-			if !ok {
-				t.Fatalf("%s was made from another version of %s: run go test . -run TestFixturesAgainstTshark -update (needs tshark)", cache, capture)
-			}
+			body := cachedTshark(t, filepath.Base(capture)+".tsv", capture, args...)
 			got, err := countTsharkFrames(body)
 			if err != nil {
-				t.Fatalf("%s: %v", cache, err)
+				t.Fatalf("tshark's output for %s: %v", capture, err)
 			}
 			checks := []struct {
 				name      string
@@ -129,9 +86,9 @@ func TestFixturesAgainstTshark(t *testing.T) {
 // truth files count the outer transport only. A field that occurs more
 // than once is comma-separated, and == matches any occurrence, as in a
 // display filter.
-func countTsharkFrames(body []byte) (fixtureTruth, error) {
+func countTsharkFrames(body string) (fixtureTruth, error) {
 	var c fixtureTruth
-	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc := bufio.NewScanner(strings.NewReader(body))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), "\t")
