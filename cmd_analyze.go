@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"porthunter/capture"
 	"porthunter/mcp"
@@ -51,6 +52,8 @@ type analyzeOpts struct {
 	topK   int
 	th     scan.Thresholds
 	failOn string
+	since  string
+	until  string
 }
 
 // analyzeFlags defines analyze's flags on fl.
@@ -67,6 +70,8 @@ func analyzeFlags(fl *flag.FlagSet) *analyzeOpts {
 	fl.IntVar(&o.th.MinPorts, "min-ports", o.th.MinPorts, "distinct ports on one host that make a scan")
 	fl.IntVar(&o.th.MinHosts, "min-hosts", o.th.MinHosts, "distinct hosts on one port that make a scan")
 	fl.Float64Var(&o.th.MinRatePPS, "min-rate", o.th.MinRatePPS, "minimum probes per second of a scan episode")
+	fl.StringVar(&o.since, "since", "", "analyse only packets at or after this RFC 3339 time (e.g. 2026-03-14T09:27:00Z)")
+	fl.StringVar(&o.until, "until", "", "analyse only packets before this RFC 3339 time")
 	fl.StringVar(&o.failOn, "fail-on", "", "exit 3 when this matches: suspects (priority>=LEVEL is refused until suspects have a priority)")
 	return o
 }
@@ -104,6 +109,10 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if err != nil {
 		return err
 	}
+	win, err := parseWindow(o.since, o.until)
+	if err != nil {
+		return err
+	}
 	width := reportWidth(o.width, getenv)
 
 	label := "reading " + filepath.Base(files[0])
@@ -111,7 +120,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		label = fmt.Sprintf("reading %d files", len(files))
 	}
 	bar := newProgress(stderr, termEscape(label, false), width)
-	res, err := capture.ReadFiles(ctx, cfg, files, openCaptureCLI, bar.update)
+	res, err := capture.ReadFiles(ctx, cfg, files, win, openCaptureCLI, bar.update)
 	bar.finish()
 	if err != nil {
 		return err
@@ -248,4 +257,27 @@ func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// parseWindow reads --since and --until: RFC 3339 times (converted to
+// UTC), since before until; either may be empty.
+func parseWindow(since, until string) (capture.Window, error) {
+	var w capture.Window
+	for _, b := range []struct {
+		name, v string
+		t       *time.Time
+	}{{"since", since, &w.Since}, {"until", until, &w.Until}} {
+		if b.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(b.v))
+		if err != nil || t.Year() < 1970 || t.Year() > 2262 {
+			return w, usageErrorf("analyze: --%s %q: an RFC 3339 time between 1970 and 2262, such as 2026-03-14T09:27:00Z", b.name, b.v)
+		}
+		*b.t = t.UTC()
+	}
+	if !w.Since.IsZero() && !w.Until.IsZero() && !w.Since.Before(w.Until) {
+		return w, usageErrorf("analyze: --since must be before --until")
+	}
+	return w, nil
 }

@@ -181,7 +181,7 @@ var sgrPattern = regexp.MustCompile("\033\\[[0-9;]*m")
 // flags.
 func analyzeReport(t *testing.T, files ...string) *report {
 	t.Helper()
-	res, err := capture.ReadFiles(context.Background(), testConfig(t, ".", nil), files, openCaptureCLI, nil)
+	res, err := capture.ReadFiles(context.Background(), testConfig(t, ".", nil), files, capture.Window{}, openCaptureCLI, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +242,44 @@ func TestGzipNotCaptureNamesNoBytes(t *testing.T) {
 	for _, leak := range []string{"S3CR", "53 33", "5333"} {
 		if strings.Contains(stderr, leak) {
 			t.Errorf("stderr %q echoes the content's first bytes (%q)", stderr, leak)
+		}
+	}
+}
+
+// TestAnalyzeWindow: --since and --until restrict the analysis as a tool
+// call's since and until do. The frames keep the whole file's numbers:
+// the demo scan's first probe is frame 229 with or without a window that
+// holds it. A window that ends before the scan holds none. Bad bounds are
+// usage errors.
+func TestAnalyzeWindow(t *testing.T) {
+	analyze := func(args ...string) (int, map[string]any, string) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"analyze", "--json"}, args...), strings.NewReader(""), &stdout, &stderr,
+			func(string) string { return "" })
+		var rep map[string]any
+		if code == 0 {
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("%v: %v", args, err)
+			}
+		}
+		return code, rep, stderr.String()
+	}
+	code, rep, stderr := analyze("--since", "2026-03-14T09:26:55.5Z", "--until", "2026-03-14T09:26:56Z", "fixtures/demo.pcapng")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	fe, _ := rep["first_event"].(map[string]any)
+	win, _ := rep["overview"].(map[string]any)["capture"].(map[string]any)["window"].(map[string]any)
+	if fe["frame"] != 229.0 || fe["ts"] != "2026-03-14T09:26:55.591027Z" || win["since"] != "2026-03-14T09:26:55.5Z" ||
+		win["records_before"] != 218.0 || win["records_after"] != 1620.0 {
+		t.Errorf("first event %v, window %v; want frame 229 and 218 records before, 1620 after", fe, win)
+	}
+	if code, rep, _ := analyze("--until", "2026-03-14T09:26:55Z", "fixtures/demo.pcapng"); code != 0 || rep["suspects_total"] != 0.0 {
+		t.Errorf("a window before the scan: exit %d, %v suspects", code, rep["suspects_total"])
+	}
+	for _, args := range [][]string{{"--since", "yesterday"}, {"--since", "2026-03-14T10:00:00Z", "--until", "2026-03-14T09:00:00Z"}} {
+		if code, _, stderr := analyze(append(args, "fixtures/demo.pcapng")...); code != 2 || !strings.Contains(stderr, "--since") {
+			t.Errorf("%v: exit %d, %q; want a usage error about --since", args, code, stderr)
 		}
 	}
 }

@@ -29,7 +29,7 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 	file := files[0]
 	start := time.Now()
 	bar := newProgress(stderr, termEscape("reading "+filepath.Base(file), false), reportWidth(0, getenv))
-	res, err := capture.ReadFiles(ctx, cfg, files, openCaptureCLI, bar.update)
+	res, err := capture.ReadFiles(ctx, cfg, files, capture.Window{}, openCaptureCLI, bar.update)
 	bar.finish()
 	if err != nil {
 		return err

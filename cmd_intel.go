@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"porthunter/intel"
@@ -53,9 +53,9 @@ func cmdIntel(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	switch sub, rest := args[0], args[1:]; sub {
 	case "fetch":
-		return cmdIntelFetch(ctx, rest, stdout, stderr)
+		return cmdIntelFetch(ctx, rest, stdout, stderr, reportWidth(0, getenv))
 	case "verify":
-		return cmdIntelVerify(ctx, rest, stdout, stderr)
+		return cmdIntelVerify(ctx, rest, stdout, stderr, reportWidth(0, getenv))
 	case "status":
 		return cmdIntelStatus(ctx, rest, stdout, stderr, getenv)
 	default:
@@ -69,7 +69,7 @@ type errIntelFailed struct{ msg string }
 
 func (e *errIntelFailed) Error() string { return e.msg }
 
-func cmdIntelFetch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdIntelFetch(ctx context.Context, args []string, stdout, stderr io.Writer, width int) error {
 	fl := flag.NewFlagSet("intel fetch", flag.ContinueOnError)
 	fl.SetOutput(termWriter{stderr})
 	out := fl.String("out", "", "the bundle directory (created when missing; files already there are updated)")
@@ -100,12 +100,13 @@ func cmdIntelFetch(ctx context.Context, args []string, stdout, stderr io.Writer)
 		srcs = picked
 	}
 	if *list {
-		tw := tabwriter.NewWriter(termWriter{stdout}, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tFILE\tURL\tLICENCE")
+		t := &table{cols: []column{{head: "NAME", shrink: 2, min: 8}, {head: "FILE", shrink: 3, min: 10, cut: cutLeft},
+			{head: "URL", shrink: 1, min: 24, cut: cutMiddle}, {head: "LICENCE", shrink: 4, min: 8}}}
 		for _, s := range srcs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.File, s.URL, s.License)
+			t.add(s.Name, s.File, s.URL, s.License)
 		}
-		return tw.Flush()
+		t.write(termWriter{stdout}, width, false, style{})
+		return nil
 	}
 	if *out == "" {
 		fl.Usage()
@@ -148,16 +149,16 @@ func cmdIntelFetch(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(termWriter{stdout}, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "FILE\tSOURCE\tSTATUS\tBYTES\tENTRIES\t")
+		t := &table{cols: []column{{head: "FILE", shrink: 2, min: 12, cut: cutLeft}, {head: "SOURCE", shrink: 1, min: 8},
+			{head: "STATUS", shrink: 3, min: 6}, {head: "BYTES", right: true}, {head: "ENTRIES", right: true}}}
 		for _, r := range res {
 			status := r.Status
 			if r.Status == intel.FetchFailed && r.Kept {
 				status += " (old copy kept)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t\n", r.File, r.Source, status, r.Bytes, r.Entries)
+			t.add(r.File, r.Source, status, strconv.FormatInt(r.Bytes, 10), strconv.Itoa(r.Entries))
 		}
-		tw.Flush()
+		t.write(termWriter{stdout}, width, false, style{})
 		fmt.Fprintf(stdout, "\nbundle %s: %s and %s list every file; copy the directory to the air-gapped host and run porthunter intel verify there\n",
 			termEscape(*out, false), intel.ManifestName, intel.SumsName)
 	}
@@ -207,7 +208,7 @@ func (p *progressLine) Write(b []byte) (int, error) {
 	return termWriter{p.w}.Write(b)
 }
 
-func cmdIntelVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdIntelVerify(ctx context.Context, args []string, stdout, stderr io.Writer, width int) error {
 	fl := flag.NewFlagSet("intel verify", flag.ContinueOnError)
 	fl.SetOutput(termWriter{stderr})
 	asJSON := fl.Bool("json", false, "print the report as JSON")
@@ -243,7 +244,7 @@ func cmdIntelVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	return printBundle(stdout, dirs[0], rep, *asJSON)
+	return printBundle(stdout, dirs[0], rep, *asJSON, width)
 }
 
 func cmdIntelStatus(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -295,13 +296,13 @@ func cmdIntelStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	return printBundle(stdout, cfg.IntelDir, rep, *asJSON)
+	return printBundle(stdout, cfg.IntelDir, rep, *asJSON, reportWidth(0, getenv))
 }
 
 // printBundle prints a check's report: one row per file, its problems and
 // notes beneath it, and a closing count. The error is the exit status:
 // one when the report has an error.
-func printBundle(w io.Writer, dir string, rep *intel.BundleReport, asJSON bool) error {
+func printBundle(w io.Writer, dir string, rep *intel.BundleReport, asJSON bool, width int) error {
 	if asJSON {
 		enc := json.NewEncoder(termWriter{w})
 		enc.SetIndent("", "  ")
@@ -321,8 +322,10 @@ func printBundle(w io.Writer, dir string, rep *intel.BundleReport, asJSON bool) 
 			fmt.Fprintf(w, "  error: %s\n", termEscape(e, false))
 		}
 		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(termWriter{w}, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "FILE\tPROVIDER\tSTATUS\tENTRIES\tSKIPPED\tDROPPED\tAS OF\tSTALE\tSHA-256")
+		// At 80 columns the file and provider names give up width first
+		// (--json, or a wider COLUMNS, shows them whole).
+		t := &table{cols: []column{{head: "FILE", shrink: 1, min: 16, cut: cutLeft}, {head: "PROVIDER", shrink: 2, min: 12},
+			{head: "STATUS"}, {head: "ENTRIES", right: true}, {head: "AS OF"}, {head: "STALE"}, {head: "SUM"}}}
 		for _, f := range rep.Files {
 			asOf, stale, sum := "-", "-", "-"
 			if f.AsOf != nil {
@@ -340,9 +343,15 @@ func printBundle(w io.Writer, dir string, rep *intel.BundleReport, asJSON bool) 
 					sum = "MISMATCH"
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", f.File, orDash(f.Provider), f.Status, f.Entries, f.Skipped, f.Dropped, asOf, stale, sum)
+			t.add(f.File, orDash(f.Provider), f.Status, strconv.Itoa(f.Entries), asOf, stale, sum)
 		}
-		tw.Flush()
+		t.write(termWriter{w}, width, false, style{})
+		for _, f := range rep.Files {
+			if f.Skipped > 0 || f.Dropped > 0 {
+				fmt.Fprintf(w, "note    %s: %d unusable lines, %d entries not stored\n", termEscape(f.File, false),
+					f.Skipped, f.Dropped)
+			}
+		}
 		for _, f := range rep.Files {
 			for _, p := range f.Problems {
 				fmt.Fprintf(w, "error   %s: %s\n", termEscape(f.File, false), termEscape(p, false))

@@ -93,7 +93,7 @@ func buildExport(ctx context.Context, res *capture.Result, file string, th scan.
 var techniqueProtos = map[string]string{
 	"syn_scan": "tcp", "connect_scan": "tcp", "fin_scan": "tcp", "null_scan": "tcp", "xmas_scan": "tcp",
 	"maimon_scan": "tcp", "ack_scan": "tcp", "window_scan": "tcp", "illegal_flags_scan": "tcp",
-	"udp_scan": "udp", "ping_sweep": "icmp",
+	"udp_scan": "udp", "ping_sweep": "icmp", "sctp_init_scan": "sctp", "sctp_cookie_echo_scan": "sctp",
 }
 
 // protoOf is the one transport of techniques, or "" when they use

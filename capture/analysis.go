@@ -653,7 +653,11 @@ func fileErr(nfiles int, name string, err error) error {
 // opened or is not a capture. ReadFiles closes the files and caches
 // nothing. The names are those of the report (Report.Files) and of the
 // errors; progress is as for Analyze, over the bytes of all the files.
-func ReadFiles(ctx context.Context, cfg policy.Config, names []string, open func(name string) (*policy.File, error), progress func(done, total int64)) (*Result, error) {
+// Only the records within w are analysed, as for a tool call's since and
+// until; the others are counted (Report.Window) and keep their frame
+// numbers. PORT_HUNTER_MAX_PACKETS bounds the records read, as it does
+// the server's.
+func ReadFiles(ctx context.Context, cfg policy.Config, names []string, w Window, open func(name string) (*policy.File, error), progress func(done, total int64)) (*Result, error) {
 	z := NewAnalyzer(cfg, nil)
 	lim := ReaderLimits(cfg)
 	in := make([]captureInput, len(names))
@@ -672,7 +676,7 @@ func ReadFiles(ctx context.Context, cfg policy.Config, names []string, open func
 		has[i] = ok
 	}
 	sortCaptureInputs(in, has)
-	res, err := readCaptures(ctx, in, lim, z.scanConfig(), nil, progress)
+	res, err := readCaptures(ctx, in, lim, z.scanConfig(), newSelection(w, cfg.MaxPackets), progress)
 	if err != nil {
 		return nil, err
 	}

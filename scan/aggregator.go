@@ -13,6 +13,7 @@ const (
 	protoTCP    = 6
 	protoUDP    = 17
 	protoICMPv6 = 58
+	protoSCTP   = 132
 )
 
 // class is what the first packet of a target says about it.
@@ -31,10 +32,13 @@ const (
 	clsUDP                 // a UDP datagram
 	clsICMP                // an ICMP echo, timestamp or address-mask request (ICMPv6 echo)
 	clsPROTO               // a packet of another IP protocol in a sweep of protocol numbers (nmap -sO; see protoscan.go)
+	clsINIT                // an SCTP INIT (nmap -sY; see sctp.go)
+	clsCOOKIE              // an SCTP COOKIE ECHO with no association behind it (nmap -sZ)
 	numClasses
 )
 
-var classNames = [numClasses]string{"", "SYN", "FIN", "NULL", "XMAS", "MAIMON", "ACK", "OTHER", "UDP", "ICMP", "IP"}
+var classNames = [numClasses]string{"", "SYN", "FIN", "NULL", "XMAS", "MAIMON", "ACK", "OTHER", "UDP", "ICMP", "IP",
+	"SCTP_INIT", "SCTP_COOKIE_ECHO"}
 
 // hasPort reports whether the class's targets are keyed by a port: ICMP
 // requests are keyed by their type and protocol probes by their protocol
@@ -46,8 +50,8 @@ func (c class) hasPort() bool { return c != clsICMP && c != clsPROTO }
 // a few distinct targets suffice (DETECTION.md §6.9).
 func (c class) stealth() bool {
 	switch c {
-	case clsFIN, clsNULL, clsXMAS, clsMAIMON, clsOTHER:
-		return true
+	case clsFIN, clsNULL, clsXMAS, clsMAIMON, clsOTHER, clsCOOKIE:
+		return true // COOKIE ECHO: no SCTP stack sends one without the INIT ACK that carried its cookie
 	}
 	return false
 }
@@ -429,7 +433,7 @@ type pkt struct {
 	qsid, qdid         int32 // of the quoted datagram's (ICMP errors), or -1
 	seq, ack           uint32
 	sport, dport       uint16
-	flags              uint16 // TCP flags
+	flags              uint16 // TCP flags; for SCTP the first chunk's type
 	window             uint16
 	ipid               uint16
 	qdport             uint16
@@ -471,6 +475,13 @@ func (x *pkt) fill(p *pcapng.Packet) {
 		// The flags decide what a segment is (probe, answer, backscatter):
 		// one whose flags were not captured is none of them.
 		x.l4 = pcapng.L4None
+	}
+	if p.L4 == pcapng.L4SCTP {
+		x.flags = uint16(p.SCTPChunk)
+		if p.Anomalies&(pcapng.AnomalyL4Truncated|pcapng.AnomalyBadL4Header) != 0 {
+			// Likewise the first chunk: a type cut off reads as DATA (0).
+			x.l4 = pcapng.L4None
+		}
 	}
 	x.icmpType, x.icmpCode = p.ICMPType, p.ICMPCode
 	var b uint16

@@ -31,12 +31,12 @@ func outcome(t *target) uint8 {
 	switch t.class {
 	case clsPROTO:
 		return protoOutcome(t)
-	case clsSYN:
+	case clsSYN, clsINIT:
 		switch {
 		case s&stSynAck != 0:
-			return outOpen
+			return outOpen // SYN/ACK, or INIT ACK
 		case s&stRST != 0:
-			return outClosed
+			return outClosed // RST, or ABORT
 		}
 	case clsACK:
 		if s&stRST != 0 {
@@ -89,6 +89,10 @@ func roleOf(t *target) role {
 		if connection(t) {
 			return roleSuccess // a connection, not a probe
 		}
+	case clsINIT:
+		if association(t) {
+			return roleSuccess // an SCTP association, not a probe (sctp.go)
+		}
 	case clsACK, clsMAIMON:
 		// A bare ACK or FIN+ACK is a probe only on a flow never seen
 		// before that elicits RST or nothing (DETECTION.md §6.16).
@@ -137,9 +141,10 @@ func connectAbort(t *target) bool {
 // halfOpen reports whether SYN probe t found the port open and the source
 // did not take the connection (the scanner's kernel reset the SYN/ACK, or
 // its own stack completed it to grab a banner): only raw-packet scanners
-// do that.
+// do that. Likewise an SCTP INIT whose INIT ACK the source did not follow
+// with its COOKIE ECHO (nmap -sY: its kernel aborts, or stays silent).
 func halfOpen(t *target) bool {
-	return t.class == clsSYN && t.state&stSynAck != 0 && (t.marks&tmRaw != 0 || !handshakeDone(t))
+	return (t.class == clsSYN || t.class == clsINIT) && t.state&stSynAck != 0 && (t.marks&tmRaw != 0 || !handshakeDone(t))
 }
 
 // counted reports whether probe t counts toward the thresholds: answered
@@ -1114,6 +1119,8 @@ func techniques(r *srcResult) []string {
 		out = append(out, "ping_sweep")
 	}
 	add(clsPROTO, "ip_protocol_scan")
+	add(clsINIT, "sctp_init_scan")
+	add(clsCOOKIE, "sctp_cookie_echo_scan")
 	sort.Strings(out)
 	return out
 }

@@ -3,8 +3,6 @@ package scan
 import (
 	"net/netip"
 	"slices"
-
-	"porthunter/pcapng"
 )
 
 // Detail is scanner_detail's answer (CONTRACT.md §3.6): everything known
@@ -345,10 +343,7 @@ func earlier(ts int64, frame uint64, ts2 int64, frame2 uint64) bool {
 func (an *Analysis) event(r *srcResult, t *target, ts int64, frame uint64) *ProbeEvent {
 	e := &ProbeEvent{TS: an.time(ts), Frame: frame, Src: an.addrAt(r.ai), Dst: an.addrAt(t.dst), Port: t.port, Proto: protoName(t.proto),
 		Technique: technique(r, t), Outcome: outcomeName(outcome(t))}
-	if t.proto == protoTCP {
-		f := pcapng.FlagString(t.flags)
-		e.Flags = &f
-	}
+	e.Flags = probeFlags(t)
 	if t.class == clsPROTO {
 		n := int(t.proto)
 		e.IPProto = &n

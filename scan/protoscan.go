@@ -25,9 +25,9 @@ import (
 // then count as the ports of their host (ports_on_host), in a key space
 // of their own, and the technique is ip_protocol_scan.
 //
-// SCTP (132) is read here as another protocol until the decoder reads its
-// header; an SCTP INIT or COOKIE-ECHO port scan probes one protocol many
-// times, which is never a sweep of protocols, so the two are not confused.
+// SCTP (132) is a transport of its own (sctp.go): the sweep's one SCTP
+// INIT to a host folds into the sweep as its TCP, UDP and ICMP probes do,
+// and an SCTP port scan, many INITs to one host, stays a port scan.
 
 // protoSweepMin is how many distinct protocols other than TCP, UDP, ICMP
 // and ICMPv6 one source must send to one host before its packets of those
@@ -64,8 +64,8 @@ func (s *shard) addProto(x *pkt) {
 }
 
 // nativeProto reports whether p is a transport the engine reads for
-// itself in IP version 4 (v6 false) or 6: TCP, UDP and that version's
-// ICMP. ICMPv6 over IPv4 and ICMP over IPv6 are as foreign as any other
+// itself in IP version 4 (v6 false) or 6: TCP, UDP, SCTP and that
+// version's ICMP. ICMPv6 over IPv4 and ICMP over IPv6 are as foreign as any other
 // number, and nmap -sO probes them so.
 func nativeProto(p uint8, v6 bool) bool {
 	switch p {
@@ -75,6 +75,8 @@ func nativeProto(p uint8, v6 bool) bool {
 		return !v6
 	case protoICMPv6:
 		return v6
+	case protoSCTP:
+		return true
 	}
 	return false
 }
@@ -126,7 +128,7 @@ func protoSweeps(seg []target, gap int64) {
 		dst         int32
 		n           int
 		first, last int64
-		folds       [4]int32 // per transport (protoSlot): index into seg + 1, -1 for several
+		folds       [5]int32 // per transport (protoSlot): index into seg + 1, -1 for several
 	}
 	var dsts []int32
 	for i := range seg {
@@ -211,6 +213,8 @@ func protoSlot(p uint8) int {
 		return 2
 	case protoICMPv6:
 		return 3
+	case protoSCTP:
+		return 4
 	}
 	return -1
 }

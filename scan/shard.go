@@ -100,7 +100,9 @@ func (s *shard) add(x *pkt) {
 		s.addUDP(x)
 	case pcapng.L4ICMP, pcapng.L4ICMPv6:
 		s.addICMP(x)
-	case pcapng.L4Other, pcapng.L4None, pcapng.L4SCTP:
+	case pcapng.L4SCTP:
+		s.addSCTP(x)
+	case pcapng.L4Other, pcapng.L4None:
 		s.addProto(x)
 	}
 }
@@ -406,7 +408,7 @@ func (s *shard) addICMP(x *pkt) {
 func (s *shard) icmpError(x *pkt, v6 bool) {
 	var port uint16
 	switch x.qproto {
-	case protoTCP, protoUDP:
+	case protoTCP, protoUDP, protoSCTP:
 		if !x.has(pkQHasPorts) {
 			return
 		}
@@ -447,6 +449,10 @@ func (s *shard) icmpError(x *pkt, v6 bool) {
 	switch {
 	case portUnreach && x.qproto == protoUDP && x.has(pkSrcIsQDst):
 		s.answer(t, x, stICMPClosed) // nmap: closed only when the target itself says so
+	case protoUnreach && x.qproto == protoSCTP && x.has(pkSrcIsQDst):
+		// The host speaks no SCTP: filtered to an SCTP port scan (outcome),
+		// closed to the protocol sweep its INIT may belong to (protoOutcome).
+		s.answer(t, x, stICMPClosed)
 	case exceeded:
 		s.answer(t, x, stICMPFiltered|stTTLExceeded)
 	case unreach:

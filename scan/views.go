@@ -6,8 +6,6 @@ import (
 	"math"
 	"net/netip"
 	"slices"
-
-	"porthunter/pcapng"
 )
 
 // Suspect is one entry of list_suspects (CONTRACT.md §3.2) with its
@@ -253,10 +251,7 @@ func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 	if best.as != nil {
 		fe.Technique = "idle_scan"
 	}
-	if t.proto == protoTCP {
-		f := pcapng.FlagString(t.flags)
-		fe.Flags = &f
-	}
+	fe.Flags = probeFlags(t)
 	if t.class == clsPROTO {
 		n := int(t.proto)
 		fe.IPProto = &n
@@ -274,6 +269,8 @@ func protoName(p uint8) string {
 		return "icmp"
 	case protoICMPv6:
 		return "icmpv6"
+	case protoSCTP:
+		return "sctp"
 	}
 	return "ip"
 }
@@ -310,6 +307,10 @@ func technique(r *srcResult, t *target) string {
 		return "ping_sweep"
 	case clsPROTO:
 		return "ip_protocol_scan"
+	case clsINIT:
+		return "sctp_init_scan"
+	case clsCOOKIE:
+		return "sctp_cookie_echo_scan"
 	}
 	return ""
 }
