@@ -43,12 +43,22 @@ reproducible: ## build the release twice, and once more from a copy at another p
 # alone the tests still run, without it, and say so.
 RACE ?= $(shell cc=$$($(GO) env CC 2>/dev/null); command -v "$$cc" >/dev/null 2>&1 && echo -race)
 
+# The shared material (the conformance corpus, the benchmark generator, the
+# MCP interop suite) lives in ../shared beside the checkout; the tests that
+# need a part of it skip without it, and make test says so, one line a
+# suite. REQUIRE_SHARED=1 (CI) makes a missing part an error.
+REQUIRE_SHARED ?=
+
 test: ## unit, corpus and end-to-end tests (with the race detector when a C compiler is present)
 	@[ -n "$(RACE)" ] || echo "note: no C compiler ($$($(GO) env CC)): tests run without -race"
+	@REQUIRE_SHARED='$(REQUIRE_SHARED)' sh scripts/shared-check.sh
 	$(GO) test $(RACE) -count=1 $(PKGS)
 
-vet: ## go vet
-	$(GO) vet $(PKGS)
+# Files tagged harness are tools, not tests: answer dumps and measurements
+# driven by environment variables, and the Zeek/Snort model comparison
+# (CONTRIBUTING.md). go test leaves them out; vet compiles them.
+vet: ## go vet (with the harness-tagged tools)
+	$(GO) vet -tags harness $(PKGS)
 
 fmtcheck: ## fail if gofmt would change anything
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

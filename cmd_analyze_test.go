@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/netip"
 	"os"
@@ -194,8 +193,6 @@ func analyzeReport(t *testing.T, files ...string) *report {
 	}
 	return rep
 }
-
-var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden/ from the current output")
 
 // TestSuspectsTableCapsOpenPorts: a scanner that found many ports open
 // must not widen the suspects table: its cell is cut at a comma.

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// buildBinary builds the product once per test binary run into a temp dir.
+// buildE2EBinary builds the product once per test binary run into a temp dir.
 func buildE2EBinary(t *testing.T) string {
 	t.Helper()
 	e2eBinOnce.Do(func() {
@@ -87,7 +87,7 @@ func e2eToolCall(id int, name string, args map[string]any) string {
 
 const e2eInitLine = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`
 
-// structured returns the structuredContent of a tools/call answer and
+// e2eStructured returns the structuredContent of a tools/call answer and
 // checks that the text block carries the same JSON.
 func e2eStructured(t *testing.T, ans map[string]any) (map[string]any, bool) {
 	t.Helper()

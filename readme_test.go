@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +13,6 @@ import (
 
 	"porthunter/policy"
 )
-
-var updateReadme = flag.Bool("update-readme", false, "rewrite the README's examples from the fixtures")
 
 // readmeExample is a README block produced by the program:
 //
@@ -32,7 +29,7 @@ const readmeGeneratedAt = `"generated_at": "2026-11-29T12:00:00Z"`
 
 // TestReadmeExamples keeps the README's examples true: every example is
 // run against the bundled fixtures and must equal the README's block.
-// `go test -run TestReadmeExamples -update-readme` rewrites them.
+// `go test . -run TestReadmeExamples -update` rewrites them.
 func TestReadmeExamples(t *testing.T) {
 	src, err := os.ReadFile("README.md")
 	if err != nil {
@@ -56,15 +53,15 @@ func TestReadmeExamples(t *testing.T) {
 			want = b.String()
 		}
 		n++
-		if got != want && !*updateReadme {
-			t.Errorf("README example %q is stale; run go test -run TestReadmeExamples -update-readme .\n--- README\n%s\n--- now\n%s", spec, got, want)
+		if got != want && !*update {
+			t.Errorf("README example %q is stale; run go test . -run TestReadmeExamples -update\n--- README\n%s\n--- now\n%s", spec, got, want)
 		}
 		return []byte(fmt.Sprintf("<!-- %s %s -->\n```%s\n%s```", kind, spec, lang, want))
 	})
 	if n < 7 {
 		t.Errorf("README has %d examples, want one per tool and the terminal report", n)
 	}
-	if *updateReadme {
+	if *update {
 		if err := os.WriteFile("README.md", out, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,8 +17,6 @@ import (
 	"porthunter/intel"
 	"porthunter/policy"
 )
-
-var updateSampleIntel = flag.Bool("update-sample-intel", false, "rewrite fixtures/intel/MANIFEST.json and SHA256SUMS from its files")
 
 // sampleIntelDir is the sample intel set the demo uses (fixtures/README.md).
 const sampleIntelDir = "fixtures/intel"
@@ -42,7 +39,7 @@ func sampleManifest(t *testing.T) (manifest, sums []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := intel.Manifest{Format: intel.ManifestFormat, Generator: "written by hand for PortHunter (go test -run TestSampleIntel -update-sample-intel .)",
+	m := intel.Manifest{Format: intel.ManifestFormat, Generator: "written by hand for PortHunter (go test . -run TestSampleIntel -update)",
 		Updated: "2026-03-14T00:00:00Z"}
 	for _, st := range sts {
 		if st.Status != "loaded" {
@@ -75,13 +72,13 @@ func TestSampleIntel(t *testing.T) {
 	manifest, sums := sampleManifest(t)
 	for name, want := range map[string][]byte{intel.ManifestName: manifest, intel.SumsName: sums} {
 		p := filepath.Join(sampleIntelDir, name)
-		if *updateSampleIntel {
+		if *update {
 			if err := os.WriteFile(p, want, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got, _ := os.ReadFile(p); !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: go test -run TestSampleIntel -update-sample-intel .", p)
+			t.Errorf("%s is stale: go test . -run TestSampleIntel -update", p)
 		}
 	}
 	code, out, errs := runIntelCLI(t, nil, "intel", "verify", sampleIntelDir)

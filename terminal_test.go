@@ -48,21 +48,21 @@ func runBin(t *testing.T, bin string, env []string, args ...string) binRun {
 }
 
 // checkGolden compares got with testdata/golden/name, or rewrites it
-// under -update-golden.
+// under -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	golden := filepath.Join("testdata", "golden", name)
-	if *updateGolden {
+	if *update {
 		e2eMust(t, os.MkdirAll(filepath.Dir(golden), 0o755))
 		e2eMust(t, os.WriteFile(golden, []byte(got), 0o644))
 		return
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (create with -update-golden)", err)
+		t.Fatalf("%v (create with -update)", err)
 	}
 	if got != string(want) {
-		t.Errorf("output differs from %s (rewrite with go test -run %s -update-golden .):\n--- got\n%s\n--- want\n%s", golden,
+		t.Errorf("output differs from %s (rewrite with go test . -run %s -update):\n--- got\n%s\n--- want\n%s", golden,
 			t.Name(), got, want)
 	}
 }
@@ -76,6 +76,7 @@ var reportFixtures = []string{"demo.pcapng", "stealth.pcap", "udp_scan.pcap", "h
 // and without NO_COLOR (a pipe is never coloured), equals
 // testdata/golden/analyze-<fixture>.<width>.txt, and no line is wider.
 func TestAnalyzeGolden(t *testing.T) {
+	t.Parallel() // runs the binary or reads captures only; no timing assertion
 	bin := buildE2EBinary(t)
 	for _, fx := range reportFixtures {
 		for _, c := range []struct {
@@ -130,6 +131,7 @@ var exportFixtures = []string{"stealth.pcap", "horizontal.pcap", "distributed.pc
 // TestExportGolden: each export of each fixture equals
 // testdata/golden/export-<fixture>.<ext>.
 func TestExportGolden(t *testing.T) {
+	t.Parallel() // runs the binary or reads captures only; no timing assertion
 	bin := buildE2EBinary(t)
 	for _, fx := range exportFixtures {
 		for _, f := range exportFormats {
@@ -219,6 +221,7 @@ func flatten(prefix string, v any, out map[string]any) {
 // Suricata's EVE schema (testdata/eve-fields.tsv), with their types, and
 // a timestamp of the schema's pattern.
 func TestEVESchema(t *testing.T) {
+	t.Parallel() // runs the binary or reads captures only; no timing assertion
 	bin := buildE2EBinary(t)
 	defs := fieldDefs(t, "eve-fields.tsv")
 	tsPattern := regexp.MustCompile(defs["timestamp"][1])
@@ -301,6 +304,7 @@ func jsonTypeIs(v any, typ string) bool {
 // everything else under porthunter.*; the ATT&CK techniques are those a
 // port scan, a sweep and a ping sweep map to.
 func TestECSFields(t *testing.T) {
+	t.Parallel() // runs the binary or reads captures only; no timing assertion
 	bin := buildE2EBinary(t)
 	defs := fieldDefs(t, "ecs-fields.tsv")
 	seen := map[string]bool{}
@@ -402,6 +406,7 @@ func ecsValueIs(v any, def []string) error {
 // TestZeekNotices: every notice.log has Zeek's header, rows of as many
 // columns as #fields, values of the column types, and the scan notes.
 func TestZeekNotices(t *testing.T) {
+	t.Parallel() // runs the binary or reads captures only; no timing assertion
 	bin := buildE2EBinary(t)
 	rows := 0
 	for _, f := range allCaptures(t) {
@@ -457,6 +462,7 @@ func zeekValueIs(v, typ string) error {
 // TestCSVExport: the csv export of every capture parses, under its
 // header, one row per listed suspect.
 func TestCSVExport(t *testing.T) {
+	t.Parallel() // runs the binary or reads captures only; no timing assertion
 	bin := buildE2EBinary(t)
 	for _, f := range allCaptures(t) {
 		r := runBin(t, bin, nil, "analyze", "--format", "csv", f)
@@ -695,6 +701,7 @@ func TestTopPicksMostActive(t *testing.T) {
 // colours unless NO_COLOR, and a progress bar on stderr for analyze,
 // carve and bench, erased when done; none when stderr is a file.
 func TestTerminal(t *testing.T) {
+	t.Parallel() // runs the binary or reads captures only; no timing assertion
 	bin := buildE2EBinary(t)
 	script, err := exec.LookPath("script")
 	if err != nil || exec.Command(script, "-qec", "true", "/dev/null").Run() != nil {

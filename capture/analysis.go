@@ -385,12 +385,6 @@ func (a *asyncHash) sum() string {
 	return hex.EncodeToString(a.h.Sum(nil))
 }
 
-// readCapture reads one capture to its end (or to the first error after at
-// least one record), feeding every record to a scan aggregator.
-func readCapture(ctx context.Context, r io.Reader, size int64, lim pcapng.Limits, sc scan.Config, progress func(done, total int64)) (*Result, error) {
-	return readCaptures(ctx, []captureInput{{r: r, size: size}}, lim, sc, nil, progress)
-}
-
 // captureInput is one file of a capture set, read from its first byte.
 type captureInput struct {
 	name    string

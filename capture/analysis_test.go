@@ -129,7 +129,7 @@ func TestFileChangedWhileRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	whole, err := readCapture(ctx, bytes.NewReader(data), int64(len(data)), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	whole, err := readCaptures(ctx, []captureInput{{r: bytes.NewReader(data), size: int64(len(data))}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestFileChangedWhileRead(t *testing.T) {
 	sum := sha256.Sum256(data)
 
 	grown := append(append([]byte(nil), data...), data[24:]...) // every record once more
-	g, err := readCapture(ctx, bytes.NewReader(grown), int64(len(data)), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	g, err := readCaptures(ctx, []captureInput{{r: bytes.NewReader(grown), size: int64(len(data))}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestFileChangedWhileRead(t *testing.T) {
 	for range 3 {
 		cut += 16 + int(binary.LittleEndian.Uint32(data[cut+8:]))
 	}
-	s, err := readCapture(ctx, bytes.NewReader(data[:cut]), int64(len(data)), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	s, err := readCaptures(ctx, []captureInput{{r: bytes.NewReader(data[:cut]), size: int64(len(data))}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func readLab(t *testing.T, path string) *Result {
 	}
 	defer f.Close()
 	fi, _ := f.Stat()
-	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+	res, err := readCaptures(context.Background(), []captureInput{{r: f, size: fi.Size()}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestFragmentFloodReport(t *testing.T) {
 	fi, _ := f.Stat()
 	sc := scan.DefaultConfig()
 	sc.MemoryBudgetBytes = 4 << 20
-	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), sc, nil)
+	res, err := readCaptures(context.Background(), []captureInput{{r: f, size: fi.Size()}}, pcapng.DefaultLimits(), sc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

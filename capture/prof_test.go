@@ -1,3 +1,5 @@
+//go:build harness
+
 package capture
 
 import (
@@ -26,7 +28,7 @@ func TestProfileCapture(t *testing.T) {
 	fi, _ := f.Stat()
 	sc := scan.DefaultConfig()
 	sc.Workers = runtime.GOMAXPROCS(0)
-	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), sc, nil)
+	res, err := readCaptures(context.Background(), []captureInput{{r: f, size: fi.Size()}}, pcapng.DefaultLimits(), sc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

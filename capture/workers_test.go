@@ -13,7 +13,7 @@ import (
 	"porthunter/scan"
 )
 
-// TestReadCaptureWorkers reads every fixture through readCapture on one
+// TestReadCaptureWorkers reads every fixture through readCaptures on one
 // goroutine and with 2 and 4 aggregating workers, and checks that the
 // tools' answers (capture report, overview, suspects, first event, and the
 // detail of every suspect) are byte-identical. scan's
@@ -60,7 +60,7 @@ func readAnswers(t *testing.T, path string, workers int) []byte {
 	}
 	sc := scan.DefaultConfig()
 	sc.Workers = workers
-	res, err := readCapture(context.Background(), f, fi.Size(), pcapng.DefaultLimits(), sc, nil)
+	res, err := readCaptures(context.Background(), []captureInput{{r: f, size: fi.Size()}}, pcapng.DefaultLimits(), sc, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

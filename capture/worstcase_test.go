@@ -39,7 +39,7 @@ func manyInterfaces(n int) []byte {
 func TestInterfacesCapped(t *testing.T) {
 	for _, n := range []int{3, maxReportedInterfaces, 1000} {
 		data := manyInterfaces(n)
-		r, err := readCapture(context.Background(), bytes.NewReader(data), int64(len(data)), pcapng.DefaultLimits(), scan.DefaultConfig(), nil)
+		r, err := readCaptures(context.Background(), []captureInput{{r: bytes.NewReader(data), size: int64(len(data))}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
 		if err != nil {
 			t.Fatalf("%d interfaces: %v", n, err)
 		}

@@ -83,9 +83,6 @@ func NewReader(r io.Reader) *Reader {
 	return &Reader{br: bufio.NewReaderSize(r, readBufferBytes)}
 }
 
-// ErrLineTooLong is the cause recorded in the Fault for an over-long line.
-var ErrLineTooLong = errors.New("jsonrpc: line longer than MaxLineBytes")
-
 // Next returns the next message: a request (or notification), or a fault
 // to answer, or nothing for lines that need no answer (blank lines and
 // responses, since this server sends no requests). err is io.EOF at the

@@ -77,13 +77,6 @@ func ErrorCodes() []string {
 	return append(out, codeInternal, codeCancelled)
 }
 
-// ErrorCode is the contract code of err, if it has one (the CLI prints
-// it before the reason).
-func ErrorCode(err error) (string, bool) {
-	code, _, ok := errorCode(err)
-	return code, ok
-}
-
 // errorCode is the contract code of err and its fix, if it has one.
 func errorCode(err error) (code, fix string, ok bool) {
 	for _, e := range errorCodes {

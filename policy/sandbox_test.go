@@ -273,9 +273,9 @@ func TestSandboxSpecialFiles(t *testing.T) {
 	})
 }
 
-// check is the authoritative test on the open descriptor (the Stat before
-// the open only saves opening special files). Feed it descriptors directly,
-// as a file swapped between the two would.
+// TestSandboxCheckDescriptor: check is the authoritative test on the open
+// descriptor (the Stat before the open only saves opening special files).
+// Feed it descriptors directly, as a file swapped between the two would.
 func TestSandboxCheckDescriptor(t *testing.T) {
 	tr := newTree(t, t.TempDir())
 	s := newSandbox(t, tr.allowed, 1<<20)

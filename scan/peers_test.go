@@ -1,3 +1,5 @@
+//go:build harness
+
 package scan
 
 // TestPeers compares PortHunter with independent, minimal re-implementations

@@ -760,7 +760,7 @@ func (an *Analysis) Activity(ip netip.Addr) *Activity {
 	return act
 }
 
-// String names the outcome for reports.
+// outcomeName names the outcome for reports.
 func outcomeName(o uint8) string {
 	return [...]string{"unanswered", "open", "closed", "filtered", "unfiltered"}[o]
 }
