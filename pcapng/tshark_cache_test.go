@@ -54,11 +54,11 @@ func cachedTshark(t *testing.T, name, path string, args ...string) string {
 	}
 	cached, err := os.ReadFile(cache)
 	if err != nil {
-		t.Fatalf("%v: run go test . -run %s -update/pcapng (needs tshark)", err, t.Name())
+		t.Fatalf("%v: run go test ./pcapng -run %s -update (needs tshark)", err, t.Name())
 	}
 	body, ok := bytes.CutPrefix(cached, []byte(header))
 	if !ok {
-		t.Fatalf("%s was made from another version of %s or other arguments: run go test . -run %s -update/pcapng (needs tshark)", cache, path, t.Name())
+		t.Fatalf("%s was made from another version of %s or other arguments: run go test ./pcapng -run %s -update (needs tshark)", cache, path, t.Name())
 	}
 	return string(body)
 }
