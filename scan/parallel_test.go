@@ -89,7 +89,15 @@ func TestParallelEqualsSequential(t *testing.T) {
 	for _, c := range caps {
 		t.Run(c.name, func(t *testing.T) {
 			var want []byte
-			for _, workers := range []int{0, 2, 3, 4} {
+			workers := []int{0, 2, 3, 4}
+			if raceSlowdown > 1 {
+				// Under the race detector one sequential and one uneven
+				// parallel run per capture: three workers split two shards'
+				// worth of sources unevenly, the case the others add
+				// little to, and the detector checks the sharing itself.
+				workers = []int{0, 3}
+			}
+			for _, workers := range workers {
 				cfg := c.cfg
 				cfg.Workers = workers
 				got := dumpAll(t, analyzePackets(c.ps, cfg))
