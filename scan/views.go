@@ -6,8 +6,6 @@ import (
 	"math"
 	"net/netip"
 	"slices"
-
-	"porthunter/pcapng"
 )
 
 // Suspect is one entry of list_suspects (CONTRACT.md §3.2) with its
@@ -71,6 +69,15 @@ type Suspect struct {
 	// Monitoring is set when the source also polls a fixed set of
 	// services on a schedule (not counted as probes).
 	Monitoring *Monitoring `json:"monitoring,omitempty"`
+
+	// Site context (TriagePageOf; empty from Suspects and SuspectsPage):
+	// the scan's direction, its priority with the score and the reasons
+	// that make it, and its MITRE ATT&CK technique IDs.
+	Direction       string   `json:"direction,omitempty"`
+	Priority        string   `json:"priority,omitempty"`
+	PriorityScore   int      `json:"priority_score,omitempty"`
+	PriorityReasons []Reason `json:"priority_reasons,omitempty"`
+	Attack          []string `json:"attack,omitempty"`
 }
 
 // Suspects lists the sources that th flags, by address. Thresholds other
@@ -254,7 +261,7 @@ func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
 		fe.Technique = "idle_scan"
 	}
 	if t.proto == protoTCP {
-		f := pcapng.FlagString(t.flags)
+		f := flagText(t.flags)
 		fe.Flags = &f
 	}
 	if t.class == clsPROTO {
