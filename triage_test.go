@@ -163,3 +163,38 @@ func TestTriageAnalyze(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswersReadAsAnswers: first_answer and first_open show the answer
+// (the target's segment back to the scanner, with its own flags), and a
+// probe without flags reads NULL. nmap_null.pcap (tcpdump -nr): frame 1
+// 198.51.100.10.63154 > 10.66.0.20.25 Flags [none]; frame 2
+// 10.66.0.20.25 > 198.51.100.10.63154 Flags [R.]. demo.pcapng frame 230
+// is 10.0.0.5's SYN/ACK from port 80.
+func TestAnswersReadAsAnswers(t *testing.T) {
+	bin := buildE2EBinary(t)
+	r := runBin(t, bin, nil, "analyze", "--wide", "fixtures/lab/nmap_null.pcap")
+	for _, want := range []string{
+		"first probe    2026-11-29T21:16:36.779452Z frame 1 tcp NULL 10.66.0.20:25 closed null_scan",
+		"first answer   2026-11-29T21:16:36.779512Z frame 2 10.66.0.20:25 -> 198.51.100.10 tcp RA closed null_scan",
+		"2026-11-29T21:16:36.779452Z 198.51.100.10 -> 10.66.0.20:25 tcp NULL frame 1 null_scan",
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("nmap_null.pcap lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runBin(t, bin, nil, "analyze", "--json", "fixtures/demo.pcapng")
+	for _, want := range []string{
+		`"first_answer": {
+        "ts": "2026-03-14T09:26:55.591138Z",
+        "frame": 230,
+        "src": "10.0.0.5",
+        "dst": "203.0.113.66",
+        "port": 80,
+        "proto": "tcp",
+        "flags": "SA",`,
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("demo.pcapng --json lacks %s", want)
+		}
+	}
+}
