@@ -31,6 +31,9 @@ type report struct {
 	// Site is the home networks used and what the known scanners
 	// suppressed.
 	Site *mcp.SiteView `json:"site"`
+	// BelowThreshold are the near misses (list_suspects' below_threshold).
+	BelowThreshold      []scan.NearMiss `json:"below_threshold"`
+	BelowThresholdTotal int             `json:"below_threshold_total"`
 	// Details are scanner_detail's answers for Suspects, in their order.
 	Details    []*mcp.ScannerDetail `json:"details"`
 	FirstEvent *scan.FirstEvent     `json:"first_event"`
@@ -71,6 +74,7 @@ func buildReport(ctx context.Context, res *capture.Result, file string, window f
 	}
 	slices.SortStableFunc(rows, func(a, b row) int { return priorityOrder(a.s, b.s) })
 	rep := &report{Overview: ov, Suspects: make([]mcp.Suspect, 0, len(rows)), SuspectsTotal: total, Site: mcp.SiteOf(pg),
+		BelowThreshold: nonNilMisses(pg.BelowThreshold), BelowThresholdTotal: pg.BelowThresholdTotal,
 		Details: make([]*mcp.ScannerDetail, 0, len(rows)), FirstEvent: res.Analysis.FirstEvent(th),
 		Thresholds: thresholdsView{th.MinPorts, th.MinHosts, th.MinRatePPS}}
 	for _, r := range rows {
@@ -78,6 +82,13 @@ func buildReport(ctx context.Context, res *capture.Result, file string, window f
 		rep.Details = append(rep.Details, r.d)
 	}
 	return rep, nil
+}
+
+func nonNilMisses(m []scan.NearMiss) []scan.NearMiss {
+	if m == nil {
+		return []scan.NearMiss{}
+	}
+	return m
 }
 
 // suspectOrder is the order of the exports: by first seen, earliest
@@ -213,6 +224,13 @@ func renderReport(w io.Writer, r *report, v view) {
 		suspectsTable(r, v).write(w, v.width, v.wide, v.st)
 	}
 	notes := fields{w: w, indent: "  ", width: v.width, wide: v.wide}
+	for _, m := range r.BelowThreshold {
+		notes.line("", fmt.Sprintf("below the thresholds: %s, %s %s of %s (%s)", m.IP, esc(m.Rule), numf(m.Value), numf(m.Threshold),
+			plural(m.Probes, "probe")), nil)
+	}
+	if n := r.BelowThresholdTotal - len(r.BelowThreshold); n > 0 {
+		notes.line("", fmt.Sprintf("below the thresholds: %d more at half a threshold or more (list_suspects' below_threshold)", n), nil)
+	}
 	for _, s := range r.Suspects {
 		if s.Zombie != "" {
 			notes.line("", fmt.Sprintf("idle scan: %s probed zombie %s and sent the SYNs that carry the zombie's address", s.IP, esc(s.Zombie)), nil)

@@ -24,7 +24,7 @@ import (
 func triageDir(t *testing.T, known string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"demo.pcapng", "stealth.pcap"} {
+	for _, f := range []string{"demo.pcapng", "stealth.pcap", "slow_below_threshold.pcap"} {
 		b, err := os.ReadFile(filepath.Join("fixtures", f))
 		e2eMust(t, err)
 		e2eMust(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
@@ -48,6 +48,7 @@ func TestTriageThroughBinary(t *testing.T) {
 		call(4, map[string]any{"path": "stealth.pcap", "min_rate_pps": 10}),
 		call(5, map[string]any{"path": "demo.pcapng", "home_nets": []string{"10.0.0.0/33"}}),
 		call(6, map[string]any{"path": "stealth.pcap", "sort": "first_seen"}),
+		call(7, map[string]any{"path": "slow_below_threshold.pcap"}),
 	})
 	get := func(id string) map[string]any {
 		sc, isErr := e2eStructured(t, answers[id])
@@ -115,6 +116,21 @@ func TestTriageThroughBinary(t *testing.T) {
 	if sc["total"] != 1.0 || suspects(sc)[0]["ip"] != "198.51.100.7" || len(sup) != 1 ||
 		sup[0].(map[string]any)["label"] != "Qualys appliance" || sup[0].(map[string]any)["probes"] != 25.0 {
 		t.Errorf("known scanners: %v", sc)
+	}
+	if bt := sc["below_threshold"].([]any); len(bt) != 0 || sc["below_threshold_total"] != 0.0 {
+		t.Errorf("stealth.pcap near misses: %v", bt)
+	}
+
+	// 7: nothing listed, and the near miss says how close it came:
+	// 198.51.100.20 probes 8 ports of 10.0.0.12 (fixtures/README.md).
+	sc = get("7")
+	bt := sc["below_threshold"].([]any)
+	if sc["total"] != 0.0 || len(bt) != 1 || sc["below_threshold_total"] != 1.0 {
+		t.Fatalf("slow_below_threshold.pcap: %v", sc)
+	}
+	if m := bt[0].(map[string]any); m["ip"] != "198.51.100.20" || m["rule"] != "ports_on_host" || m["value"] != 8.0 ||
+		m["threshold"] != 10.0 || m["probes"] != 8.0 {
+		t.Errorf("near miss %v", m)
 	}
 }
 

@@ -276,12 +276,15 @@ func (a SuspectsArgs) Thresholds() scan.Thresholds {
 // SuspectsAnswer is list_suspects' answer.
 type SuspectsAnswer struct {
 	Envelope
-	Suspects   []Suspect `json:"suspects" desc:"one page, in the order of sort (default: highest priority first)"`
-	Total      int       `json:"total" desc:"sources listed in all, suppressed ones not counted"`
-	Site       *SiteView `json:"site" desc:"the home networks used and what was suppressed"`
-	Truncated  bool      `json:"truncated" desc:"more sources than this page: next_cursor pages on"`
-	NextCursor string    `json:"next_cursor,omitempty" desc:"call again with this cursor for the next page"`
-	Read       *ReadView `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
+	Suspects []Suspect `json:"suspects" desc:"one page, in the order of sort (default: highest priority first)"`
+	Total    int       `json:"total" desc:"sources listed in all, suppressed ones not counted"`
+	Site     *SiteView `json:"site" desc:"the home networks used and what was suppressed"`
+
+	BelowThreshold      []scan.NearMiss `json:"below_threshold" desc:"near misses: the unlisted sources closest to a threshold (at least half of one), closest first, at most 5: rule, value and threshold in the rule's unit (rate: probes per second; trw_benign: met, but the sequential test found it a client)"`
+	BelowThresholdTotal int             `json:"below_threshold_total" desc:"unlisted sources at half a threshold or more"`
+	Truncated           bool            `json:"truncated" desc:"more sources than this page: next_cursor pages on"`
+	NextCursor          string          `json:"next_cursor,omitempty" desc:"call again with this cursor for the next page"`
+	Read                *ReadView       `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // Suspect is one scanning source (docs/CONTRACT.md §3.2).

@@ -326,7 +326,8 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 	}
 	read, sv, total := readView(a.Source, req, res), SiteOf(pg), pg.Total
 	ans, n := fitPage(len(views), func(n int) *SuspectsAnswer {
-		return &SuspectsAnswer{Suspects: views[:n], Total: total, Site: sv, Read: read}
+		return &SuspectsAnswer{Suspects: views[:n], Total: total, Site: sv, Read: read,
+			BelowThreshold: pg.BelowThreshold, BelowThresholdTotal: pg.BelowThresholdTotal}
 	})
 	if off+n < total {
 		ans.Truncated, ans.NextCursor = true, makeCursor(off+n, bind)

@@ -367,6 +367,11 @@ type TriagePage struct {
 	// RateFiltered counts the sources an explicit min_rate_pps dropped
 	// (see TriagePage's doc on rates).
 	RateFiltered int
+	// BelowThreshold are the unlisted sources closest to a threshold
+	// (nearMisses), at most MaxNearMisses; BelowThresholdTotal counts
+	// every source at half a threshold or more.
+	BelowThreshold      []NearMiss
+	BelowThresholdTotal int
 }
 
 // TriagePageOf is the page [offset, offset+limit) of the sources th
@@ -429,6 +434,9 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 		return cmp.Or(cmp.Compare(b.Sources, a.Sources), strings.Compare(a.Label, b.Label))
 	})
 	pg.Suppressed = pg.Suppressed[:min(len(pg.Suppressed), MaxSuppressed)]
+	if pg.BelowThreshold, pg.BelowThresholdTotal, err = an.nearMisses(vs, th, site, p); err != nil {
+		return nil, err
+	}
 
 	slices.SortStableFunc(rows, func(x, y row) int {
 		c := 0
