@@ -186,7 +186,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 // PORT_HUNTER_KNOWN_SCANNERS. The CLI reads the file as it reads the
 // captures, from the file system as the operator names it.
 func analyzeSite(cfg policy.Config, o *analyzeOpts) (scan.Site, error) {
-	site := scan.Site{Home: cfg.Home()}
+	site := scan.Site{Home: cfg.Home(), Darknets: cfg.DarknetNets()}
 	if o.home != "" {
 		nets, err := policy.ParsePrefixes(o.home)
 		if err != nil || len(nets) == 0 {

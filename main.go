@@ -290,6 +290,7 @@ func printUsage(w io.Writer) {
 		{"PORT_HUNTER_EVIDENCE_DIR", "where the carve tool also writes its pcapng files (default unset: memory only)"},
 		{"PORT_HUNTER_HOME_NETS", "home networks, CIDRs separated by commas (default RFC 1918, ULA, link-local)"},
 		{"PORT_HUNTER_KNOWN_SCANNERS", "allow-list file in the allowed directory: a network and a label per line"},
+		{"PORT_HUNTER_DARKNETS", "CIDRs where no host lives: 3 probed addresses list a source"},
 	} {
 		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
 	}

@@ -204,6 +204,9 @@ func renderReport(w io.Writer, r *report, v view) {
 			home = "default (RFC 1918, ULA, link-local): give --home to change"
 		}
 		head.line("home", home, nil)
+		if len(st.Darknets) > 0 {
+			head.line("darknets", strings.Join(st.Darknets, ", "), nil)
+		}
 		for _, g := range st.Suppressed {
 			head.line("known", fmt.Sprintf("%s: %s, %d probes, suppressed", esc(g.Label), plural(g.Sources, "source"), g.Probes), nil)
 		}

@@ -144,6 +144,7 @@ func TestTriageConfigAtStart(t *testing.T) {
 		{[]string{"PORT_HUNTER_HOME_NETS=10.0.0.0/8,nonsense"}, `PORT_HUNTER_HOME_NETS: "nonsense" is not a CIDR`},
 		{[]string{"PORT_HUNTER_KNOWN_SCANNERS=known.txt"}, `PORT_HUNTER_KNOWN_SCANNERS "known.txt": line 1: 198.51.100.8 has no label`},
 		{[]string{"PORT_HUNTER_KNOWN_SCANNERS=missing.txt"}, `PORT_HUNTER_KNOWN_SCANNERS "missing.txt"`},
+		{[]string{"PORT_HUNTER_DARKNETS=10.0.0.14/31,10.0.0.300"}, `PORT_HUNTER_DARKNETS: "10.0.0.300" is not a CIDR`},
 	} {
 		r := runBin(t, bin, append([]string{"PORT_HUNTER_ALLOWED_DIR=" + dir}, c.env...), "serve")
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
@@ -211,6 +212,81 @@ func TestAnswersReadAsAnswers(t *testing.T) {
 	} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("demo.pcapng --json lacks %s", want)
+		}
+	}
+}
+
+// TestDarknets: slow_below_threshold.pcap's 198.51.100.21 probes one port
+// on each of 10.0.0.13 to 10.0.0.17, 14 minutes apart (tcpdump -nr), far
+// below every threshold. With 10.0.0.14/31 and 10.0.0.16/31 dark, its
+// third darknet address is 10.0.0.16, probed at 10:09:54.323157 (frame
+// 27): listed with reason darknet. Priority: 22 open (+3), 80 open (+1),
+// 4 darknet addresses (+2), nmap (+1): 7, critical, inbound.
+func TestDarknets(t *testing.T) {
+	bin := buildE2EBinary(t)
+	dir := triageDir(t, "")
+	env := []string{"PORT_HUNTER_ALLOWED_DIR=" + dir, "PORT_HUNTER_DARKNETS=10.0.0.14/31 10.0.0.16/31"}
+	answers, _ := e2eSession(t, bin, env, []string{e2eInitLine,
+		e2eToolCall(1, "list_suspects", map[string]any{"auth_token": "TEST_TOKEN", "path": "slow_below_threshold.pcap", "detail": "full"}),
+	})
+	sc, isErr := e2eStructured(t, answers["1"])
+	if isErr || sc["total"] != 1.0 {
+		t.Fatalf("darknets: %v", sc)
+	}
+	s := sc["suspects"].([]any)[0].(map[string]any)
+	reasons := s["reasons"].([]any)
+	if s["ip"] != "198.51.100.21" || len(reasons) != 1 || reasons[0] != "darknet" || s["detected_at"] != "2026-03-14T10:09:54.323157Z" ||
+		s["priority"] != "critical" || s["priority_score"] != 7.0 || s["direction"] != "inbound" {
+		t.Errorf("darknet suspect %v", s)
+	}
+	site := sc["site"].(map[string]any)
+	if site["darknets_total"] != 2.0 || len(site["darknets"].([]any)) != 2 {
+		t.Errorf("site %v", site)
+	}
+	if bt := sc["below_threshold"].([]any); len(bt) != 1 || bt[0].(map[string]any)["ip"] != "198.51.100.20" {
+		t.Errorf("near misses %v", bt)
+	}
+	r := runBin(t, bin, []string{"PORT_HUNTER_DARKNETS=10.0.0.14/31,10.0.0.16/31"}, "analyze", "--fail-on", "priority>=critical",
+		"fixtures/slow_below_threshold.pcap")
+	if r.code != 3 || !strings.Contains(r.stdout, "darknets  10.0.0.14/31, 10.0.0.16/31") ||
+		!strings.Contains(r.stdout, "+2 darknet: It probed 4 darknet address(es), where no host") {
+		t.Errorf("analyze with darknets: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestTriageIntel: with offline intel configured, a listing adds 3 and a
+// benign classification subtracts 3. demo.pcapng's 203.0.113.66 scores
+// 5 without intel (TestTriageThroughBinary); fixtures/intel lists it in
+// sample_blocklist (203.0.113.64/28), sample_c2 and one OTX pulse: 8,
+// critical. A GreyNoise import calling it benign makes it 2, medium.
+func TestTriageIntel(t *testing.T) {
+	bin := buildE2EBinary(t)
+	dir := triageDir(t, "")
+	e2eMust(t, os.CopyFS(filepath.Join(dir, "intel"), os.DirFS("fixtures/intel")))
+	benign := filepath.Join(dir, "benign")
+	e2eMust(t, os.Mkdir(benign, 0o755))
+	e2eMust(t, os.WriteFile(filepath.Join(benign, "greynoise-sample.jsonl"), []byte(
+		`{"ip":"203.0.113.66","noise":true,"riot":false,"classification":"benign","name":"Censys (sample)","link":"","last_seen":"2026-03-14"}`+"\n"), 0o644))
+	call := e2eToolCall(1, "list_suspects", map[string]any{"auth_token": "TEST_TOKEN", "path": "demo.pcapng"})
+	for _, c := range []struct {
+		intel, priority string
+		score           float64
+		code, text      string
+	}{
+		{"intel", "critical", 8, "intel_listed", "Intel lists it: sample_blocklist, sample_c2, OTX import (1 pulse(s)) and 1 more."},
+		{"benign", "medium", 2, "research_scanner", "Intel knows it as a benign scanner (Censys (sample)): research or indexing, not an attack."},
+	} {
+		env := []string{"PORT_HUNTER_ALLOWED_DIR=" + dir, "PORT_HUNTER_INTEL_DIR=" + c.intel, "PORT_HUNTER_ALLOW_PRIVATE=true"}
+		answers, _ := e2eSession(t, bin, env, []string{e2eInitLine, call})
+		sc, _ := e2eStructured(t, answers["1"])
+		s := sc["suspects"].([]any)[0].(map[string]any)
+		found := false
+		for _, r := range s["priority_reasons"].([]any) {
+			r := r.(map[string]any)
+			found = found || r["code"] == c.code && r["text"] == c.text
+		}
+		if s["priority"] != c.priority || s["priority_score"] != c.score || !found {
+			t.Errorf("intel %s: %v", c.intel, s)
 		}
 	}
 }

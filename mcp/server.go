@@ -83,6 +83,7 @@ type server struct {
 	intelDB *intel.DB
 	home    []netip.Prefix      // PORT_HUNTER_HOME_NETS; nil: the engine's defaults
 	known   []scan.KnownScanner // PORT_HUNTER_KNOWN_SCANNERS
+	dark    []netip.Prefix      // PORT_HUNTER_DARKNETS
 	cats    catalogCache
 	store   *evidenceStore
 	evDir   *policy.EvidenceDir // nil unless PORT_HUNTER_EVIDENCE_DIR is set
@@ -281,6 +282,7 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 		intelDB:  db,
 		home:     cfg.Home(),
 		known:    known,
+		dark:     cfg.DarknetNets(),
 		store:    newEvidenceStore(),
 		evDir:    evDir,
 		tools:    tools,

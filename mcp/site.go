@@ -1,12 +1,14 @@
 package mcp
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/netip"
 	"path/filepath"
 
+	"porthunter/intel"
 	"porthunter/policy"
 	"porthunter/scan"
 )
@@ -76,9 +78,9 @@ type SiteArgs struct {
 }
 
 // site is the site context of a call: its home_nets, else the server's;
-// the server's known scanners; its ignore list.
-func (a SiteArgs) site(home []netip.Prefix, known []scan.KnownScanner) (scan.Site, error) {
-	st := scan.Site{Home: home, Known: known}
+// the server's known scanners and darknets; its ignore list.
+func (a SiteArgs) site(home []netip.Prefix, known []scan.KnownScanner, dark []netip.Prefix) (scan.Site, error) {
+	st := scan.Site{Home: home, Known: known, Darknets: dark}
 	if len(a.HomeNets) > 0 {
 		nets, err := parseNets("home_nets", a.HomeNets)
 		if err != nil {
@@ -117,6 +119,8 @@ type SiteView struct {
 	Suppressed      []scan.Suppressed `json:"suppressed" desc:"listed sources not shown because a known scanner's label or the ignore argument matched, by label, at most 32"`
 	SuppressedTotal int               `json:"suppressed_total" desc:"sources suppressed, all labels together"`
 	RateFiltered    int               `json:"rate_filtered,omitempty" desc:"sources dropped by an explicit min_rate_pps (their first qualifying episode was slower)"`
+	Darknets        []string          `json:"darknets,omitempty" desc:"the darknets of PORT_HUNTER_DARKNETS, at most 64 listed: a source that probes 3 of their addresses is listed with reason darknet"`
+	DarknetsTotal   int               `json:"darknets_total,omitempty"`
 }
 
 // maxSiteViewNets caps the home networks an answer lists.
@@ -129,8 +133,36 @@ func SiteOf(pg *scan.TriagePage) *SiteView {
 	for _, p := range pg.HomeNets[:min(len(pg.HomeNets), maxSiteViewNets)] {
 		v.HomeNets = append(v.HomeNets, p.String())
 	}
+	v.DarknetsTotal = len(pg.Darknets)
+	for _, p := range pg.Darknets[:min(len(pg.Darknets), maxSiteViewNets)] {
+		v.Darknets = append(v.Darknets, p.String())
+	}
 	if v.Suppressed == nil {
 		v.Suppressed = []scan.Suppressed{}
 	}
 	return v
+}
+
+// reputation is the triage's intel question, answered from db's offline
+// intel only (intel.DB.OfflineReputation): the blocklists, an OTX import's
+// pulses and a GreyNoise import's "malicious" list a source; its
+// "benign" marks a known benign scanner. Nil without a database.
+func reputation(ctx context.Context, db *intel.DB) func(netip.Addr) ([]string, bool, string) {
+	if db == nil {
+		return nil
+	}
+	return func(a netip.Addr) ([]string, bool, string) {
+		rep, err := db.OfflineReputation(ctx, a)
+		if err != nil {
+			return nil, false, "" // ctx ended: the listing stops with ctx's error
+		}
+		lists := rep.Lists
+		if rep.Pulses > 0 {
+			lists = append(lists, fmt.Sprintf("OTX import (%d pulse(s))", rep.Pulses))
+		}
+		if rep.Classification == "malicious" {
+			lists = append(lists, "GreyNoise import (malicious)")
+		}
+		return lists, rep.Classification == "benign", rep.Actor
+	}
 }

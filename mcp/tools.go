@@ -307,10 +307,11 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 		return nil, err
 	}
 	th := a.Thresholds()
-	site, err := a.site(s.home, s.known)
+	site, err := a.site(s.home, s.known, s.dark)
 	if err != nil {
 		return nil, err
 	}
+	site.Reputation = reputation(ctx, s.intelDB)
 	bind := binding("list_suspects", captureID(res), th, a.Detail, a.Limit, a.Sort, a.HomeNets, a.Ignore)
 	off, err := readCursor(a.Cursor, bind)
 	if err != nil {

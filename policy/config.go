@@ -105,6 +105,7 @@ type Config struct {
 	// Home parses it.
 	HomeNets      string
 	KnownScanners string // PORT_HUNTER_KNOWN_SCANNERS: the allow-list file; "" when unset
+	Darknets      string // PORT_HUNTER_DARKNETS as given, checked by LoadConfig; DarknetNets parses it
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main, a
@@ -170,12 +171,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if _, err = ParsePrefixes(c.HomeNets); err != nil {
 		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, EnvHomeNets, err)
 	}
+	c.Darknets = strings.TrimSpace(getenv(EnvDarknets))
+	if _, err = ParsePrefixes(c.Darknets); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, EnvDarknets, err)
+	}
 	return c, nil
 }
 
 // Home is the home networks of PORT_HUNTER_HOME_NETS; nil when unset.
 func (c Config) Home() []netip.Prefix {
 	nets, _ := ParsePrefixes(c.HomeNets) // checked by LoadConfig
+	return nets
+}
+
+// DarknetNets is the darknets of PORT_HUNTER_DARKNETS; nil when unset.
+func (c Config) DarknetNets() []netip.Prefix {
+	nets, _ := ParsePrefixes(c.Darknets) // checked by LoadConfig
 	return nets
 }
 
@@ -258,10 +269,10 @@ func (c Config) String() string {
 	if c.KnownScanners != "" {
 		known = strconv.Quote(c.KnownScanners)
 	}
-	return fmt.Sprintf("token=%s require_token=%t allowed_dir=%q max_pcap_mb=%d allow_private=%t intel_dir=%s online=%t otx_key=%s greynoise_key=%s max_concurrent_analyses=%d call_timeout=%s memory_budget_mb=%d evidence_dir=%s max_set_files=%d max_packets=%d home_nets=%s known_scanners=%s",
+	return fmt.Sprintf("token=%s require_token=%t allowed_dir=%q max_pcap_mb=%d allow_private=%t intel_dir=%s online=%t otx_key=%s greynoise_key=%s max_concurrent_analyses=%d call_timeout=%s memory_budget_mb=%d evidence_dir=%s max_set_files=%d max_packets=%d home_nets=%s known_scanners=%s darknets=%d",
 		token, c.RequireToken, c.AllowedDir, c.MaxPcapBytes>>20, c.AllowPrivate,
 		intel, c.Online, setOrUnset(c.OTXKey), setOrUnset(c.GreyNoiseKey),
-		c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes>>20, evidence, c.MaxSetFiles, c.MaxPackets, home, known)
+		c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes>>20, evidence, c.MaxSetFiles, c.MaxPackets, home, known, len(c.DarknetNets()))
 }
 
 func setOrUnset(s string) string {

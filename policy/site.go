@@ -15,6 +15,7 @@ import (
 const (
 	EnvHomeNets      = "PORT_HUNTER_HOME_NETS"      // CIDRs or addresses of the home networks
 	EnvKnownScanners = "PORT_HUNTER_KNOWN_SCANNERS" // allow-list file in the allowed directory
+	EnvDarknets      = "PORT_HUNTER_DARKNETS"       // CIDRs where no host lives
 )
 
 // Limits of the site context.

@@ -30,13 +30,13 @@ type NearMiss struct {
 	Probes    int     `json:"probes"`
 }
 
-// nearMisses are the unlisted, unsuppressed sources that reached at least
+// nearMisses are the unlisted (by th or, in dark, by the darknet rule), unsuppressed sources that reached at least
 // nearMissFloor of a threshold, closest first (ties: more probes, then
 // the lower address), at most MaxNearMisses, and how many there are. A
 // source whose counts met a rule but was not listed missed on its rate
 // (or TRW found it benign, which it reports as the rule it met with
 // the reason trw_benign).
-func (an *Analysis) nearMisses(vs *verdicts, th Thresholds, site Site, p *poll) ([]NearMiss, int, error) {
+func (an *Analysis) nearMisses(vs *verdicts, dark map[int32]bool, th Thresholds, site Site, p *poll) ([]NearMiss, int, error) {
 	th = th.sane()
 	type cand struct {
 		nm    NearMiss
@@ -50,7 +50,7 @@ func (an *Analysis) nearMisses(vs *verdicts, th Thresholds, site Site, p *poll) 
 		if p.work(len(r.episodes) + 1) {
 			return nil, 0, p.err
 		}
-		if vs.by[si] != nil || len(r.probes) == 0 {
+		if vs.by[si] != nil || dark[int32(si)] || len(r.probes) == 0 {
 			continue
 		}
 		best := cand{frac: -1}

@@ -74,6 +74,13 @@ type Site struct {
 	// list) likewise, with IgnoreLabel. The first match decides.
 	Known  []KnownScanner
 	Ignore []netip.Prefix
+	// Darknets are ranges where no host lives (darknet.go).
+	Darknets []netip.Prefix
+	// Reputation, when set, is what intel says of a source: the lists
+	// that name it (blocklists, threat pulses), and whether it is a
+	// known benign scanner (a research project, a search engine) with
+	// its name. It is asked once per listed source.
+	Reputation func(netip.Addr) (lists []string, benign bool, actor string)
 }
 
 // home is s's home networks, and whether they are the defaults.
@@ -120,14 +127,17 @@ type Reason struct {
 // the sum decides the priority (priorityOf). Rules and points are
 // deliberately few and fixed, so that an analyst can redo the sum.
 const (
-	ptsOpenAdmin = 3 // a way in: remote administration found open
-	ptsOpenDB    = 3 // data: a database found open
-	ptsOpenSMB   = 3 // file shares and lateral movement
-	ptsOpenOther = 1 // something answered, of no listed class
-	ptsUse       = 4 // it came back to what it found: past reconnaissance
-	ptsInternal  = 3 // lateral reconnaissance from inside
-	ptsOutbound  = 3 // a home host scanning out: often compromised
-	ptsTool      = 1 // a scanner's packets, not a misbehaving application
+	ptsOpenAdmin = 3  // a way in: remote administration found open
+	ptsOpenDB    = 3  // data: a database found open
+	ptsOpenSMB   = 3  // file shares and lateral movement
+	ptsOpenOther = 1  // something answered, of no listed class
+	ptsUse       = 4  // it came back to what it found: past reconnaissance
+	ptsInternal  = 3  // lateral reconnaissance from inside
+	ptsOutbound  = 3  // a home host scanning out: often compromised
+	ptsTool      = 1  // a scanner's packets, not a misbehaving application
+	ptsDarknet   = 2  // it probed where no host lives: blind sweeping
+	ptsListed    = 3  // intel already knows it for malice
+	ptsResearch  = -3 // intel knows it for a benign research scanner
 
 	// Priority cut-offs on the sum.
 	critAt   = 7
@@ -207,7 +217,7 @@ func (an *Analysis) direction(v *verdict, home []netip.Prefix) string {
 }
 
 // judgeTriage scores v (README "Triage priority").
-func (an *Analysis) judgeTriage(v *verdict, home []netip.Prefix) triage {
+func (an *Analysis) judgeTriage(v *verdict, home []netip.Prefix, site Site) triage {
 	r := v.r
 	tr := triage{direction: an.direction(v, home)}
 	add := func(code string, pts int, format string, args ...any) {
@@ -254,6 +264,22 @@ func (an *Analysis) judgeTriage(v *verdict, home []netip.Prefix) triage {
 	// Inbound and external scans add nothing: direction says which they
 	// are, and from outside a scan is background noise unless it found
 	// something, which the rules above score.
+	if n, _ := an.darknetHits(r, site.Darknets, 0); n > 0 {
+		add("darknet", ptsDarknet, "It probed %d darknet address(es), where no host lives.", n)
+	}
+	if site.Reputation != nil {
+		lists, benign, actor := site.Reputation(an.addrAt(v.self().ai))
+		if len(lists) > 0 {
+			more := ""
+			if len(lists) > 3 {
+				more = fmt.Sprintf(" and %d more", len(lists)-3)
+			}
+			add("intel_listed", ptsListed, "Intel lists it: %s%s.", strings.Join(lists[:min(len(lists), 3)], ", "), more)
+		}
+		if benign {
+			add("research_scanner", ptsResearch, "Intel knows it as a benign scanner (%s): research or indexing, not an attack.", actor)
+		}
+	}
 	if r.tool != nil {
 		add("tool_fingerprint", ptsTool, "Its packets match %s (confidence %.2g): a scanner, not a misbehaving application.", r.tool.Name, r.tool.Confidence)
 	}
@@ -359,6 +385,7 @@ type TriagePage struct {
 	// DefaultHome because none were given.
 	HomeNets    []netip.Prefix
 	HomeDefault bool
+	Darknets    []netip.Prefix // the site's
 	// Suppressed are the groups of suppressed sources by label, most
 	// sources first (ties: label), at most MaxSuppressed;
 	// SuppressedTotal counts the sources of all groups.
@@ -391,7 +418,7 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 		return nil, err
 	}
 	home, def := site.home()
-	pg := &TriagePage{HomeNets: home, HomeDefault: def}
+	pg := &TriagePage{HomeNets: home, HomeDefault: def, Darknets: site.Darknets}
 	type row struct {
 		v  *verdict
 		tr triage
@@ -400,7 +427,27 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 	sup := map[string]*Suppressed{}
 	filterRate := th.MinRatePPS != DefaultThresholds().MinRatePPS
 	p := newPoll(ctx)
-	for _, v := range vs.list {
+	list := vs.list
+	var dark map[int32]bool // sources listed by the darknet rule alone
+	if len(site.Darknets) > 0 {
+		// Sources the thresholds left out, listed by the darknet rule,
+		// judged like the others from here on.
+		list = slices.Clone(list)
+		dark = map[int32]bool{}
+		for si := range an.sources {
+			r := &an.sources[si]
+			if p.work(len(r.probes) + 1) {
+				return nil, p.err
+			}
+			if vs.by[si] == nil {
+				if v := an.darknetVerdict(r, site.Darknets); v != nil {
+					list = append(list, v)
+					dark[int32(si)] = true
+				}
+			}
+		}
+	}
+	for _, v := range list {
 		if p.work(len(v.r.probes) + 1) {
 			return nil, p.err
 		}
@@ -423,7 +470,7 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 		}
 		x := row{v: v}
 		if sortBy == SortPriority {
-			x.tr = an.judgeTriage(v, home)
+			x.tr = an.judgeTriage(v, home, site)
 		}
 		rows = append(rows, x)
 	}
@@ -434,7 +481,7 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 		return cmp.Or(cmp.Compare(b.Sources, a.Sources), strings.Compare(a.Label, b.Label))
 	})
 	pg.Suppressed = pg.Suppressed[:min(len(pg.Suppressed), MaxSuppressed)]
-	if pg.BelowThreshold, pg.BelowThresholdTotal, err = an.nearMisses(vs, th, site, p); err != nil {
+	if pg.BelowThreshold, pg.BelowThresholdTotal, err = an.nearMisses(vs, dark, th, site, p); err != nil {
 		return nil, err
 	}
 
@@ -455,7 +502,7 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 	}
 	for _, x := range rows[offset:min(len(rows), offset+limit)] {
 		if sortBy != SortPriority {
-			x.tr = an.judgeTriage(x.v, home)
+			x.tr = an.judgeTriage(x.v, home, site)
 		}
 		s := an.suspect(x.v)
 		s.Direction, s.Priority, s.PriorityScore, s.PriorityReasons, s.Attack = x.tr.direction, x.tr.priority, x.tr.score, x.tr.reasons, x.tr.attack

@@ -34,7 +34,7 @@ type Suspect struct {
 	PeakPPS         float64  `json:"peak_pps"` // most probes within one second of the episode
 	Episodes        int      `json:"episodes"`
 	Unanswered      int      `json:"unanswered"`
-	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed, sweep_hosts
+	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed, sweep_hosts, darknet
 	DetectedAt      Time     `json:"detected_at"`
 	NoReturnTraffic bool     `json:"no_return_traffic"` // none of its probes drew any answer: attempts counted
 	// DistributedTarget is the host a distributed scan probed jointly.
