@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"porthunter/capture"
+	"porthunter/intel"
 	"porthunter/mcp"
 	"porthunter/policy"
 	"porthunter/scan"
@@ -40,7 +42,9 @@ every suspect unless --top is given.
 direction (default PORT_HUNTER_HOME_NETS, else RFC 1918, ULA and link-local).
 --known FILE reads an allow-list of known scanners, one network and a label
 per line (default PORT_HUNTER_KNOWN_SCANNERS): the sources it matches are
-suppressed and counted by label, in every format.
+suppressed and counted by label, in every format. PORT_HUNTER_DARKNETS and the
+offline intel of PORT_HUNTER_INTEL_DIR weigh in as in list_suspects (README:
+Triage).
 
 --fail-on suspects exits 3 when at least one source is listed (any, not only
 the --top shown), after printing everything. --fail-on priority>=LEVEL
@@ -119,6 +123,9 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	site, err := analyzeSite(cfg, o)
 	if err != nil {
 		return err
+	}
+	if db := analyzeIntel(ctx, cfg, stderr); db != nil {
+		site.Reputation = mcp.Reputation(ctx, db)
 	}
 	width := reportWidth(o.width, getenv)
 
@@ -209,6 +216,29 @@ func analyzeSite(cfg policy.Config, o *analyzeOpts) (scan.Site, error) {
 		return site, usageErrorf("analyze: %s %q: %v", what, file, err)
 	}
 	return site, nil
+}
+
+// analyzeIntel opens the offline intel of PORT_HUNTER_INTEL_DIR for the
+// priority's intel rules, as the server does: through the sandbox, never
+// online, what it loads logged on stderr. Nil when unset; a directory that
+// cannot be opened is a warning, not a reason to stop.
+func analyzeIntel(ctx context.Context, cfg policy.Config, stderr io.Writer) *intel.DB {
+	if cfg.IntelDir == "" {
+		return nil
+	}
+	sb, err := policy.NewSandbox(cfg.AllowedDir, cfg.MaxPcapBytes)
+	if err == nil {
+		defer sb.Close()
+		var dir fs.FS
+		if dir, err = sb.DirFS(cfg.IntelDir); err == nil {
+			db, err := intel.Open(ctx, intel.Options{Dir: dir, AllowPrivate: cfg.AllowPrivate, Log: stderr})
+			if err == nil {
+				return db
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "porthunter: warning: PORT_HUNTER_INTEL_DIR %q: %v; priorities without intel\n", cfg.IntelDir, err)
+	return nil
 }
 
 // readSmallFile reads a regular file of at most max bytes.

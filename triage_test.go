@@ -289,4 +289,10 @@ func TestTriageIntel(t *testing.T) {
 			t.Errorf("intel %s: %v", c.intel, s)
 		}
 	}
+	r := runBin(t, bin, []string{"PORT_HUNTER_INTEL_DIR=fixtures/intel", "PORT_HUNTER_ALLOW_PRIVATE=true"}, "analyze", "--wide",
+		"fixtures/demo.pcapng")
+	if r.code != 0 || !strings.Contains(r.stdout, "priority       critical (score 8), inbound") ||
+		!strings.Contains(r.stdout, "+3 intel_listed: Intel lists it: sample_blocklist, sample_c2, OTX import (1 pulse(s)) and 1 more.") {
+		t.Errorf("analyze with intel: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -143,11 +143,11 @@ func SiteOf(pg *scan.TriagePage) *SiteView {
 	return v
 }
 
-// reputation is the triage's intel question, answered from db's offline
+// Reputation is the triage's intel question, answered from db's offline
 // intel only (intel.DB.OfflineReputation): the blocklists, an OTX import's
 // pulses and a GreyNoise import's "malicious" list a source; its
 // "benign" marks a known benign scanner. Nil without a database.
-func reputation(ctx context.Context, db *intel.DB) func(netip.Addr) ([]string, bool, string) {
+func Reputation(ctx context.Context, db *intel.DB) func(netip.Addr) ([]string, bool, string) {
 	if db == nil {
 		return nil
 	}

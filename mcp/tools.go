@@ -311,7 +311,7 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 	if err != nil {
 		return nil, err
 	}
-	site.Reputation = reputation(ctx, s.intelDB)
+	site.Reputation = Reputation(ctx, s.intelDB)
 	bind := binding("list_suspects", captureID(res), th, a.Detail, a.Limit, a.Sort, a.HomeNets, a.Ignore)
 	off, err := readCursor(a.Cursor, bind)
 	if err != nil {
