@@ -60,6 +60,10 @@ func buildReport(ctx context.Context, res *capture.Result, file string, window f
 		return nil, err
 	}
 	sus, total := pg.Suspects, pg.Total
+	fe, _, _, err := res.Analysis.FirstEventSite(ctx, th, site)
+	if err != nil {
+		return nil, err
+	}
 	type row struct {
 		s mcp.Suspect
 		d *mcp.ScannerDetail
@@ -75,7 +79,7 @@ func buildReport(ctx context.Context, res *capture.Result, file string, window f
 	slices.SortStableFunc(rows, func(a, b row) int { return priorityOrder(a.s, b.s) })
 	rep := &report{Overview: ov, Suspects: make([]mcp.Suspect, 0, len(rows)), SuspectsTotal: total, Site: mcp.SiteOf(pg),
 		BelowThreshold: nonNilMisses(pg.BelowThreshold), BelowThresholdTotal: pg.BelowThresholdTotal,
-		Details: make([]*mcp.ScannerDetail, 0, len(rows)), FirstEvent: res.Analysis.FirstEvent(th),
+		Details: make([]*mcp.ScannerDetail, 0, len(rows)), FirstEvent: fe,
 		Thresholds: thresholdsView{th.MinPorts, th.MinHosts, th.MinRatePPS}}
 	for _, r := range rows {
 		rep.Suspects = append(rep.Suspects, r.s)

@@ -49,6 +49,8 @@ func TestTriageThroughBinary(t *testing.T) {
 		call(5, map[string]any{"path": "demo.pcapng", "home_nets": []string{"10.0.0.0/33"}}),
 		call(6, map[string]any{"path": "stealth.pcap", "sort": "first_seen"}),
 		call(7, map[string]any{"path": "slow_below_threshold.pcap"}),
+		e2eToolCall(8, "first_scan_event", map[string]any{"auth_token": "TEST_TOKEN", "path": "stealth.pcap", "ignore": []string{"198.51.100.7"}}),
+		e2eToolCall(9, "first_scan_event", map[string]any{"auth_token": "TEST_TOKEN", "path": "demo.pcapng", "ignore": []string{"203.0.113.0/24"}}),
 	})
 	get := func(id string) map[string]any {
 		sc, isErr := e2eStructured(t, answers[id])
@@ -132,6 +134,19 @@ func TestTriageThroughBinary(t *testing.T) {
 		m["threshold"] != 10.0 || m["probes"] != 8.0 {
 		t.Errorf("near miss %v", m)
 	}
+
+	// 8: first_scan_event without 198.51.100.7 (ignored) and
+	// 198.51.100.8 (known): none, both counted. 9: demo's only scanner
+	// ignored: none.
+	sc = get("8")
+	sup = sc["suppressed"].([]any)
+	if sc["first_event"] != nil || sc["suppressed_total"] != 2.0 || len(sup) != 2 ||
+		sup[0].(map[string]any)["label"] != "Qualys appliance" || sup[1].(map[string]any)["label"] != "ignored by this call" {
+		t.Errorf("first_scan_event with ignore and known: %v", sc)
+	}
+	if sc = get("9"); sc["first_event"] != nil || sc["suppressed_total"] != 1.0 {
+		t.Errorf("first_scan_event of demo, ignored: %v", sc)
+	}
 }
 
 func TestTriageConfigAtStart(t *testing.T) {
@@ -160,7 +175,8 @@ func TestTriageAnalyze(t *testing.T) {
 	known := filepath.Join(dir, "known.txt")
 	r := runBin(t, bin, nil, "analyze", "--known", known, "--fail-on", "suspects", "fixtures/demo.pcapng")
 	if r.code != 0 || !strings.Contains(r.stdout, "known     Censys research: 1 source, 1000 probes, suppressed") ||
-		!strings.Contains(r.stdout, "SUSPECTS (0)\n  none but the 1 source the known scanners suppressed") {
+		!strings.Contains(r.stdout, "SUSPECTS (0)\n  none but the 1 source the known scanners suppressed") ||
+		!strings.Contains(r.stdout, "FIRST SCAN EVENT\n  none") {
 		t.Errorf("--known: exit %d, stdout:\n%s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 	r = runBin(t, bin, []string{"PORT_HUNTER_KNOWN_SCANNERS=" + known}, "analyze", "--format", "ndjson", "fixtures/demo.pcapng")

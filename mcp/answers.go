@@ -360,13 +360,17 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 // FirstEventArgs are first_scan_event's arguments.
 type FirstEventArgs struct {
 	Source
+	Ignore []string `json:"ignore" max:"1024" desc:"CIDRs or addresses to suppress for this call, like the known scanners of PORT_HUNTER_KNOWN_SCANNERS: their scans are not the first event, and are counted under suppressed"`
 }
 
 // FirstEventAnswer is first_scan_event's answer.
 type FirstEventAnswer struct {
 	Envelope
-	FirstEvent *scan.FirstEvent `json:"first_event" desc:"null when no source is listed under the default thresholds"`
-	Read       *ReadView        `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
+	FirstEvent *scan.FirstEvent `json:"first_event" desc:"null when no source is listed under the default thresholds, known scanners and ignore left out"`
+
+	Suppressed      []scan.Suppressed `json:"suppressed" desc:"listed sources left out because a known scanner's label or ignore matched, by label, at most 32"`
+	SuppressedTotal int               `json:"suppressed_total" desc:"sources left out, all labels together"`
+	Read            *ReadView         `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // --- scanner_detail --------------------------------------------------------

@@ -77,7 +77,8 @@ func toolTable() []*toolDef {
 			false, handleSuspects),
 		define("first_scan_event", "First scan event",
 			"When the scanning started: the first probe of the earliest scan episode of any source list_suspects lists with "+
-				"its defaults (null when none), with its frame number, technique, and when the threshold was crossed. "+
+				"its defaults (null when none), with its frame number, technique, and when the threshold was crossed. The "+
+				"server's known scanners and ignore are left out, and counted in suppressed. "+
 				"Cost: one read of the capture, cached; a few hundred characters.",
 			false, handleFirstEvent),
 		define("scanner_detail", "Everything about one scanner",
@@ -341,7 +342,15 @@ func handleFirstEvent(ctx context.Context, s *server, c *call, a *FirstEventArgs
 	if err != nil {
 		return nil, err
 	}
-	return &FirstEventAnswer{FirstEvent: res.Analysis.FirstEvent(scan.DefaultThresholds()), Read: readView(a.Source, req, res)}, nil
+	site, err := SiteArgs{Ignore: a.Ignore}.site(s.home, s.known, s.dark)
+	if err != nil {
+		return nil, err
+	}
+	fe, sup, n, err := res.Analysis.FirstEventSite(ctx, scan.DefaultThresholds(), site)
+	if err != nil {
+		return nil, err
+	}
+	return &FirstEventAnswer{FirstEvent: fe, Suppressed: sup, SuppressedTotal: n, Read: readView(a.Source, req, res)}, nil
 }
 
 func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*DetailAnswer, error) {

@@ -424,7 +424,7 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 		tr triage
 	}
 	rows := make([]row, 0, len(vs.list))
-	sup := map[string]*Suppressed{}
+	sup := suppression{}
 	filterRate := th.MinRatePPS != DefaultThresholds().MinRatePPS
 	p := newPoll(ctx)
 	list := vs.list
@@ -457,14 +457,7 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 				continue
 			}
 		}
-		if l := site.suppressedBy(an.addrAt(v.self().ai)); l != "" {
-			g := sup[l]
-			if g == nil {
-				g = &Suppressed{Label: l}
-				sup[l] = g
-			}
-			g.Sources++
-			g.Probes += len(v.r.probes)
+		if sup.add(site.suppressedBy(an.addrAt(v.self().ai)), v) {
 			pg.SuppressedTotal++
 			continue
 		}
@@ -474,13 +467,7 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 		}
 		rows = append(rows, x)
 	}
-	for _, g := range sup {
-		pg.Suppressed = append(pg.Suppressed, *g)
-	}
-	slices.SortFunc(pg.Suppressed, func(a, b Suppressed) int {
-		return cmp.Or(cmp.Compare(b.Sources, a.Sources), strings.Compare(a.Label, b.Label))
-	})
-	pg.Suppressed = pg.Suppressed[:min(len(pg.Suppressed), MaxSuppressed)]
+	pg.Suppressed = sup.list()
 	if pg.BelowThreshold, pg.BelowThresholdTotal, err = an.nearMisses(vs, dark, th, site, p); err != nil {
 		return nil, err
 	}
@@ -509,4 +496,55 @@ func (an *Analysis) TriagePageOf(ctx context.Context, th Thresholds, site Site, 
 		pg.Suspects = append(pg.Suspects, s)
 	}
 	return pg, nil
+}
+
+// suppression counts suppressed sources by label.
+type suppression map[string]*Suppressed
+
+// add counts v under label l, and reports whether it is suppressed (l
+// not empty).
+func (sup suppression) add(l string, v *verdict) bool {
+	if l == "" {
+		return false
+	}
+	g := sup[l]
+	if g == nil {
+		g = &Suppressed{Label: l}
+		sup[l] = g
+	}
+	g.Sources++
+	g.Probes += len(v.r.probes)
+	return true
+}
+
+// list is the groups, most sources first (ties: label), at most
+// MaxSuppressed; never nil.
+func (sup suppression) list() []Suppressed {
+	out := make([]Suppressed, 0, len(sup))
+	for _, g := range sup {
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b Suppressed) int {
+		return cmp.Or(cmp.Compare(b.Sources, a.Sources), strings.Compare(a.Label, b.Label))
+	})
+	return out[:min(len(out), MaxSuppressed)]
+}
+
+// FirstEventSite is FirstEvent without the sources site suppresses (known
+// scanners, ignore), with the suppression groups and their total, as
+// TriagePageOf counts them. Darknets do not change it: it keeps to the
+// sources th lists.
+func (an *Analysis) FirstEventSite(ctx context.Context, th Thresholds, site Site) (*FirstEvent, []Suppressed, int, error) {
+	vs, err := an.verdictsFor(ctx, th)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	sup, total := suppression{}, 0
+	for _, v := range vs.list {
+		if sup.add(site.suppressedBy(an.addrAt(v.self().ai)), v) {
+			total++
+		}
+	}
+	fe := an.firstEvent(vs, func(v *verdict) bool { return site.suppressedBy(an.addrAt(v.self().ai)) != "" })
+	return fe, sup.list(), total, nil
 }

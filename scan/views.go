@@ -235,9 +235,17 @@ type FirstEvent struct {
 // are that probe, sent by it. An idle scan's prober begins with its first
 // IP ID probe of the zombie.
 func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
-	vs := an.mustVerdicts(th)
+	return an.firstEvent(an.mustVerdicts(th), nil)
+}
+
+// firstEvent is FirstEvent over vs, leaving out the sources skip names
+// (nil: none).
+func (an *Analysis) firstEvent(vs *verdicts, skip func(*verdict) bool) *FirstEvent {
 	var best *verdict
 	for _, v := range vs.list {
+		if skip != nil && skip(v) {
+			continue
+		}
 		if role, g := an.decoyRole(an.srcOf[v.self().ai]); role == "decoy" && vs.by[g.real] != nil {
 			continue
 		}
