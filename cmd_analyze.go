@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"porthunter/capture"
+	"porthunter/intel"
 	"porthunter/mcp"
 	"porthunter/policy"
 	"porthunter/scan"
@@ -36,9 +39,18 @@ object per line), csv (a header row, then one row each), eve (Suricata EVE
 notice.log of Scan::Port_Scan and Scan::Address_Scan notices). Exports list
 every suspect unless --top is given.
 
+--home CIDR,... names the home networks that decide each suspect's
+direction (default PORT_HUNTER_HOME_NETS, else RFC 1918, ULA and link-local).
+--known FILE reads an allow-list of known scanners, one network and a label
+per line (default PORT_HUNTER_KNOWN_SCANNERS): the sources it matches are
+suppressed and counted by label, in every format. PORT_HUNTER_DARKNETS and the
+offline intel of PORT_HUNTER_INTEL_DIR weigh in as in list_suspects (README:
+Triage).
+
 --fail-on suspects exits 3 when at least one source is listed (any, not only
-the --top shown), after printing everything. --fail-on priority>=LEVEL is
-refused (exit 2) until suspects have a priority.
+the --top shown), after printing everything. --fail-on priority>=LEVEL
+(LEVEL: low, medium, high, critical) exits 3 when a listed source has that
+priority or a higher one; suppressed sources never match.
 
 ` + exitTable
 
@@ -54,6 +66,8 @@ type analyzeOpts struct {
 	failOn string
 	since  string
 	until  string
+	home   string
+	known  string
 }
 
 // analyzeFlags defines analyze's flags on fl.
@@ -72,7 +86,9 @@ func analyzeFlags(fl *flag.FlagSet) *analyzeOpts {
 	fl.Float64Var(&o.th.MinRatePPS, "min-rate", o.th.MinRatePPS, "minimum probes per second of a scan episode")
 	fl.StringVar(&o.since, "since", "", "analyse only packets at or after this RFC 3339 time (e.g. 2026-03-14T09:27:00Z)")
 	fl.StringVar(&o.until, "until", "", "analyse only packets before this RFC 3339 time")
-	fl.StringVar(&o.failOn, "fail-on", "", "exit 3 when this matches: suspects (priority>=LEVEL is refused until suspects have a priority)")
+	fl.StringVar(&o.failOn, "fail-on", "", "exit 3 when this matches: suspects, or priority>=LEVEL (low, medium, high, critical)")
+	fl.StringVar(&o.home, "home", "", "home networks, CIDRs or addresses separated by commas (default PORT_HUNTER_HOME_NETS, else RFC 1918, ULA, link-local)")
+	fl.StringVar(&o.known, "known", "", "known-scanners file: one network and its label per line; matches are suppressed (default PORT_HUNTER_KNOWN_SCANNERS)")
 	return o
 }
 
@@ -105,13 +121,20 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	if set["width"] && (o.width < minWidth || o.width > maxWidth) {
 		return usageErrorf("analyze: --width %d: from %d to %d columns", o.width, minWidth, maxWidth)
 	}
-	failOn, err := parseFailOn(o.failOn)
+	failOn, level, err := parseFailOn(o.failOn)
 	if err != nil {
 		return err
 	}
 	win, err := parseWindow(o.since, o.until)
 	if err != nil {
 		return err
+	}
+	site, err := analyzeSite(cfg, o)
+	if err != nil {
+		return err
+	}
+	if db := analyzeIntel(ctx, cfg, stderr); db != nil {
+		site.Reputation = mcp.Reputation(ctx, db)
 	}
 	width := reportWidth(o.width, getenv)
 
@@ -129,7 +152,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 	var total int
 	switch o.format {
 	case "text", "json":
-		rep, err := buildReport(ctx, res, name, o.window, o.topK, o.th)
+		rep, err := buildReport(ctx, res, name, o.window, o.topK, o.th, site)
 		if err != nil {
 			return err
 		}
@@ -149,7 +172,7 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 		if set["top"] {
 			limit = o.topK
 		}
-		ex, err := buildExport(ctx, res, name, o.th, limit)
+		ex, err := buildExport(ctx, res, name, o.th, site, limit)
 		if err != nil {
 			return err
 		}
@@ -158,10 +181,90 @@ func cmdAnalyze(ctx context.Context, cfg policy.Config, args []string, stdout, s
 			return err
 		}
 	}
-	if failOn == failOnSuspects && total > 0 {
+	switch {
+	case failOn == failOnSuspects && total > 0:
 		return &matchError{msg: fmt.Sprintf("--fail-on suspects: %d listed", total)}
+	case failOn == failOnPriority && total > 0:
+		// The first source in priority order has the highest priority.
+		pg, err := res.Analysis.TriagePageOf(ctx, o.th, site, scan.SortPriority, 0, 1)
+		if err != nil {
+			return err
+		}
+		if s := pg.Suspects[0]; scan.PriorityRank(s.Priority) <= scan.PriorityRank(level) {
+			return &matchError{msg: fmt.Sprintf("--fail-on priority>=%s: %s has priority %s", level, s.IP, s.Priority)}
+		}
 	}
 	return nil
+}
+
+// analyzeSite is the site context of analyze: --home, else
+// PORT_HUNTER_HOME_NETS; the known scanners of --known, else of
+// PORT_HUNTER_KNOWN_SCANNERS. The CLI reads the file as it reads the
+// captures, from the file system as the operator names it.
+func analyzeSite(cfg policy.Config, o *analyzeOpts) (scan.Site, error) {
+	site := scan.Site{Home: cfg.Home(), Darknets: cfg.DarknetNets()}
+	if o.home != "" {
+		nets, err := policy.ParsePrefixes(o.home)
+		if err != nil || len(nets) == 0 {
+			return site, usageErrorf("analyze: --home %q: CIDRs or addresses separated by commas (%v)", o.home, err)
+		}
+		site.Home = nets
+	}
+	file, what := o.known, "--known"
+	if file == "" {
+		file, what = cfg.KnownScanners, policy.EnvKnownScanners
+	}
+	if file == "" {
+		return site, nil
+	}
+	b, err := readSmallFile(file, policy.MaxKnownFileBytes)
+	if err == nil {
+		site.Known, err = mcp.KnownScanners(b)
+	}
+	if err != nil {
+		return site, usageErrorf("analyze: %s %q: %v", what, file, err)
+	}
+	return site, nil
+}
+
+// analyzeIntel opens the offline intel of PORT_HUNTER_INTEL_DIR for the
+// priority's intel rules, as the server does: through the sandbox, never
+// online, what it loads logged on stderr. Nil when unset; a directory that
+// cannot be opened is a warning, not a reason to stop.
+func analyzeIntel(ctx context.Context, cfg policy.Config, stderr io.Writer) *intel.DB {
+	if cfg.IntelDir == "" {
+		return nil
+	}
+	sb, err := policy.NewSandbox(cfg.AllowedDir, cfg.MaxPcapBytes)
+	if err == nil {
+		defer sb.Close()
+		var dir fs.FS
+		if dir, err = sb.DirFS(cfg.IntelDir); err == nil {
+			db, err := intel.Open(ctx, intel.Options{Dir: dir, AllowPrivate: cfg.AllowPrivate, Log: stderr})
+			if err == nil {
+				return db
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "porthunter: warning: PORT_HUNTER_INTEL_DIR %q: %v; priorities without intel\n", cfg.IntelDir, err)
+	return nil
+}
+
+// readSmallFile reads a regular file of at most max bytes.
+func readSmallFile(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("larger than %d bytes", max)
+	}
+	return b, err
 }
 
 // failOn is what --fail-on matches.
@@ -170,22 +273,29 @@ type failOn int
 const (
 	failOnNothing  failOn = iota
 	failOnSuspects        // any source listed under the thresholds
+	failOnPriority        // a listed source of the level or higher
 )
 
-// parseFailOn reads --fail-on. priority>=LEVEL is the syntax of the
-// suspects' priority, a later issue: until it exists, the condition is
-// refused rather than accepted and never matched, so that a pipeline
-// written for it fails loudly instead of passing everything.
-func parseFailOn(s string) (failOn, error) {
+// parseFailOn reads --fail-on: suspects, or priority>=LEVEL with its
+// level. A level it does not know is refused, so that a pipeline with a
+// typo fails loudly instead of passing everything.
+func parseFailOn(s string) (failOn, string, error) {
 	switch {
 	case s == "":
-		return failOnNothing, nil
+		return failOnNothing, "", nil
 	case s == "suspects":
-		return failOnSuspects, nil
+		return failOnSuspects, "", nil
 	case strings.HasPrefix(s, "priority"):
-		return 0, usageErrorf("analyze: --fail-on %s: suspects have no priority yet (a later release adds it); --fail-on suspects matches any suspect", s)
+		level, ok := strings.CutPrefix(s, "priority>=")
+		switch level {
+		case scan.PriorityLow, scan.PriorityMedium, scan.PriorityHigh, scan.PriorityCritical:
+			if ok {
+				return failOnPriority, level, nil
+			}
+		}
+		return 0, "", usageErrorf("analyze: --fail-on %q: write priority>=LEVEL, LEVEL one of low, medium, high, critical", s)
 	}
-	return 0, usageErrorf("analyze: --fail-on %q: the condition is suspects", s)
+	return 0, "", usageErrorf("analyze: --fail-on %q: the condition is suspects or priority>=LEVEL", s)
 }
 
 // reportWidth is the report's width: --width when given, else COLUMNS

@@ -19,6 +19,7 @@ import (
 	"porthunter/capture"
 	"porthunter/mcp"
 	"porthunter/pcapng"
+	"porthunter/scan"
 )
 
 // writePcap writes recs as a classic little-endian pcap with the first
@@ -187,7 +188,7 @@ func analyzeReport(t *testing.T, files ...string) *report {
 	}
 	def := mcp.Defaults[mcp.OverviewArgs]()
 	rep, err := buildReport(context.Background(), res, strings.Join(files, ","), def.TimeWindowS, def.TopK,
-		mcp.Defaults[mcp.SuspectsArgs]().Thresholds())
+		mcp.Defaults[mcp.SuspectsArgs]().Thresholds(), scan.Site{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestSuspectsTableCapsOpenPorts(t *testing.T) {
 	rate := 10.0
 	rep := &report{
 		Overview: &mcp.Overview{SuspectedPatterns: []string{"syn_scan"}, Capture: &capture.Report{}},
-		Suspects: []mcp.Suspect{{IP: netip.MustParseAddr("192.0.2.7"), Kind: "vertical", DistinctPorts: 300, DistinctHosts: 1,
+		Suspects: []mcp.Suspect{{Priority: "high", IP: netip.MustParseAddr("192.0.2.7"), Kind: "vertical", DistinctPorts: 300, DistinctHosts: 1,
 			Probes: 300, RatePPS: &rate, FlagsSeen: []string{"SYN"}, OpenPorts: mcp.Ports(strings.Join(open, ","))}},
 		Details:       []*mcp.ScannerDetail{nil},
 		SuspectsTotal: 1,
@@ -213,7 +214,7 @@ func TestSuspectsTableCapsOpenPorts(t *testing.T) {
 		var b strings.Builder
 		renderReport(&b, rep, newView(width, false, style{}, rep.Overview))
 		out := b.String()
-		if !regexp.MustCompile(`  2,4,[0-9,]*(…|\.\.\. \(292 more\))  SYN`).MatchString(out) {
+		if !regexp.MustCompile(`  2,[0-9,]*(…|\.\.\. \(292 more\)) +SYN`).MatchString(out) {
 			t.Fatalf("width %d: open ports not cut at a comma:\n%s", width, out)
 		}
 		for _, line := range strings.Split(out, "\n") {

@@ -318,7 +318,9 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{[]string{"version"}, nil, 0, "porthunter "},
 		{[]string{"help"}, nil, 0, "usage:"},
-		{[]string{"help", "list_suspects"}, nil, 0, "min_rate_pps   number   distinct probes per second of the scan episode (a number from 0 to 1000000000, default 5)"},
+		{[]string{"help", "list_suspects"}, nil, 0, "min_rate_pps   number   distinct probes per second of the scan episode; a value other than the default also drops"},
+		{[]string{"help", "list_suspects"}, nil, 0, "sort           string   priority: highest priority first;"},
+		{[]string{"help", "list_suspects"}, nil, 0, "home_nets      array    CIDRs or addresses of the home networks"},
 		{[]string{"help", "nope"}, nil, 2, ""},
 		{[]string{"frobnicate"}, nil, 2, ""},
 		{[]string{"analyze"}, nil, 2, ""},

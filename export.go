@@ -52,25 +52,29 @@ type finding struct {
 	target netip.Addr // invalid when it probed several hosts
 	port   int        // -1 when it probed several ports (or with ICMP)
 	proto  string     // tcp, udp or icmp; "" when several
-	attack []attackTechnique
+	attack []scan.Attack
 }
 
-// buildExport is the findings of res under th: the limit sources with the
-// most distinct probes (limit < 0: all), by first seen.
-func buildExport(ctx context.Context, res *capture.Result, file string, th scan.Thresholds, limit int) (*export, error) {
+// buildExport is the findings of res under th and site (known scanners
+// suppressed): the limit sources with the most distinct probes (limit <
+// 0: all), by first seen.
+func buildExport(ctx context.Context, res *capture.Result, file string, th scan.Thresholds, site scan.Site, limit int) (*export, error) {
 	if limit < 0 {
 		limit = math.MaxInt
 	}
-	sus, total, err := res.Analysis.SuspectsPage(ctx, th, 0, limit)
+	pg, err := res.Analysis.TriagePageOf(ctx, th, site, scan.SortProbes, 0, limit)
 	if err != nil {
 		return nil, err
 	}
+	sus, total := pg.Suspects, pg.Total
 	ex := &export{file: file, sha256: res.Report.SHA256, first: res.Report.Stats.FirstTS, last: res.Report.Stats.LastTS,
 		total: total, findings: make([]finding, 0, len(sus))}
 	for _, s := range sus {
 		f := finding{Suspect: mcp.SuspectView(s, false), port: -1}
 		f.proto = protoOf(f.Techniques)
+		readServices := false
 		if d, ok := res.Analysis.Detail(s.IP); ok {
+			readServices = d.FollowedByUse || d.BannerGrabs > 0
 			v, _ := mcp.BuildDetail(d, true, 0, 1)
 			if v.TargetsTotal == 1 && len(v.Targets) == 1 {
 				f.target = v.Targets[0].IP
@@ -82,7 +86,7 @@ func buildExport(ctx context.Context, res *capture.Result, file string, th scan.
 		if a, err := netip.ParseAddr(f.DistributedTarget); err == nil && !f.target.IsValid() {
 			f.target = a
 		}
-		f.attack = attackOf(f.Suspect)
+		f.attack = scan.AttackOf(f.Kind, f.Techniques, f.DistinctPorts, f.DistinctHosts, readServices)
 		ex.findings = append(ex.findings, f)
 	}
 	slices.SortStableFunc(ex.findings, func(a, b finding) int { return suspectOrder(a.Suspect, b.Suspect) })
@@ -108,64 +112,6 @@ func protoOf(techniques []string) string {
 		p = q
 	}
 	return p
-}
-
-// attackTechnique is a MITRE ATT&CK technique or sub-technique
-// (https://attack.mitre.org), with its tactic.
-type attackTechnique struct {
-	ID, Name             string // T1046 Network Service Discovery; T1595.001 Scanning IP Blocks
-	ParentID, ParentName string // a sub-technique's technique: T1595 Active Scanning
-	TacticID, TacticName string
-}
-
-// The techniques scans show. A port scan discovers a host's services; a
-// horizontal sweep scans an address block; a ping sweep finds which hosts
-// are up.
-var (
-	attackServiceDiscovery = attackTechnique{ID: "T1046", Name: "Network Service Discovery",
-		TacticID: "TA0007", TacticName: "Discovery"}
-	attackScanningIPBlocks = attackTechnique{ID: "T1595.001", Name: "Scanning IP Blocks",
-		ParentID: "T1595", ParentName: "Active Scanning", TacticID: "TA0043", TacticName: "Reconnaissance"}
-	attackRemoteSystemDiscovery = attackTechnique{ID: "T1018", Name: "Remote System Discovery",
-		TacticID: "TA0007", TacticName: "Discovery"}
-)
-
-// url is the technique's page: .../techniques/T1595/001/ for a
-// sub-technique.
-func (a attackTechnique) url() string {
-	return "https://attack.mitre.org/techniques/" + strings.ReplaceAll(a.ID, ".", "/") + "/"
-}
-
-func (a attackTechnique) tacticURL() string {
-	return "https://attack.mitre.org/tactics/" + a.TacticID + "/"
-}
-
-// attackOf is the techniques a suspect shows: by its kind (a port scan of
-// one host, a sweep of many, a block scan both), and a ping sweep when it
-// pinged. A kind this function does not know is judged by its shape.
-func attackOf(s mcp.Suspect) []attackTechnique {
-	var out []attackTechnique
-	if slices.ContainsFunc(s.Techniques, func(t string) bool { return t != "ping_sweep" }) {
-		switch s.Kind {
-		case "vertical", "distributed":
-			out = append(out, attackServiceDiscovery)
-		case "horizontal":
-			out = append(out, attackScanningIPBlocks)
-		case "block":
-			out = append(out, attackServiceDiscovery, attackScanningIPBlocks)
-		default:
-			if s.DistinctPorts > 1 {
-				out = append(out, attackServiceDiscovery)
-			}
-			if s.DistinctHosts > 1 {
-				out = append(out, attackScanningIPBlocks)
-			}
-		}
-	}
-	if slices.Contains(s.Techniques, "ping_sweep") {
-		out = append(out, attackRemoteSystemDiscovery)
-	}
-	return out
 }
 
 // summary is a finding in one sentence, worded as Zeek's scan notices
@@ -645,19 +591,19 @@ func ecsRecord(ex *export, f *finding) any {
 			if !slices.Contains(th.Tactic.ID, a.TacticID) {
 				th.Tactic.ID = append(th.Tactic.ID, a.TacticID)
 				th.Tactic.Name = append(th.Tactic.Name, a.TacticName)
-				th.Tactic.Reference = append(th.Tactic.Reference, a.tacticURL())
+				th.Tactic.Reference = append(th.Tactic.Reference, a.TacticURL())
 			}
 			// ECS keeps a sub-technique apart from its technique:
 			// threat.technique.id T1595, subtechnique.id T1595.001.
-			id, name, ref := a.ID, a.Name, a.url()
+			id, name, ref := a.ID, a.Name, a.URL()
 			if a.ParentID != "" {
 				if th.Technique.Subtechnique == nil {
 					th.Technique.Subtechnique = &ecsAttackIDs{}
 				}
 				st := th.Technique.Subtechnique
-				st.ID, st.Name, st.Reference = append(st.ID, a.ID), append(st.Name, a.Name), append(st.Reference, a.url())
+				st.ID, st.Name, st.Reference = append(st.ID, a.ID), append(st.Name, a.Name), append(st.Reference, a.URL())
 				id, name = a.ParentID, a.ParentName
-				ref = attackTechnique{ID: a.ParentID}.url()
+				ref = scan.Attack{ID: a.ParentID}.URL()
 			}
 			th.Technique.ID = append(th.Technique.ID, id)
 			th.Technique.Name = append(th.Technique.Name, name)

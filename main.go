@@ -288,6 +288,9 @@ func printUsage(w io.Writer) {
 		{"PORT_HUNTER_MAX_SET_FILES", "files one call may read as one capture (default 64)"},
 		{"PORT_HUNTER_MAX_PACKETS", "records one call may read, all its files together (default 100000000)"},
 		{"PORT_HUNTER_EVIDENCE_DIR", "where the carve tool also writes its pcapng files (default unset: memory only)"},
+		{"PORT_HUNTER_HOME_NETS", "home networks, CIDRs separated by commas (default RFC 1918, ULA, link-local)"},
+		{"PORT_HUNTER_KNOWN_SCANNERS", "allow-list file in the allowed directory: a network and a label per line"},
+		{"PORT_HUNTER_DARKNETS", "CIDRs where no host lives: 3 probed addresses list a source"},
 	} {
 		fmt.Fprintf(w, "  %-45s %s\n", v[0], v[1])
 	}

@@ -24,10 +24,16 @@ import (
 // tables show.
 type report struct {
 	Overview *mcp.Overview `json:"overview"`
-	// Suspects are the --top sources with the most distinct probes (the
-	// order list_suspects pages in), listed by suspectOrder.
+	// Suspects are the --top sources of the highest priority (the order
+	// list_suspects pages in by default), listed by priorityOrder.
 	Suspects      []mcp.Suspect `json:"suspects"`
 	SuspectsTotal int           `json:"suspects_total"`
+	// Site is the home networks used and what the known scanners
+	// suppressed.
+	Site *mcp.SiteView `json:"site"`
+	// BelowThreshold are the near misses (list_suspects' below_threshold).
+	BelowThreshold      []scan.NearMiss `json:"below_threshold"`
+	BelowThresholdTotal int             `json:"below_threshold_total"`
 	// Details are scanner_detail's answers for Suspects, in their order.
 	Details    []*mcp.ScannerDetail `json:"details"`
 	FirstEvent *scan.FirstEvent     `json:"first_event"`
@@ -43,12 +49,18 @@ type thresholdsView struct {
 
 // buildReport builds the report of res: every timeline window (a
 // terminal has no context window), topK rows per overview list, and the
-// topK sources with the most distinct probes (list_suspects' order), each
-// with its scanner_detail, then put in suspectOrder.
-func buildReport(ctx context.Context, res *capture.Result, file string, window float64, topK int, th scan.Thresholds) (*report, error) {
+// topK sources of the highest priority under site (list_suspects'
+// default order), each with its scanner_detail, then put in
+// priorityOrder.
+func buildReport(ctx context.Context, res *capture.Result, file string, window float64, topK int, th scan.Thresholds, site scan.Site) (*report, error) {
 	ov, _ := mcp.BuildOverview(res, file, mcp.OverviewArgs{TimeWindowS: window, TopK: topK, Detail: mcp.DetailFull,
 		Limit: scan.MaxTimelineWindows}, 0, false)
-	sus, total, err := res.Analysis.SuspectsPage(ctx, th, 0, topK)
+	pg, err := res.Analysis.TriagePageOf(ctx, th, site, scan.SortPriority, 0, topK)
+	if err != nil {
+		return nil, err
+	}
+	sus, total := pg.Suspects, pg.Total
+	fe, _, _, err := res.Analysis.FirstEventSite(ctx, th, site)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +76,10 @@ func buildReport(ctx context.Context, res *capture.Result, file string, window f
 		}
 		rows = append(rows, r)
 	}
-	slices.SortStableFunc(rows, func(a, b row) int { return suspectOrder(a.s, b.s) })
-	rep := &report{Overview: ov, Suspects: make([]mcp.Suspect, 0, len(rows)), SuspectsTotal: total,
-		Details: make([]*mcp.ScannerDetail, 0, len(rows)), FirstEvent: res.Analysis.FirstEvent(th),
+	slices.SortStableFunc(rows, func(a, b row) int { return priorityOrder(a.s, b.s) })
+	rep := &report{Overview: ov, Suspects: make([]mcp.Suspect, 0, len(rows)), SuspectsTotal: total, Site: mcp.SiteOf(pg),
+		BelowThreshold: nonNilMisses(pg.BelowThreshold), BelowThresholdTotal: pg.BelowThresholdTotal,
+		Details: make([]*mcp.ScannerDetail, 0, len(rows)), FirstEvent: fe,
 		Thresholds: thresholdsView{th.MinPorts, th.MinHosts, th.MinRatePPS}}
 	for _, r := range rows {
 		rep.Suspects = append(rep.Suspects, r.s)
@@ -75,13 +88,25 @@ func buildReport(ctx context.Context, res *capture.Result, file string, window f
 	return rep, nil
 }
 
-// suspectOrder is the order of the suspects table, its detail blocks and
-// the exports: by first seen, earliest first (ties: the lower address),
-// the order an analyst reconstructs an incident in. When suspects get a
-// priority (a later issue), it sorts first here, and suspectsTable gains
-// its column: nothing else depends on the order.
+func nonNilMisses(m []scan.NearMiss) []scan.NearMiss {
+	if m == nil {
+		return []scan.NearMiss{}
+	}
+	return m
+}
+
+// suspectOrder is the order of the exports: by first seen, earliest
+// first (ties: the lower address), the order an analyst reconstructs an
+// incident in.
 func suspectOrder(a, b mcp.Suspect) int {
 	return cmp.Or(cmp.Compare(a.FirstSeen.NS, b.FirstSeen.NS), a.IP.Compare(b.IP))
+}
+
+// priorityOrder is the order of the suspects table and its detail
+// blocks: the highest priority first, what to look at first, then
+// suspectOrder within a priority.
+func priorityOrder(a, b mcp.Suspect) int {
+	return cmp.Or(cmp.Compare(scan.PriorityRank(a.Priority), scan.PriorityRank(b.Priority)), suspectOrder(a, b))
 }
 
 // view is how the report is laid out: its width, whether values are
@@ -182,10 +207,28 @@ func renderReport(w io.Writer, r *report, v view) {
 		head.line("note", "no return traffic in this capture: outcomes unknown, attempts counted", nil)
 	}
 	head.line("patterns", joinList(ov.SuspectedPatterns, ", "), nil)
+	if st := r.Site; st != nil {
+		home := strings.Join(st.HomeNets, ", ")
+		if st.HomeNetsDefault {
+			home = "default (RFC 1918, ULA, link-local): give --home to change"
+		}
+		head.line("home", home, nil)
+		if len(st.Darknets) > 0 {
+			head.line("darknets", strings.Join(st.Darknets, ", "), nil)
+		}
+		for _, g := range st.Suppressed {
+			head.line("known", fmt.Sprintf("%s: %s, %d probes, suppressed", esc(g.Label), plural(g.Sources, "source"), g.Probes), nil)
+		}
+		if st.RateFiltered > 0 {
+			head.line("rate", fmt.Sprintf("%s slower than --min-rate not listed", plural(st.RateFiltered, "source")), nil)
+		}
+	}
 
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, v.st.heading(suspectsHeading(r)))
-	if len(r.Suspects) == 0 {
+	if len(r.Suspects) == 0 && r.Site != nil && r.Site.SuppressedTotal > 0 {
+		fmt.Fprintf(w, "  none but the %s the known scanners suppressed\n", plural(r.Site.SuppressedTotal, "source"))
+	} else if len(r.Suspects) == 0 {
 		th := r.Thresholds
 		fmt.Fprintf(w, "  none under the thresholds (--min-ports %d, --min-hosts %d, --min-rate %s)\n", th.MinPorts, th.MinHosts,
 			numf(th.MinRatePPS))
@@ -193,6 +236,13 @@ func renderReport(w io.Writer, r *report, v view) {
 		suspectsTable(r, v).write(w, v.width, v.wide, v.st)
 	}
 	notes := fields{w: w, indent: "  ", width: v.width, wide: v.wide}
+	for _, m := range r.BelowThreshold {
+		notes.line("", fmt.Sprintf("below the thresholds: %s, %s %s of %s (%s)", m.IP, esc(m.Rule), numf(m.Value), numf(m.Threshold),
+			plural(m.Probes, "probe")), nil)
+	}
+	if n := r.BelowThresholdTotal - len(r.BelowThreshold); n > 0 {
+		notes.line("", fmt.Sprintf("below the thresholds: %d more at half a threshold or more (list_suspects' below_threshold)", n), nil)
+	}
 	for _, s := range r.Suspects {
 		if s.Zombie != "" {
 			notes.line("", fmt.Sprintf("idle scan: %s probed zombie %s and sent the SYNs that carry the zombie's address", s.IP, esc(s.Zombie)), nil)
@@ -205,9 +255,9 @@ func renderReport(w io.Writer, r *report, v view) {
 		}
 		notes.line("", fmt.Sprintf("decoy group of %d sources, %s: %s", g.SourcesTotal, what, esc(strings.Join(g.Evidence, "; "))), nil)
 	}
-	for _, d := range r.Details {
+	for i, d := range r.Details {
 		if d != nil {
-			renderDetail(w, d, v)
+			renderDetail(w, r.Suspects[i], d, v)
 		}
 	}
 	fmt.Fprintln(w)
@@ -238,9 +288,9 @@ func suspectsHeading(r *report) string {
 	case n == 0:
 		return "SUSPECTS (0)"
 	case n < r.SuspectsTotal:
-		return fmt.Sprintf("SUSPECTS (%d of %d: the %d with the most probes), by first seen", n, r.SuspectsTotal, n)
+		return fmt.Sprintf("SUSPECTS (%d of %d: the %d of the highest priority), by priority, then first seen", n, r.SuspectsTotal, n)
 	}
-	return fmt.Sprintf("SUSPECTS (%d), by first seen", n)
+	return fmt.Sprintf("SUSPECTS (%d), by priority, then first seen", n)
 }
 
 // suspectsTable is one row per suspect: when it started, who, what kind
@@ -249,6 +299,7 @@ func suspectsHeading(r *report) string {
 // up width first are the ones the detail blocks repeat.
 func suspectsTable(r *report, v view) *table {
 	t := &table{indent: "  ", cols: []column{
+		{head: "PRIORITY", shrink: 1, min: 4}, // cut last, with the source
 		{head: "FIRST"},
 		{head: "SOURCE", shrink: 1, min: 15, cut: cutMiddle, paint: style.suspect},
 		{head: "KIND", shrink: 2, min: 4},
@@ -263,7 +314,11 @@ func suspectsTable(r *report, v view) *table {
 		if s.Tool != nil {
 			tool = esc(s.Tool.Name)
 		}
-		t.add(v.clockShort(s.FirstSeen), s.IP.String(), esc(s.Kind), targetsCell(s, r.Details[i]), strconv.Itoa(s.DistinctPorts),
+		pri := "-"
+		if s.Priority != "" {
+			pri = esc(s.Priority)
+		}
+		t.add(pri, v.clockShort(s.FirstSeen), s.IP.String(), esc(s.Kind), targetsCell(s, r.Details[i]), strconv.Itoa(s.DistinctPorts),
 			shortPorts(s.OpenPorts, maxTableOpenPorts), joinList(s.FlagsSeen, ","), tool)
 	}
 	return t
@@ -291,9 +346,16 @@ func plural(n int, what string) string {
 
 // renderDetail prints one suspect's scanner_detail as a block of
 // label-value lines.
-func renderDetail(w io.Writer, d *mcp.ScannerDetail, v view) {
+func renderDetail(w io.Writer, s mcp.Suspect, d *mcp.ScannerDetail, v view) {
 	fmt.Fprintf(w, "\n%s %s\n", v.st.heading("SCANNER"), v.st.suspect(d.IP.String()))
 	f := fields{w: w, indent: "  ", labelW: labelWidth, width: v.width, wide: v.wide}
+	if s.Priority != "" && s.PriorityScore != nil {
+		f.line("priority", fmt.Sprintf("%s (score %d), %s", esc(s.Priority), *s.PriorityScore, esc(s.Direction)), nil)
+		for _, r := range s.PriorityReasons {
+			f.line("reason", fmt.Sprintf("%+d %s: %s", r.Points, esc(r.Code), esc(r.Text)), nil)
+		}
+		f.line("att&ck", joinList(s.Attack, ", "), nil)
+	}
 	f.line("targets", detailTargets(d), nil)
 	f.line("ports", fmt.Sprintf("%d: %s", d.PortsTotal, shortPorts(d.Ports, maxDetailProbed)), nil)
 	f.line("techniques", joinList(d.Techniques, ", "), nil)
@@ -394,18 +456,31 @@ func (v view) event(e *scan.ProbeEvent) string {
 	if e == nil {
 		return "-"
 	}
+	if e.Answer {
+		// The answer as the answer: from the target's port to the scanner,
+		// with the answer's own flags.
+		what := protoFlags(e.Proto, e.Flags)
+		if e.ICMPType != nil && e.ICMPCode != nil {
+			what += fmt.Sprintf(" %d/%d", *e.ICMPType, *e.ICMPCode)
+		}
+		if e.Relayed {
+			what += " (relayed)"
+		}
+		return fmt.Sprintf("%s frame %d %s -> %s %s %s %s", v.clock(e.TS), e.Frame, dstText(e.Src, e.Port, e.IPProto), e.Dst,
+			what, esc(e.Outcome), esc(e.Technique))
+	}
 	return fmt.Sprintf("%s frame %d %s %s %s %s", v.clock(e.TS), e.Frame, protoFlags(e.Proto, e.Flags),
 		dstText(e.Dst, e.Port, e.IPProto), esc(e.Outcome), esc(e.Technique))
 }
 
 // protoFlags is a probe's protocol and TCP flags as tcpdump letters
-// ("tcp S"); a TCP probe without flags (a NULL scan) says "none".
+// ("tcp S"); a TCP probe without flags (a NULL scan) says "NULL".
 func protoFlags(proto string, flags *string) string {
 	switch {
 	case flags == nil:
 		return esc(proto)
 	case *flags == "":
-		return esc(proto) + " none"
+		return esc(proto) + " NULL"
 	}
 	return esc(proto) + " " + esc(*flags)
 }

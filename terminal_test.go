@@ -496,8 +496,22 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"analyze", "--fail-on", "suspects", "--format", "ndjson", "fixtures/horizontal.pcap"}, 3, `"src":"192.0.2.200"`, "1 listed"},
 		{[]string{"analyze", "--fail-on", "suspects", "--top", "1", "fixtures/distributed.pcap"}, 3, "SUSPECTS (1 of 12", "12 listed"},
 		{[]string{"analyze", "--fail-on", "suspects", "fixtures/slow_below_threshold.pcap"}, 0, "SUSPECTS (0)", ""},
-		{[]string{"analyze", "--fail-on", "priority>=high", "fixtures/stealth.pcap"}, 2, "", "suspects have no priority yet"},
-		{[]string{"analyze", "--fail-on", "everything", "fixtures/stealth.pcap"}, 2, "", "the condition is suspects"},
+		// stealth.pcap: two inbound nmap scans that found nothing open,
+		// score 1 each (tool_fingerprint): low.
+		{[]string{"analyze", "--fail-on", "priority>=medium", "fixtures/stealth.pcap"}, 0, "SUSPECTS (2)", ""},
+		{[]string{"analyze", "--fail-on", "priority>=low", "fixtures/stealth.pcap"}, 3, "SUSPECTS (2)", "--fail-on priority>=low: 198.51.100.7 has priority low"},
+		// demo.pcapng: 203.0.113.66 found 22 (+3), 80 and 443 (+1), nmap
+		// (+1), inbound (+0): 5, high; with its network home, internal
+		// (+3): 8, critical.
+		{[]string{"analyze", "--fail-on", "priority>=high", "fixtures/demo.pcapng"}, 3, "  high      09:26:55  203.0.113.66", "has priority high"},
+		{[]string{"analyze", "--fail-on", "priority>=critical", "fixtures/demo.pcapng"}, 0, "high (score 5), inbound", ""},
+		{[]string{"analyze", "--fail-on", "priority>=critical", "--home", "10.0.0.0/8,203.0.113.0/24", "fixtures/demo.pcapng"}, 3,
+			"critical (score 8), internal", "203.0.113.66 has priority critical"},
+		{[]string{"analyze", "--fail-on", "priority>=urgent", "fixtures/stealth.pcap"}, 2, "", "LEVEL one of low, medium, high, critical"},
+		{[]string{"analyze", "--fail-on", "priority=high", "fixtures/stealth.pcap"}, 2, "", "write priority>=LEVEL"},
+		{[]string{"analyze", "--home", "10.0.0.0/33", "fixtures/stealth.pcap"}, 2, "", "--home \"10.0.0.0/33\""},
+		{[]string{"analyze", "--known", "fixtures/missing.txt", "fixtures/stealth.pcap"}, 2, "", "--known \"fixtures/missing.txt\""},
+		{[]string{"analyze", "--fail-on", "everything", "fixtures/stealth.pcap"}, 2, "", "the condition is suspects or priority>=LEVEL"},
 		{[]string{"analyze", "--format", "xml", "fixtures/stealth.pcap"}, 2, "", "--format \"xml\""},
 		{[]string{"analyze", "--json", "--format", "csv", "fixtures/stealth.pcap"}, 2, "", "disagree"},
 		{[]string{"analyze", "--width", "20", "fixtures/stealth.pcap"}, 2, "", "--width 20"},
@@ -649,20 +663,22 @@ func writeRawPcap(t *testing.T, path string, recs []pcapRecord) {
 	e2eMust(t, f.Close())
 }
 
-// TestTopPicksMostActive: --top K lists the K sources with the most
-// distinct probes, in the order of first seen, table, detail blocks,
-// --json and exports alike; without --top the exports list all.
+// TestTopPicksMostActive: --top K lists the K sources of the highest
+// priority, most distinct probes first among equals (all three are low
+// here: inbound, nothing open, no tool), in the order of first seen,
+// table, detail blocks, --json and exports alike; without --top the
+// exports list all.
 func TestTopPicksMostActive(t *testing.T) {
 	bin := buildE2EBinary(t)
 	path := filepath.Join(t.TempDir(), "three.pcap")
 	writeActivityCapture(t, path)
 
 	r := runBin(t, bin, nil, "analyze", "--top", "2", path)
-	rows := regexp.MustCompile(`(?m)^  \d\d:\d\d:\d\d  (198\.51\.100\.\d)`).FindAllStringSubmatch(r.stdout, -1)
+	rows := regexp.MustCompile(`(?m)^  low       \d\d:\d\d:\d\d  (198\.51\.100\.\d)`).FindAllStringSubmatch(r.stdout, -1)
 	blocks := regexp.MustCompile(`(?m)^SCANNER (\S+)`).FindAllStringSubmatch(r.stdout, -1)
 	if r.code != 0 || len(rows) != 2 || rows[0][1] != "198.51.100.2" || rows[1][1] != "198.51.100.3" ||
 		len(blocks) != 2 || blocks[0][1] != "198.51.100.2" || blocks[1][1] != "198.51.100.3" ||
-		!strings.Contains(r.stdout, "SUSPECTS (2 of 3: the 2 with the most probes), by first seen") {
+		!strings.Contains(r.stdout, "SUSPECTS (2 of 3: the 2 of the highest priority), by priority, then first seen") {
 		t.Fatalf("exit %d, rows %q, blocks %q:\n%s", r.code, rows, blocks, r.stdout)
 	}
 
@@ -762,7 +778,7 @@ func TestDemoTranscript(t *testing.T) {
 	last := -1
 	for _, step := range []string{"-> initialize", "-> tools/list", "-> tools/call scan_overview", "-> tools/call list_suspects",
 		"-> tools/call first_scan_event", "-> tools/call scanner_detail", "-> tools/call enrich_ip", "<- error unauthorized",
-		"<- error path_outside_allowed_dir", "SUSPECTS (1), by first seen"} {
+		"<- error path_outside_allowed_dir", "SUSPECTS (1), by priority, then first seen"} {
 		i := strings.Index(out, step)
 		if i <= last {
 			t.Errorf("%q missing or out of order", step)

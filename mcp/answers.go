@@ -256,8 +256,10 @@ func reportView(r *capture.Report, full bool) *capture.Report {
 // SuspectsArgs are list_suspects' arguments.
 type SuspectsArgs struct {
 	Source
+	SiteArgs
+	Sort       string  `json:"sort" default:"\"priority\"" enum:"priority,probes,first_seen" desc:"priority: highest priority first; probes: most distinct probes first; first_seen: earliest first (ties: most probes, then the lower address)"`
 	MinPorts   int     `json:"min_ports" default:"10" min:"1" max:"1048576" desc:"distinct ports on one host that make a scan"`
-	MinRatePPS float64 `json:"min_rate_pps" default:"5" min:"0" max:"1000000000" desc:"distinct probes per second of the scan episode"`
+	MinRatePPS float64 `json:"min_rate_pps" default:"5" min:"0" max:"1000000000" desc:"distinct probes per second of the scan episode; a value other than the default also drops every listed source whose first qualifying episode was slower, slow scanners found by the sequential test (reason trw) included, which the default keeps"`
 	MinHosts   int     `json:"min_hosts" default:"10" min:"1" max:"1048576" desc:"distinct hosts on one port that make a scan"`
 	Detail     string  `json:"detail" default:"\"summary\"" enum:"summary,full" desc:"summary: what decides a case; full adds peak rate, episodes, reasons, decoy peers, fingerprint evidence and whole port lists"`
 	Limit      int     `json:"limit" default:"50" min:"1" max:"1000" desc:"sources per page"`
@@ -274,37 +276,46 @@ func (a SuspectsArgs) Thresholds() scan.Thresholds {
 // SuspectsAnswer is list_suspects' answer.
 type SuspectsAnswer struct {
 	Envelope
-	Suspects   []Suspect `json:"suspects" desc:"one page, the sources with the most distinct probes first (ties: lower address)"`
-	Total      int       `json:"total" desc:"sources listed in all"`
-	Truncated  bool      `json:"truncated" desc:"more sources than this page: next_cursor pages on"`
-	NextCursor string    `json:"next_cursor,omitempty" desc:"call again with this cursor for the next page"`
-	Read       *ReadView `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
+	Suspects []Suspect `json:"suspects" desc:"one page, in the order of sort (default: highest priority first)"`
+	Total    int       `json:"total" desc:"sources listed in all, suppressed ones not counted"`
+	Site     *SiteView `json:"site" desc:"the home networks used and what was suppressed"`
+
+	BelowThreshold      []scan.NearMiss `json:"below_threshold" desc:"near misses: the unlisted sources closest to a threshold (at least half of one), closest first, at most 5: rule, value and threshold in the rule's unit (rate: probes per second; trw_benign: met, but the sequential test found it a client)"`
+	BelowThresholdTotal int             `json:"below_threshold_total" desc:"unlisted sources at half a threshold or more"`
+	Truncated           bool            `json:"truncated" desc:"more sources than this page: next_cursor pages on"`
+	NextCursor          string          `json:"next_cursor,omitempty" desc:"call again with this cursor for the next page"`
+	Read                *ReadView       `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // Suspect is one scanning source (docs/CONTRACT.md §3.2).
 type Suspect struct {
-	IP                 netip.Addr   `json:"ip"`
-	Kind               string       `json:"kind" enum:"vertical,horizontal,block,distributed"`
-	DistinctPorts      int          `json:"distinct_ports"`
-	DistinctHosts      int          `json:"distinct_hosts"`
-	RatePPS            *float64     `json:"rate_pps" desc:"distinct probes per second of its first qualifying episode; null with one timestamp"`
-	FlagsSeen          []string     `json:"flags_seen"`
-	Probes             int          `json:"probes"`
-	FirstSeen          scan.Time    `json:"first_seen"`
-	LastSeen           scan.Time    `json:"last_seen"`
-	DetectedAt         scan.Time    `json:"detected_at" desc:"the probe that crossed the threshold"`
-	Techniques         []string     `json:"techniques"`
-	OpenPorts          Ports        `json:"open_ports"`
-	OpenPortsTruncated bool         `json:"open_ports_truncated,omitempty"`
-	Tool               *Fingerprint `json:"tool"`
-	Confidence         float64      `json:"confidence"`
-	DistributedTarget  string       `json:"distributed_target,omitempty" desc:"the host a distributed scan probed jointly"`
-	DecoysTotal        int          `json:"decoy_peers_total,omitempty" desc:"other sources of its decoy group (nmap -D)"`
-	DecoyRole          string       `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group: likely_real or decoy (the overview's decoys say why); absent when undetermined"`
-	Zombie             string       `json:"zombie,omitempty" desc:"the zombie of the idle scan it ran (nmap -sI): its probes are the zombie's SYNs, which it sent"`
-	IdleScanBy         string       `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
-	DistinctProtocols  int          `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO); they count as ports of their host"`
-	OpenProtocols      Ports        `json:"open_protocols,omitempty" desc:"IP protocols that answered (nmap -sO)"`
+	IP                 netip.Addr    `json:"ip"`
+	Kind               string        `json:"kind" enum:"vertical,horizontal,block,distributed"`
+	DistinctPorts      int           `json:"distinct_ports"`
+	DistinctHosts      int           `json:"distinct_hosts"`
+	RatePPS            *float64      `json:"rate_pps" desc:"distinct probes per second of its first qualifying episode; null with one timestamp"`
+	FlagsSeen          []string      `json:"flags_seen"`
+	Probes             int           `json:"probes"`
+	FirstSeen          scan.Time     `json:"first_seen"`
+	LastSeen           scan.Time     `json:"last_seen"`
+	DetectedAt         scan.Time     `json:"detected_at" desc:"the probe that crossed the threshold"`
+	Techniques         []string      `json:"techniques"`
+	OpenPorts          Ports         `json:"open_ports"`
+	OpenPortsTruncated bool          `json:"open_ports_truncated,omitempty"`
+	Tool               *Fingerprint  `json:"tool"`
+	Confidence         float64       `json:"confidence"`
+	DistributedTarget  string        `json:"distributed_target,omitempty" desc:"the host a distributed scan probed jointly"`
+	DecoysTotal        int           `json:"decoy_peers_total,omitempty" desc:"other sources of its decoy group (nmap -D)"`
+	DecoyRole          string        `json:"decoy_role,omitempty" enum:"likely_real,decoy" desc:"its part in its decoy group: likely_real or decoy (the overview's decoys say why); absent when undetermined"`
+	Zombie             string        `json:"zombie,omitempty" desc:"the zombie of the idle scan it ran (nmap -sI): its probes are the zombie's SYNs, which it sent"`
+	IdleScanBy         string        `json:"idle_scan_by,omitempty" desc:"on a zombie: the prober that sent the SYNs carrying its address"`
+	DistinctProtocols  int           `json:"distinct_protocols,omitempty" desc:"IP protocols swept (nmap -sO); they count as ports of their host"`
+	OpenProtocols      Ports         `json:"open_protocols,omitempty" desc:"IP protocols that answered (nmap -sO)"`
+	Direction          string        `json:"direction,omitempty" enum:"inbound,outbound,internal,external" desc:"inbound: outside to home; outbound: home to outside only; internal: home to home; external: neither end home"`
+	Priority           string        `json:"priority,omitempty" enum:"critical,high,medium,low" desc:"triage priority from the points of priority_reasons (README: Triage priority)"`
+	PriorityScore      *int          `json:"priority_score,omitempty" desc:"the sum of the points of priority_reasons"`
+	PriorityReasons    []scan.Reason `json:"priority_reasons,omitempty" desc:"the scoring rules met: code, points, one sentence"`
+	Attack             []string      `json:"attack,omitempty" desc:"MITRE ATT&CK technique IDs: T1046, T1595.001, T1595.002, T1018"`
 
 	// With detail full:
 	PeakPPS             *float64         `json:"peak_pps,omitempty" desc:"most probes within one second (detail full)"`
@@ -327,9 +338,14 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 		Techniques: s.Techniques, Tool: toolView(s.Tool, full), Confidence: s.Confidence,
 		DistributedTarget: s.DistributedTarget, DecoysTotal: s.DecoyPeersTotal, DecoyRole: s.DecoyRole,
 		Zombie: s.Zombie, IdleScanBy: s.IdleScanBy, DistinctProtocols: s.DistinctProtocols,
-		FragmentedProbes: s.FragmentedProbes, FragmentEvasion: s.FragmentEvasion}
+		FragmentedProbes: s.FragmentedProbes, FragmentEvasion: s.FragmentEvasion,
+		Direction: s.Direction, Priority: s.Priority, PriorityReasons: s.PriorityReasons, Attack: s.Attack}
 	v.OpenPorts, v.OpenPortsTruncated = ports(s.OpenPorts, s.OpenPortsTruncated, full)
 	v.OpenProtocols, _ = portRanges(s.OpenProtocols, 0)
+	if s.Priority != "" {
+		score := s.PriorityScore
+		v.PriorityScore = &score
+	}
 	if full {
 		peak, ep, un, nrt := s.PeakPPS, s.Episodes, s.Unanswered, s.NoReturnTraffic
 		v.PeakPPS, v.Episodes, v.Unanswered, v.NoReturnTraffic = &peak, &ep, &un, &nrt
@@ -344,13 +360,17 @@ func SuspectView(s scan.Suspect, full bool) Suspect {
 // FirstEventArgs are first_scan_event's arguments.
 type FirstEventArgs struct {
 	Source
+	Ignore []string `json:"ignore" max:"1024" desc:"CIDRs or addresses to suppress for this call, like the known scanners of PORT_HUNTER_KNOWN_SCANNERS: their scans are not the first event, and are counted under suppressed"`
 }
 
 // FirstEventAnswer is first_scan_event's answer.
 type FirstEventAnswer struct {
 	Envelope
-	FirstEvent *scan.FirstEvent `json:"first_event" desc:"null when no source is listed under the default thresholds"`
-	Read       *ReadView        `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
+	FirstEvent *scan.FirstEvent `json:"first_event" desc:"null when no source is listed under the default thresholds, known scanners and ignore left out"`
+
+	Suppressed      []scan.Suppressed `json:"suppressed" desc:"listed sources left out because a known scanner's label or ignore matched, by label, at most 32"`
+	SuppressedTotal int               `json:"suppressed_total" desc:"sources left out, all labels together"`
+	Read            *ReadView         `json:"read,omitempty" desc:"what was read, when paths, glob, since or until was given"`
 }
 
 // --- scanner_detail --------------------------------------------------------

@@ -253,7 +253,7 @@ func (s *server) reportScanner(ctx context.Context, b *strings.Builder, n int, s
 		w("- First probe: frame %d at %s, to %s port %d/%s%s (%s).\n", e.Frame, e.TS, e.Dst, e.Port, e.Proto, flagsText(e.Flags), e.Technique)
 	}
 	if e := d.FirstAnswer; e != nil {
-		w("- First answer: frame %d at %s, from %s port %d/%s: %s.\n", e.Frame, e.TS, e.Dst, e.Port, e.Proto, e.Outcome)
+		w("- First answer: frame %d at %s, from %s port %d: %s (%s).\n", e.Frame, e.TS, e.Src, e.Port, answerText(e), e.Outcome)
 	}
 	o := d.Outcomes
 	counts := fmt.Sprintf("%d open, %d closed, %d filtered, %d unfiltered, %d unanswered", o.Open, o.Closed, o.Filtered, o.Unfiltered, o.Unanswered)
@@ -265,7 +265,7 @@ func (s *server) reportScanner(ctx context.Context, b *strings.Builder, n int, s
 		}
 		w("- Found open: ports %s%s (%s).", p, more, counts)
 		if e := d.FirstOpen; e != nil {
-			w(" The first open port answered in frame %d at %s: %s port %d/%s.", e.Frame, e.TS, e.Dst, e.Port, e.Proto)
+			w(" The first open port answered in frame %d at %s: %s port %d, %s.", e.Frame, e.TS, e.Src, e.Port, answerText(e))
 		}
 		w("\n")
 	} else if d.NoReturnTraffic {
@@ -407,4 +407,21 @@ func md(s string) string {
 		return r
 	}, s)
 	return "`" + s + "`"
+}
+
+// answerText is an answer's protocol and flags: "tcp SA", "udp",
+// "icmp type 3 code 3", with "relayed by the path" for an ICMP error a
+// router sent.
+func answerText(e *scan.ProbeEvent) string {
+	s := e.Proto
+	switch {
+	case e.Flags != nil:
+		s += " " + *e.Flags
+	case e.ICMPType != nil && e.ICMPCode != nil:
+		s += fmt.Sprintf(" type %d code %d", *e.ICMPType, *e.ICMPCode)
+	}
+	if e.Relayed {
+		s += ", relayed by the path"
+	}
+	return s
 }

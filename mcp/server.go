@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"porthunter/intel"
 	"porthunter/jsonrpc"
 	"porthunter/policy"
+	"porthunter/scan"
 )
 
 // Protocol revisions. Legacy ones are negotiated by initialize; the modern
@@ -79,6 +81,9 @@ type server struct {
 
 	sb      *policy.Sandbox
 	intelDB *intel.DB
+	home    []netip.Prefix      // PORT_HUNTER_HOME_NETS; nil: the engine's defaults
+	known   []scan.KnownScanner // PORT_HUNTER_KNOWN_SCANNERS
+	dark    []netip.Prefix      // PORT_HUNTER_DARKNETS
 	cats    catalogCache
 	store   *evidenceStore
 	evDir   *policy.EvidenceDir // nil unless PORT_HUNTER_EVIDENCE_DIR is set
@@ -241,6 +246,14 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 			return nil, err
 		}
 	}
+	known, err := loadKnown(cfg, sb)
+	if err != nil {
+		sb.Close()
+		if evDir != nil {
+			evDir.Close()
+		}
+		return nil, err
+	}
 	db, err := openIntel(cfg, sb, stderr)
 	if err != nil {
 		sb.Close()
@@ -267,6 +280,9 @@ func newServer(cfg policy.Config, version string, stdout, stderr io.Writer) (*se
 		sb:       sb,
 		z:        capture.NewAnalyzer(cfg, sb).LogTo(log),
 		intelDB:  db,
+		home:     cfg.Home(),
+		known:    known,
+		dark:     cfg.DarknetNets(),
 		store:    newEvidenceStore(),
 		evDir:    evDir,
 		tools:    tools,

@@ -68,12 +68,17 @@ func toolTable() []*toolDef {
 		define("list_suspects", "List scanning sources",
 			"Lists the sources that scanned: those reaching min_ports distinct ports on one host, or min_hosts distinct hosts "+
 				"on one port, or 25 distinct targets (3 for stealth probes), at min_rate_pps or more. Successful connections are "+
-				"not probes. Most distinct probes first, 50 per page (limit, cursor; total says how many). Cost: one read of the "+
-				"capture, cached; thresholds other than the defaults re-judge the cached analysis.",
+				"not probes. A min_rate_pps other than the default drops every slower source, the sequential test's slow "+
+				"scanners (reason trw) included; the default keeps those. Each source has its direction (inbound, outbound, "+
+				"internal, external, by home_nets), a priority (critical, high, medium, low) with the scored reasons, and ATT&CK "+
+				"IDs; sources of the server's known scanners or of ignore are suppressed and counted in site.suppressed. Highest "+
+				"priority first (sort), 50 per page (limit, cursor; total says how many). Cost: one read of the capture, cached; "+
+				"thresholds other than the defaults re-judge the cached analysis.",
 			false, handleSuspects),
 		define("first_scan_event", "First scan event",
 			"When the scanning started: the first probe of the earliest scan episode of any source list_suspects lists with "+
-				"its defaults (null when none), with its frame number, technique, and when the threshold was crossed. "+
+				"its defaults (null when none), with its frame number, technique, and when the threshold was crossed. The "+
+				"server's known scanners and ignore are left out, and counted in suppressed. "+
 				"Cost: one read of the capture, cached; a few hundred characters.",
 			false, handleFirstEvent),
 		define("scanner_detail", "Everything about one scanner",
@@ -303,22 +308,28 @@ func handleSuspects(ctx context.Context, s *server, c *call, a *SuspectsArgs) (*
 		return nil, err
 	}
 	th := a.Thresholds()
-	bind := binding("list_suspects", captureID(res), th, a.Detail, a.Limit)
+	site, err := a.site(s.home, s.known, s.dark)
+	if err != nil {
+		return nil, err
+	}
+	site.Reputation = Reputation(ctx, s.intelDB)
+	bind := binding("list_suspects", captureID(res), th, a.Detail, a.Limit, a.Sort, a.HomeNets, a.Ignore)
 	off, err := readCursor(a.Cursor, bind)
 	if err != nil {
 		return nil, err
 	}
-	list, total, err := res.Analysis.SuspectsPage(ctx, th, off, a.Limit)
+	pg, err := res.Analysis.TriagePageOf(ctx, th, site, a.Sort, off, a.Limit)
 	if err != nil {
 		return nil, err
 	}
-	views := make([]Suspect, 0, len(list))
-	for _, x := range list {
+	views := make([]Suspect, 0, len(pg.Suspects))
+	for _, x := range pg.Suspects {
 		views = append(views, SuspectView(x, a.Detail == DetailFull))
 	}
-	read := readView(a.Source, req, res)
+	read, sv, total := readView(a.Source, req, res), SiteOf(pg), pg.Total
 	ans, n := fitPage(len(views), func(n int) *SuspectsAnswer {
-		return &SuspectsAnswer{Suspects: views[:n], Total: total, Read: read}
+		return &SuspectsAnswer{Suspects: views[:n], Total: total, Site: sv, Read: read,
+			BelowThreshold: pg.BelowThreshold, BelowThresholdTotal: pg.BelowThresholdTotal}
 	})
 	if off+n < total {
 		ans.Truncated, ans.NextCursor = true, makeCursor(off+n, bind)
@@ -331,7 +342,15 @@ func handleFirstEvent(ctx context.Context, s *server, c *call, a *FirstEventArgs
 	if err != nil {
 		return nil, err
 	}
-	return &FirstEventAnswer{FirstEvent: res.Analysis.FirstEvent(scan.DefaultThresholds()), Read: readView(a.Source, req, res)}, nil
+	site, err := SiteArgs{Ignore: a.Ignore}.site(s.home, s.known, s.dark)
+	if err != nil {
+		return nil, err
+	}
+	fe, sup, n, err := res.Analysis.FirstEventSite(ctx, scan.DefaultThresholds(), site)
+	if err != nil {
+		return nil, err
+	}
+	return &FirstEventAnswer{FirstEvent: fe, Suppressed: sup, SuppressedTotal: n, Read: readView(a.Source, req, res)}, nil
 }
 
 func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*DetailAnswer, error) {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -98,6 +99,13 @@ type Config struct {
 	EvidenceDir string // where carve writes its files too; "" when unset (memory only)
 	MaxSetFiles int    // files one call may read as one capture
 	MaxPackets  int64  // records one call may read, all its files together
+
+	// HomeNets is PORT_HUNTER_HOME_NETS as given, checked by LoadConfig
+	// (Config stays comparable); "" when unset: the engine's defaults.
+	// Home parses it.
+	HomeNets      string
+	KnownScanners string // PORT_HUNTER_KNOWN_SCANNERS: the allow-list file; "" when unset
+	Darknets      string // PORT_HUNTER_DARKNETS as given, checked by LoadConfig; DarknetNets parses it
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main, a
@@ -114,6 +122,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		CallTimeout:           DefaultCallTimeout,
 		MemoryBudgetBytes:     DefaultMemoryBudgetBytes,
 		EvidenceDir:           getenv(EnvEvidenceDir),
+		KnownScanners:         strings.TrimSpace(getenv(EnvKnownScanners)),
 	}
 	if c.Token == "" {
 		c.Token = DefaultToken
@@ -158,7 +167,27 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.MaxPackets, err = envInt(getenv, EnvMaxPackets, DefaultMaxPackets, 1, MaxPacketsLimit); err != nil {
 		return Config{}, err
 	}
+	c.HomeNets = strings.TrimSpace(getenv(EnvHomeNets))
+	if _, err = ParsePrefixes(c.HomeNets); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, EnvHomeNets, err)
+	}
+	c.Darknets = strings.TrimSpace(getenv(EnvDarknets))
+	if _, err = ParsePrefixes(c.Darknets); err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, EnvDarknets, err)
+	}
 	return c, nil
+}
+
+// Home is the home networks of PORT_HUNTER_HOME_NETS; nil when unset.
+func (c Config) Home() []netip.Prefix {
+	nets, _ := ParsePrefixes(c.HomeNets) // checked by LoadConfig
+	return nets
+}
+
+// DarknetNets is the darknets of PORT_HUNTER_DARKNETS; nil when unset.
+func (c Config) DarknetNets() []netip.Prefix {
+	nets, _ := ParsePrefixes(c.Darknets) // checked by LoadConfig
+	return nets
 }
 
 // AllowedDirIsRoot reports whether the allowed directory is the file
@@ -232,10 +261,18 @@ func (c Config) String() string {
 	if c.EvidenceDir != "" {
 		evidence = strconv.Quote(c.EvidenceDir)
 	}
-	return fmt.Sprintf("token=%s require_token=%t allowed_dir=%q max_pcap_mb=%d allow_private=%t intel_dir=%s online=%t otx_key=%s greynoise_key=%s max_concurrent_analyses=%d call_timeout=%s memory_budget_mb=%d evidence_dir=%s max_set_files=%d max_packets=%d",
+	home := "default"
+	if nets := c.Home(); len(nets) > 0 {
+		home = strconv.Itoa(len(nets))
+	}
+	known := "unset"
+	if c.KnownScanners != "" {
+		known = strconv.Quote(c.KnownScanners)
+	}
+	return fmt.Sprintf("token=%s require_token=%t allowed_dir=%q max_pcap_mb=%d allow_private=%t intel_dir=%s online=%t otx_key=%s greynoise_key=%s max_concurrent_analyses=%d call_timeout=%s memory_budget_mb=%d evidence_dir=%s max_set_files=%d max_packets=%d home_nets=%s known_scanners=%s darknets=%d",
 		token, c.RequireToken, c.AllowedDir, c.MaxPcapBytes>>20, c.AllowPrivate,
 		intel, c.Online, setOrUnset(c.OTXKey), setOrUnset(c.GreyNoiseKey),
-		c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes>>20, evidence, c.MaxSetFiles, c.MaxPackets)
+		c.MaxConcurrentAnalyses, c.CallTimeout, c.MemoryBudgetBytes>>20, evidence, c.MaxSetFiles, c.MaxPackets, home, known, len(c.DarknetNets()))
 }
 
 func setOrUnset(s string) string {

@@ -32,7 +32,7 @@ func ExampleLoadConfig() {
 	fmt.Println(err)
 	// Output:
 	// 10485760
-	// token=set require_token=true allowed_dir="." max_pcap_mb=10 allow_private=false intel_dir=unset online=true otx_key=unset greynoise_key=set max_concurrent_analyses=2 call_timeout=5m0s memory_budget_mb=1024 evidence_dir=unset max_set_files=64 max_packets=100000000
+	// token=set require_token=true allowed_dir="." max_pcap_mb=10 allow_private=false intel_dir=unset online=true otx_key=unset greynoise_key=set max_concurrent_analyses=2 call_timeout=5m0s memory_budget_mb=1024 evidence_dir=unset max_set_files=64 max_packets=100000000 home_nets=default known_scanners=unset darknets=0
 	// <nil>
 	// policy: auth_token missing or wrong
 	// policy: invalid configuration: PORT_HUNTER_REQUIRE_TOKEN="maybe" is not a boolean (true/false/1/0/yes/no)

@@ -50,8 +50,8 @@ type Detail struct {
 	// outcomes.unanswered counts the probes.
 	UnansweredPortsTruncated bool        `json:"unanswered_ports_truncated,omitempty"`
 	FirstProbe               *ProbeEvent `json:"first_probe"`
-	FirstAnswer              *ProbeEvent `json:"first_answer"` // the probe first answered; ts and frame are the answer's
-	FirstOpen                *ProbeEvent `json:"first_open"`   // the first open port found; ts and frame are the answer's
+	FirstAnswer              *ProbeEvent `json:"first_answer"` // the first answer to a probe, as the answer (answerEvent)
+	FirstOpen                *ProbeEvent `json:"first_open"`   // the first answer that showed a port open, as the answer
 
 	// FollowedByUse is true when the source later used a port it had
 	// found open (scan followed by use): data on a later connection, or a
@@ -141,6 +141,16 @@ type ProbeEvent struct {
 	Technique string     `json:"technique"`
 	Outcome   string     `json:"outcome"`
 	IPProto   *int       `json:"ip_proto,omitempty"` // a protocol probe's IP protocol (its port is 0)
+	// Answer is set on an answer (first_answer, first_open): src is the
+	// target, dst the scanner, proto and flags (or icmp_type and
+	// icmp_code) the answer's; port, technique and outcome the probe's.
+	Answer   bool `json:"answer,omitempty"`
+	ICMPType *int `json:"icmp_type,omitempty"`
+	ICMPCode *int `json:"icmp_code,omitempty"`
+	// Relayed: an ICMP error about the probe sent by another host than
+	// the target (a router or firewall on the path), whose address is not
+	// kept; src is the target it was about.
+	Relayed bool `json:"relayed,omitempty"`
 }
 
 // TRWInfo is the sequential hypothesis test's result (Jung et al. 2004:
@@ -329,10 +339,10 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		d.FirstProbe = an.event(r, t, t.firstTS, t.frame)
 	}
 	if firstAns != nil {
-		d.FirstAnswer = an.event(r, firstAns, firstAns.ansTS, firstAns.ansFrame)
+		d.FirstAnswer = an.answerEvent(r, firstAns, firstAns.ansTS, firstAns.ansFrame)
 	}
 	if firstOpen != nil {
-		d.FirstOpen = an.event(r, firstOpen, firstOpen.ansTS, firstOpen.ansFrame)
+		d.FirstOpen = an.answerEvent(r, firstOpen, firstOpen.ansTS, firstOpen.ansFrame)
 	}
 }
 

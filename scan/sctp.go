@@ -98,7 +98,7 @@ func probeFlags(t *target) *string {
 	var f string
 	switch {
 	case t.proto == protoTCP:
-		f = pcapng.FlagString(t.flags)
+		f = flagText(t.flags)
 	case t.proto == protoSCTP:
 		f = sctpChunkName(uint8(t.flags))
 	default:

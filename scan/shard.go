@@ -39,6 +39,7 @@ type target struct {
 	proto    uint8
 	class    class
 	ttl      uint8
+	ansFlags uint8  // the first answer's TCP flags, or its ICMP type (answer.go)
 	marks    uint16 // tm* bits
 	ansIPID  uint16 // IP ID of the first answer
 	lastIPID uint16 // IP ID of the latest answer
@@ -48,6 +49,8 @@ type target struct {
 	again  uint16 // later contacts: new connections (SYN), new requests, saturating
 	flow   uint8  // tf* bits
 	lastMS uint32 // milliseconds from firstTS to the latest contact, saturating
+
+	ansWhat // what the first answer was (answer.go); fills the padding, target stays 88 bytes
 }
 
 // Bits of target.flow: how the source ended the connection its probe
@@ -200,6 +203,7 @@ func (l *targetList) push() *target {
 func (s *shard) answer(t *target, x *pkt, bit uint16) {
 	if t.state&stAnswered == 0 {
 		t.ansTS, t.ansFrame, t.ansIPID = x.ts, x.frame, x.ipid
+		t.noteAnswer(x)
 	}
 	t.lastIPID = x.ipid
 	t.state |= stAnswered | bit

@@ -50,10 +50,11 @@ const (
 	rsDistributed
 	rsIdle
 	rsSweep
+	rsDarknet // probed DarknetMinTargets darknet addresses (darknet.go); listed by the site context alone
 )
 
 var reasonNames = [...]string{"ports_on_host", "hosts_on_port", "targets", "stealth_targets", "single_timestamp", "rate", "trw", "distributed",
-	"idle_scan", "sweep_hosts"}
+	"idle_scan", "sweep_hosts", "darknet"}
 
 // rsCounts are the count rules; rsUnguarded those of them that hold
 // whatever the TRW test says (see trwGuard).

@@ -34,7 +34,7 @@ type Suspect struct {
 	PeakPPS         float64  `json:"peak_pps"` // most probes within one second of the episode
 	Episodes        int      `json:"episodes"`
 	Unanswered      int      `json:"unanswered"`
-	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed, sweep_hosts
+	Reasons         []string `json:"reasons"` // rules met: ports_on_host, hosts_on_port, targets, stealth_targets, rate, single_timestamp, trw, distributed, sweep_hosts, darknet
 	DetectedAt      Time     `json:"detected_at"`
 	NoReturnTraffic bool     `json:"no_return_traffic"` // none of its probes drew any answer: attempts counted
 	// DistributedTarget is the host a distributed scan probed jointly.
@@ -69,6 +69,15 @@ type Suspect struct {
 	// Monitoring is set when the source also polls a fixed set of
 	// services on a schedule (not counted as probes).
 	Monitoring *Monitoring `json:"monitoring,omitempty"`
+
+	// Site context (TriagePageOf; empty from Suspects and SuspectsPage):
+	// the scan's direction, its priority with the score and the reasons
+	// that make it, and its MITRE ATT&CK technique IDs.
+	Direction       string   `json:"direction,omitempty"`
+	Priority        string   `json:"priority,omitempty"`
+	PriorityScore   int      `json:"priority_score,omitempty"`
+	PriorityReasons []Reason `json:"priority_reasons,omitempty"`
+	Attack          []string `json:"attack,omitempty"`
 }
 
 // Suspects lists the sources that th flags, by address. Thresholds other
@@ -226,9 +235,17 @@ type FirstEvent struct {
 // are that probe, sent by it. An idle scan's prober begins with its first
 // IP ID probe of the zombie.
 func (an *Analysis) FirstEvent(th Thresholds) *FirstEvent {
-	vs := an.mustVerdicts(th)
+	return an.firstEvent(an.mustVerdicts(th), nil)
+}
+
+// firstEvent is FirstEvent over vs, leaving out the sources skip names
+// (nil: none).
+func (an *Analysis) firstEvent(vs *verdicts, skip func(*verdict) bool) *FirstEvent {
 	var best *verdict
 	for _, v := range vs.list {
+		if skip != nil && skip(v) {
+			continue
+		}
 		if role, g := an.decoyRole(an.srcOf[v.self().ai]); role == "decoy" && vs.by[g.real] != nil {
 			continue
 		}
