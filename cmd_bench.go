@@ -35,7 +35,7 @@ func cmdBench(ctx context.Context, cfg policy.Config, args []string, stdout, std
 		return err
 	}
 	th := scan.DefaultThresholds()
-	ov, _ := mcp.BuildOverview(res, file, mcp.Defaults[mcp.OverviewArgs](), 0, false)
+	ov, _ := mcp.BuildOverview(res, file, mcp.Defaults[mcp.OverviewArgs](), scan.Site{}, 0, false)
 	_, nsus, _ := res.Analysis.SuspectsPage(ctx, th, 0, mcp.Defaults[mcp.SuspectsArgs]().Limit) // list_suspects' default answer
 	el := time.Since(start)
 	st := res.Analysis.Capture()

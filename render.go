@@ -54,7 +54,7 @@ type thresholdsView struct {
 // priorityOrder.
 func buildReport(ctx context.Context, res *capture.Result, file string, window float64, topK int, th scan.Thresholds, site scan.Site) (*report, error) {
 	ov, _ := mcp.BuildOverview(res, file, mcp.OverviewArgs{TimeWindowS: window, TopK: topK, Detail: mcp.DetailFull,
-		Limit: scan.MaxTimelineWindows}, 0, false)
+		Limit: scan.MaxTimelineWindows}, site, 0, false)
 	pg, err := res.Analysis.TriagePageOf(ctx, th, site, scan.SortPriority, 0, topK)
 	if err != nil {
 		return nil, err

@@ -139,6 +139,8 @@ type Overview struct {
 	DistributedTotal  int                     `json:"distributed_total"`
 	Decoys            []scan.DecoyGroup       `json:"decoys"`
 	DecoysTotal       int                     `json:"decoys_total"`
+	Suppressed        []scan.Suppressed       `json:"suppressed,omitempty" desc:"listed sources left out because a known scanner's label matched (PORT_HUNTER_KNOWN_SCANNERS), by label, at most 32"`
+	SuppressedTotal   int                     `json:"suppressed_total,omitempty" desc:"sources left out, all labels together"`
 	Capture           *capture.Report         `json:"capture"`
 }
 
@@ -179,15 +181,17 @@ type Target struct {
 // BuildOverview is scan_overview's overview of res. The timeline is the
 // page [offset, offset+limit); timelineOnly leaves the other lists empty
 // (a cursor's page). more reports windows past the page.
-func BuildOverview(res *capture.Result, file string, a OverviewArgs, offset int, timelineOnly bool) (ov *Overview, more bool) {
+// site's known scanners and ignore list are left out, and counted.
+func BuildOverview(res *capture.Result, file string, a OverviewArgs, site scan.Site, offset int, timelineOnly bool) (ov *Overview, more bool) {
 	full := a.Detail == DetailFull
-	src := res.Analysis.Overview(scan.DefaultThresholds(), a.TimeWindowS, a.TopK)
+	src := res.Analysis.OverviewSite(scan.DefaultThresholds(), site, a.TimeWindowS, a.TopK)
 	ov = &Overview{File: file, TotalPkts: src.TotalPkts, IntervalS: src.IntervalS, TimeWindowS: src.WindowS,
 		Scanners: []Scanner{}, ScannersTotal: src.ScannersTotal, Targets: []Target{}, TargetsTotal: src.TargetsTotal,
 		PortDistribution: []scan.PortHits{}, SuspectedPatterns: src.SuspectedPatterns,
 		TimelineWindows: len(src.Timeline), TimelineTruncated: src.TimelineTruncated,
 		Distributed: []scan.DistributedGroup{}, DistributedTotal: src.DistributedTotal,
-		Decoys: []scan.DecoyGroup{}, DecoysTotal: src.DecoysTotal, Capture: reportView(res.Report, full)}
+		Decoys: []scan.DecoyGroup{}, DecoysTotal: src.DecoysTotal, Capture: reportView(res.Report, full),
+		Suppressed: src.Suppressed, SuppressedTotal: src.SuppressedTotal}
 	if src.TimelineTruncated {
 		ov.TimelineWindows = src.TimelineWindows
 	}

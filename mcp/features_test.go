@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -515,5 +516,45 @@ func TestResourceSecretsRedacted(t *testing.T) {
 			}
 		}
 		s.close()
+	}
+}
+
+// TestReportTriage: the report applies the server's site context as
+// list_suspects does: a known scanner is suppressed and said so, and each
+// scanner described carries its priority, direction and reasons.
+func TestReportTriage(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("../fixtures/stealth.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "stealth.pcap"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "known.txt"), []byte("198.51.100.8/32 Qualys appliance\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startSession(t, testConfig(t, dir, map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": "false", "PORT_HUNTER_KNOWN_SCANNERS": "known.txt"}))
+	defer s.close()
+	sc, isErr := structured(t, s.request(1, "tools/call", map[string]any{"name": "report", "arguments": map[string]any{"path": "stealth.pcap"}}, false))
+	if isErr {
+		t.Fatal(sc)
+	}
+	md := sc["markdown"].(string)
+	for _, want := range []string{"### 1. 198.51.100.7:", "- Priority ", "inbound", "Suppressed as known scanners (`Qualys appliance`): 1 source"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "### 2.") || sc["scanners_total"] != 1.0 || strings.Contains(md, "ack_scan") {
+		t.Errorf("the known scanner (an ACK scan) is described (scanners_total %v):\n%s", sc["scanners_total"], md)
+	}
+	// scan_overview leaves it out the same way, and says so.
+	sc, _ = structured(t, s.request(2, "tools/call", map[string]any{"name": "scan_overview", "arguments": map[string]any{"path": "stealth.pcap"}}, false))
+	ov := sc["overview"].(map[string]any)
+	sup, _ := ov["suppressed"].([]any)
+	if ov["scanners_total"] != 1.0 || ov["suppressed_total"] != 1.0 || len(sup) != 1 || sup[0].(map[string]any)["label"] != "Qualys appliance" ||
+		slices.Contains(ov["suspected_patterns"].([]any), any("ack_scan")) {
+		t.Errorf("overview: scanners_total %v, suppressed %v (%v), patterns %v", ov["scanners_total"], sup, ov["suppressed_total"], ov["suspected_patterns"])
 	}
 }

@@ -96,10 +96,19 @@ func (s *server) buildReport(ctx context.Context, c *call, a *ReportArgs) (*repo
 		return nil, err
 	}
 	th := scan.DefaultThresholds()
-	list, total, err := res.Analysis.SuspectsPage(ctx, th, 0, a.Scanners+maxReportOthers)
+	// The server's site context, as list_suspects applies it by default:
+	// its home networks, known scanners (suppressed and said so) and
+	// darknets, and its offline intel for the priority.
+	site, err := SiteArgs{}.site(s.home, s.known, s.dark)
 	if err != nil {
 		return nil, err
 	}
+	site.Reputation = Reputation(ctx, s.intelDB)
+	pg, err := res.Analysis.TriagePageOf(ctx, th, site, scan.SortPriority, 0, a.Scanners+maxReportOthers)
+	if err != nil {
+		return nil, err
+	}
+	list, total := pg.Suspects, pg.Total
 	doc := &reportDoc{res: res, req: req, total: total}
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -120,16 +129,38 @@ func (s *server) buildReport(ctx context.Context, c *call, a *ReportArgs) (*repo
 		w("- No source scanned under the default thresholds (%d distinct ports on a host, %d hosts on a port, or 25 targets, at %.0f probes/s or more), over frames 1–%d.\n",
 			th.MinPorts, th.MinHosts, th.MinRatePPS, lastFrame(r))
 	} else {
-		hosts := res.Analysis.Overview(th, scan.DefaultWindowS, reportHosts)
+		hosts := res.Analysis.OverviewSite(th, site, scan.DefaultWindowS, reportHosts)
 		w("- %d source%s scanned; %d host%s %s probed (frames 1–%d).\n", total, plural(total), hosts.TargetsTotal, plural(hosts.TargetsTotal),
 			map[bool]string{true: "was", false: "were"}[hosts.TargetsTotal == 1], lastFrame(r))
-		if fe := res.Analysis.FirstEvent(th); fe != nil {
+		if fe, _, _, err := res.Analysis.FirstEventSite(ctx, th, site); err != nil {
+			return nil, err
+		} else if fe != nil {
 			w("- The scanning started in frame %d at %s: %s → %s port %d/%s%s (%s); the first source crossed the threshold at %s, %.3f s later.\n",
 				fe.Frame, fe.TS, fe.Src, fe.Dst, fe.Port, fe.Proto, flagsText(fe.Flags), fe.Technique, fe.DetectedAt, fe.LatencyS)
 		}
 		if len(hosts.SuspectedPatterns) > 0 {
 			w("- Techniques and shapes seen: %s.\n", strings.Join(hosts.SuspectedPatterns, ", "))
 		}
+		byPriority := map[string]int{}
+		for _, x := range list {
+			byPriority[x.Priority]++
+		}
+		var pri []string
+		for _, p := range []string{"critical", "high", "medium", "low"} {
+			if byPriority[p] > 0 {
+				pri = append(pri, fmt.Sprintf("%d %s", byPriority[p], p))
+			}
+		}
+		if len(pri) > 0 {
+			w("- Priority of the %d source%s described below: %s (the README's \"Triage\" section gives the scoring).\n", len(list), plural(len(list)), strings.Join(pri, ", "))
+		}
+	}
+	for _, sup := range pg.Suppressed {
+		w("- Suppressed as known scanners (%s): %d source%s, %d distinct probes; not counted above.\n", md(sup.Label), sup.Sources,
+			plural(sup.Sources), sup.Probes)
+	}
+	if n := pg.SuppressedTotal - sumSources(pg.Suppressed); n > 0 {
+		w("- … and %d more suppressed sources.\n", n)
 	}
 
 	if total > 0 {
@@ -151,7 +182,7 @@ func (s *server) buildReport(ctx context.Context, c *call, a *ReportArgs) (*repo
 				w("- … and %d more (list_suspects pages through them).\n", total-doc.described-len(others))
 			}
 		}
-		ov := res.Analysis.Overview(th, scan.DefaultWindowS, reportHosts)
+		ov := res.Analysis.OverviewSite(th, site, scan.DefaultWindowS, reportHosts)
 		if len(ov.Targets) > 0 {
 			w("\n## Most probed hosts\n\n")
 			for _, t := range ov.Targets {
@@ -237,6 +268,16 @@ func (s *server) reportScanner(ctx context.Context, b *strings.Builder, n int, s
 		title += fmt.Sprintf(", %s (%.2f)", sus.Tool.Name, sus.Tool.Confidence)
 	}
 	w("\n### %d. %s: %s\n\n", n, sus.IP, title)
+	if sus.Priority != "" {
+		var why []string
+		for _, r := range sus.PriorityReasons {
+			why = append(why, r.Text)
+		}
+		w("- Priority %s (score %d), %s. %s\n", sus.Priority, sus.PriorityScore, sus.Direction, strings.Join(why, " "))
+	}
+	if len(sus.Attack) > 0 {
+		w("- ATT&CK: %s.\n", strings.Join(sus.Attack, ", "))
+	}
 	d, ok := res.Analysis.Detail(sus.IP)
 	if !ok {
 		w("- Listed, but its detail is not available.\n")
@@ -424,4 +465,13 @@ func answerText(e *scan.ProbeEvent) string {
 		s += ", relayed by the path"
 	}
 	return s
+}
+
+// sumSources counts the sources of the suppressed groups listed.
+func sumSources(xs []scan.Suppressed) int {
+	n := 0
+	for _, x := range xs {
+		n += x.Sources
+	}
+	return n
 }

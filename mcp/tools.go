@@ -286,10 +286,14 @@ func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*
 	if err != nil {
 		return nil, err
 	}
+	site, err := SiteArgs{}.site(s.home, s.known, s.dark)
+	if err != nil {
+		return nil, err
+	}
 	ans, n := fitPage(a.Limit, func(n int) *OverviewAnswer {
 		b := *a
 		b.Limit = n
-		ov, more := BuildOverview(res, a.name(), b, off, a.Cursor != "")
+		ov, more := BuildOverview(res, a.name(), b, site, off, a.Cursor != "")
 		ans := &OverviewAnswer{Overview: ov}
 		if more {
 			ans.NextCursor = "more"

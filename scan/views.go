@@ -358,7 +358,11 @@ type Overview struct {
 	DistributedTotal int                `json:"distributed_total"`
 	Decoys           []DecoyGroup       `json:"decoys"`
 	DecoysTotal      int                `json:"decoys_total"`
-	WindowS          float64            `json:"time_window_s"`
+	// Suppressed and SuppressedTotal: the listed sources OverviewSite left
+	// out, by the known scanner's label or ignore (as TriagePageOf).
+	Suppressed      []Suppressed `json:"suppressed,omitempty"`
+	SuppressedTotal int          `json:"suppressed_total,omitempty"`
+	WindowS         float64      `json:"time_window_s"`
 }
 
 // ScannerSummary is one scanner of the overview.
@@ -416,6 +420,14 @@ const DefaultWindowS = 60
 // Overview summarises the scanners th lists: at most topK scanners,
 // targets and ports, and a timeline of windowS-second windows.
 func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview {
+	return an.OverviewSite(th, Site{}, windowS, topK)
+}
+
+// OverviewSite is Overview without the sources site suppresses (its known
+// scanners and ignore list), which it counts by label as TriagePageOf
+// does: they leave the scanners, targets, ports, patterns and timeline.
+// Distributed and decoy groups are the engine's, whoever their members.
+func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK int) Overview {
 	if windowS <= 0 {
 		windowS = DefaultWindowS
 	}
@@ -423,9 +435,24 @@ func (an *Analysis) Overview(th Thresholds, windowS float64, topK int) Overview 
 		topK = 1
 	}
 	vs := an.mustVerdicts(th)
+	sup, supTotal := suppression{}, 0
+	if len(site.Known) > 0 || len(site.Ignore) > 0 {
+		kept := &verdicts{list: make([]*verdict, 0, len(vs.list)), by: vs.by, groups: vs.groups}
+		for _, v := range vs.list {
+			if sup.add(site.suppressedBy(an.addrAt(v.self().ai)), v) {
+				supTotal++
+				continue
+			}
+			kept.list = append(kept.list, v)
+		}
+		vs = kept
+	}
 	ov := Overview{TotalPkts: an.stats.TotalPackets, IntervalS: round(an.stats.DurationS, 9), WindowS: windowS,
 		Scanners: []ScannerSummary{}, Targets: []Target{}, PortDistribution: []PortHits{},
 		SuspectedPatterns: []string{}, Timeline: []Window{}, Distributed: []DistributedGroup{}, Decoys: []DecoyGroup{}}
+	if supTotal > 0 {
+		ov.Suppressed, ov.SuppressedTotal = sup.list(), supTotal
+	}
 
 	// Scanners by distinct targets, then packets, then address.
 	order := slices.Clone(vs.list)
