@@ -455,6 +455,12 @@ type ScannerDetail struct {
 	ClosedProtocols    Ports              `json:"closed_protocols,omitempty" desc:"IP protocols answered with ICMP protocol unreachable (IPv6: unrecognized next header): closed"`
 	BannerGrabs        int                `json:"banner_grabs,omitempty" desc:"open ports whose handshake its own stack completed after a raw SYN probe (masscan --banners): use following the scan"`
 	Monitoring         *scan.Monitoring   `json:"monitoring,omitempty" desc:"it polls these services on a schedule (a monitoring system): not probes"`
+	Direction          string             `json:"direction,omitempty" enum:"inbound,outbound,internal,external" desc:"when listed: as list_suspects gives it under the server's home networks"`
+	Priority           string             `json:"priority,omitempty" enum:"critical,high,medium,low" desc:"when listed: as list_suspects gives it"`
+	PriorityScore      *int               `json:"priority_score,omitempty" desc:"the sum of the points of priority_reasons"`
+	PriorityReasons    []scan.Reason      `json:"priority_reasons,omitempty" desc:"the scoring rules met: code, points, one sentence"`
+	Attack             []string           `json:"attack,omitempty" desc:"MITRE ATT&CK technique IDs"`
+	SuppressedBy       string             `json:"suppressed_by,omitempty" desc:"the known scanner's label that keeps it out of list_suspects (PORT_HUNTER_KNOWN_SCANNERS)"`
 }
 
 // DetailTarget is one host a source probed.

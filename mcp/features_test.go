@@ -557,4 +557,16 @@ func TestReportTriage(t *testing.T) {
 		slices.Contains(ov["suspected_patterns"].([]any), any("ack_scan")) {
 		t.Errorf("overview: scanners_total %v, suppressed %v (%v), patterns %v", ov["scanners_total"], sup, ov["suppressed_total"], ov["suspected_patterns"])
 	}
+	// scanner_detail gives the listed scanner's triage, and the known
+	// scanner's label.
+	detail := func(id int, ip string) map[string]any {
+		sc, _ := structured(t, s.request(id, "tools/call", map[string]any{"name": "scanner_detail", "arguments": map[string]any{"path": "stealth.pcap", "ip": ip}}, false))
+		return sc["scanner"].(map[string]any)
+	}
+	if d := detail(3, "198.51.100.7"); d["priority"] != "low" || d["direction"] != "inbound" || d["priority_score"] != 1.0 || d["suppressed_by"] != nil {
+		t.Errorf("detail of the scanner: priority %v direction %v score %v suppressed_by %v", d["priority"], d["direction"], d["priority_score"], d["suppressed_by"])
+	}
+	if d := detail(4, "198.51.100.8"); d["suppressed_by"] != "Qualys appliance" || d["priority"] != nil {
+		t.Errorf("detail of the known scanner: suppressed_by %v priority %v", d["suppressed_by"], d["priority"])
+	}
 }

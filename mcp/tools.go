@@ -378,10 +378,27 @@ func handleDetail(ctx context.Context, s *server, c *call, a *DetailArgs) (*Deta
 	if !found {
 		return ans, nil
 	}
+	site, err := SiteArgs{}.site(s.home, s.known, s.dark)
+	if err != nil {
+		return nil, err
+	}
+	site.Reputation = Reputation(ctx, s.intelDB)
+	tr, listed, err := res.Analysis.TriageOf(ctx, scan.DefaultThresholds(), site, ip)
+	if err != nil {
+		return nil, err
+	}
 	more := false
 	ans, n := fitPage(a.Limit, func(n int) *DetailAnswer {
 		v := &DetailAnswer{IP: ans.IP, Found: true, Read: read}
 		v.Scanner, more = BuildDetail(d, a.Detail == DetailFull, off, n)
+		if listed {
+			sd := v.Scanner
+			sd.Direction, sd.Priority, sd.PriorityReasons, sd.Attack, sd.SuppressedBy = tr.Direction, tr.Priority, tr.Reasons, tr.Attack, tr.Suppressed
+			if tr.Priority != "" {
+				score := tr.PriorityScore
+				sd.PriorityScore = &score
+			}
+		}
 		return v
 	})
 	if more {

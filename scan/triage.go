@@ -548,3 +548,39 @@ func (an *Analysis) FirstEventSite(ctx context.Context, th Thresholds, site Site
 	fe := an.firstEvent(vs, func(v *verdict) bool { return site.suppressedBy(an.addrAt(v.self().ai)) != "" })
 	return fe, sup.list(), total, nil
 }
+
+// SourceTriage is one listed source's triage, as TriagePageOf gives its
+// suspect; Suppressed is the label that suppresses it instead (then the
+// rest is empty).
+type SourceTriage struct {
+	Direction     string
+	Priority      string
+	PriorityScore int
+	Reasons       []Reason
+	Attack        []string
+	Suppressed    string
+}
+
+// TriageOf is the triage of the source at ip under th and site, for
+// scanner_detail; ok is false when th does not list it (the darknet rule,
+// which lists sources the thresholds leave out, is list_suspects' alone).
+func (an *Analysis) TriageOf(ctx context.Context, th Thresholds, site Site, ip netip.Addr) (SourceTriage, bool, error) {
+	vs, err := an.verdictsFor(ctx, th)
+	if err != nil {
+		return SourceTriage{}, false, err
+	}
+	r := an.source(ip.Unmap())
+	if r == nil {
+		return SourceTriage{}, false, nil
+	}
+	v := vs.by[an.srcOf[r.ai]]
+	if v == nil || v.self() != r {
+		return SourceTriage{}, false, nil
+	}
+	if l := site.suppressedBy(an.addrAt(r.ai)); l != "" {
+		return SourceTriage{Suppressed: l}, true, nil
+	}
+	home, _ := site.home()
+	tr := an.judgeTriage(v, home, site)
+	return SourceTriage{Direction: tr.direction, Priority: tr.priority, PriorityScore: tr.score, Reasons: tr.reasons, Attack: tr.attack}, true, nil
+}
