@@ -106,11 +106,12 @@ func ports(list []int, engineCut, full bool) (Ports, bool) {
 // OverviewArgs are scan_overview's arguments.
 type OverviewArgs struct {
 	Source
-	TimeWindowS float64 `json:"time_window_s" default:"60" min:"0.001" max:"31622400" desc:"timeline window in seconds"`
-	TopK        int     `json:"top_k" default:"20" min:"1" max:"1000" desc:"rows per list: scanners, targets, ports (and, with detail full, groups)"`
-	Detail      string  `json:"detail" default:"\"summary\"" enum:"summary,full" desc:"summary cuts port lists to 16 ranges, groups to 5 and drops fingerprint evidence; full gives them whole"`
-	Limit       int     `json:"limit" default:"48" min:"1" max:"10000" desc:"timeline windows per page"`
-	Cursor      string  `json:"cursor" max:"512" desc:"next_cursor of the previous answer: the next timeline page (the other lists are then empty)"`
+	TimeWindowS float64  `json:"time_window_s" default:"60" min:"0.001" max:"31622400" desc:"timeline window in seconds"`
+	TopK        int      `json:"top_k" default:"20" min:"1" max:"1000" desc:"rows per list: scanners, targets, ports (and, with detail full, groups)"`
+	Detail      string   `json:"detail" default:"\"summary\"" enum:"summary,full" desc:"summary cuts port lists to 16 ranges, groups to 5 and drops fingerprint evidence; full gives them whole"`
+	Limit       int      `json:"limit" default:"48" min:"1" max:"10000" desc:"timeline windows per page"`
+	Cursor      string   `json:"cursor" max:"512" desc:"next_cursor of the previous answer: the next timeline page (the other lists are then empty)"`
+	Ignore      []string `json:"ignore" max:"1024" desc:"CIDRs or addresses to leave out for this call, like the known scanners of PORT_HUNTER_KNOWN_SCANNERS: counted under suppressed"`
 }
 
 // OverviewAnswer is scan_overview's answer.

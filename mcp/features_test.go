@@ -557,6 +557,17 @@ func TestReportTriage(t *testing.T) {
 		slices.Contains(ov["suspected_patterns"].([]any), any("ack_scan")) {
 		t.Errorf("overview: scanners_total %v, suppressed %v (%v), patterns %v", ov["scanners_total"], sup, ov["suppressed_total"], ov["suspected_patterns"])
 	}
+	// A call's ignore leaves out the other scanner too, under its own label.
+	sc, _ = structured(t, s.request(5, "tools/call", map[string]any{"name": "scan_overview", "arguments": map[string]any{"path": "stealth.pcap",
+		"ignore": []string{"198.51.100.7"}}}, false))
+	if ov := sc["overview"].(map[string]any); ov["scanners_total"] != 0.0 || ov["suppressed_total"] != 2.0 {
+		t.Errorf("overview with ignore: scanners_total %v, suppressed_total %v, want 0 and 2", ov["scanners_total"], ov["suppressed_total"])
+	}
+	sc, _ = structured(t, s.request(6, "tools/call", map[string]any{"name": "report", "arguments": map[string]any{"path": "stealth.pcap",
+		"ignore": []string{"198.51.100.7/32"}}}, false))
+	if md := sc["markdown"].(string); sc["scanners_total"] != 0.0 || !strings.Contains(md, "(`ignored by this call`): 1 source") {
+		t.Errorf("report with ignore: scanners_total %v\n%s", sc["scanners_total"], md)
+	}
 	// scanner_detail gives the listed scanner's triage, and the known
 	// scanner's label.
 	detail := func(id int, ip string) map[string]any {

@@ -35,7 +35,8 @@ const (
 // ReportArgs are report's arguments.
 type ReportArgs struct {
 	Source
-	Scanners int `json:"scanners" default:"10" min:"1" max:"50" desc:"sources described in full, most distinct probes first; the other listed sources get one line each"`
+	Scanners int      `json:"scanners" default:"10" min:"1" max:"50" desc:"sources described in full, highest priority first; the other listed sources get one line each"`
+	Ignore   []string `json:"ignore" max:"1024" desc:"CIDRs or addresses to leave out for this call, like the known scanners of PORT_HUNTER_KNOWN_SCANNERS: named as suppressed"`
 }
 
 // ReportAnswer is report's answer: the report, and the resource holding
@@ -99,7 +100,7 @@ func (s *server) buildReport(ctx context.Context, c *call, a *ReportArgs) (*repo
 	// The server's site context, as list_suspects applies it by default:
 	// its home networks, known scanners (suppressed and said so) and
 	// darknets, and its offline intel for the priority.
-	site, err := SiteArgs{}.site(s.home, s.known, s.dark)
+	site, err := SiteArgs{Ignore: a.Ignore}.site(s.home, s.known, s.dark)
 	if err != nil {
 		return nil, err
 	}

@@ -281,12 +281,12 @@ func handleOverview(ctx context.Context, s *server, c *call, a *OverviewArgs) (*
 	if err != nil {
 		return nil, err
 	}
-	bind := binding("scan_overview", captureID(res), a.TimeWindowS, a.TopK, a.Detail, a.Limit)
+	bind := binding("scan_overview", captureID(res), a.TimeWindowS, a.TopK, a.Detail, a.Limit, a.Ignore)
 	off, err := readCursor(a.Cursor, bind)
 	if err != nil {
 		return nil, err
 	}
-	site, err := SiteArgs{}.site(s.home, s.known, s.dark)
+	site, err := SiteArgs{Ignore: a.Ignore}.site(s.home, s.known, s.dark)
 	if err != nil {
 		return nil, err
 	}
