@@ -252,8 +252,9 @@ type IdleScan struct {
 }
 
 func (an *Analysis) idleScan(l *idleLink) *IdleScan {
+	first, last := l.probe.ipids()
 	return &IdleScan{Zombie: an.addrAt(an.sources[l.zombie].ai), ZombiePort: l.probe.port, IPIDProbes: int(l.probe.pkts),
-		FirstIPID: int(l.probe.ansIPID), LastIPID: int(l.probe.lastIPID), FirstProbe: an.time(l.probe.firstTS),
+		FirstIPID: int(first), LastIPID: int(last), FirstProbe: an.time(l.probe.firstTS),
 		SpoofedProbes: int(l.spoofed), SpoofedHosts: int(l.spoofedHosts),
 		FirstSpoofed: an.time(l.firstSpoofed), LastSpoofed: an.time(l.lastSpoofed)}
 }

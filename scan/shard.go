@@ -41,17 +41,20 @@ type target struct {
 	ttl      uint8
 	ansFlags uint8  // the first answer's TCP flags, or its ICMP type (answer.go)
 	marks    uint16 // tm* bits
-	ansIPID  uint16 // IP ID of the first answer
-	lastIPID uint16 // IP ID of the latest answer
 
 	// The target again after its first contact was answered: a service
 	// polled in rounds, or a client that comes back (see monitoring).
-	again  uint16 // later contacts: new connections (SYN), new requests, saturating
-	flow   uint8  // tf* bits
-	lastMS uint32 // milliseconds from firstTS to the latest contact, saturating
-
-	ansWhat // what the first answer was (answer.go); fills the padding, target stays 88 bytes
+	again   uint16 // later contacts: new connections (SYN), new requests, saturating
+	flow    uint8  // tf* bits
+	ansWhat        // what the first answer was (answer.go): 3 bytes, before lastMS so that none is padding
+	lastMS  uint32 // milliseconds from firstTS to the latest contact, saturating
 }
+
+// An unsolicited SYN/ACK (tmSynAck) is no probe, so its ack field, kept
+// for the fingerprints of probes, holds instead the IP IDs of the answers
+// an idle scan's prober reads (idle.go): the first answer's in the high
+// half, the latest's in the low. So target stays 80 bytes.
+func (t *target) ipids() (first, last uint16) { return uint16(t.ack >> 16), uint16(t.ack) }
 
 // Bits of target.flow: how the source ended the connection its probe
 // opened.
@@ -201,11 +204,16 @@ func (l *targetList) push() *target {
 
 // answer marks t answered by x.
 func (s *shard) answer(t *target, x *pkt, bit uint16) {
+	if t.marks&tmSynAck != 0 {
+		if t.state&stAnswered == 0 {
+			t.ack = uint32(x.ipid) << 16
+		}
+		t.ack = t.ack&^0xffff | uint32(x.ipid)
+	}
 	if t.state&stAnswered == 0 {
-		t.ansTS, t.ansFrame, t.ansIPID = x.ts, x.frame, x.ipid
+		t.ansTS, t.ansFrame = x.ts, x.frame
 		t.noteAnswer(x)
 	}
-	t.lastIPID = x.ipid
 	t.state |= stAnswered | bit
 	s.returned = true
 }
