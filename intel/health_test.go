@@ -65,10 +65,10 @@ func TestDocumentationEntries(t *testing.T) {
 // TestBundleFilesSkipped: a bundle's manifest, checksum list and notes
 // are not intel and are not reported.
 func TestBundleFilesSkipped(t *testing.T) {
-	dir := intelDir(t, map[string][]byte{ManifestName: []byte(`{"files":[]}`), SumsName: []byte("00  x\n"), "NOTES.md": []byte("# notes\n")})
+	dir := intelDir(t, map[string][]byte{ManifestName: []byte(`{"files":[]}`), SumsName: []byte("00  x\n"), "README.md": []byte("# notes\n")})
 	db := openTest(t, Options{Dir: os.DirFS(dir)})
 	for _, s := range db.Sources() {
-		if s.File == ManifestName || s.File == SumsName || s.File == "NOTES.md" {
+		if s.File == ManifestName || s.File == SumsName || s.File == "README.md" {
 			t.Errorf("reported %+v", s)
 		}
 	}
