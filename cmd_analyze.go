@@ -369,24 +369,21 @@ func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
 	return files, nil
 }
 
-// parseWindow reads --since and --until: RFC 3339 times (converted to
-// UTC), since before until; either may be empty.
+// parseWindow reads --since and --until as a tool call's since and until
+// (capture.ParseBound); either may be empty.
 func parseWindow(since, until string) (capture.Window, error) {
 	var w capture.Window
 	for _, b := range []struct {
 		name, v string
 		t       *time.Time
 	}{{"since", since, &w.Since}, {"until", until, &w.Until}} {
-		if b.v == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(b.v))
-		if err != nil || t.Year() < 1970 || t.Year() > 2262 {
+		t, ok := capture.ParseBound(b.v)
+		if !ok {
 			return w, usageErrorf("analyze: --%s %q: an RFC 3339 time between 1970 and 2262, such as 2026-03-14T09:27:00Z", b.name, b.v)
 		}
-		*b.t = t.UTC()
+		*b.t = t
 	}
-	if !w.Since.IsZero() && !w.Until.IsZero() && !w.Since.Before(w.Until) {
+	if !w.Ordered() {
 		return w, usageErrorf("analyze: --since must be before --until")
 	}
 	return w, nil

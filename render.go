@@ -196,8 +196,7 @@ func renderReport(w io.Writer, r *report, v view) {
 		t.write(w, v.width, v.wide, v.st)
 	}
 	if win := c.Window; win != nil {
-		bounds := "from " + orOpen(win.Since, "the start") + " to " + orOpen(win.Until, "the end")
-		head.line("window", fmt.Sprintf("%s; not analysed: %d records before, %d after (frame numbers are the whole file's)", bounds,
+		head.line("window", fmt.Sprintf("%s; not analysed: %d records before, %d after (frame numbers are the whole file's)", esc(win.Bounds()),
 			win.RecordsBefore, win.RecordsAfter), nil)
 	}
 	if tr := c.Truncated; tr != nil {
@@ -532,12 +531,4 @@ func nump(x *float64) string {
 		return "-"
 	}
 	return numf(*x)
-}
-
-// orOpen is a window bound, or open when the bound is open.
-func orOpen(t, open string) string {
-	if t == "" {
-		return open
-	}
-	return esc(t)
 }

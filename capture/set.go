@@ -44,6 +44,27 @@ type Window struct {
 // IsZero reports whether w restricts nothing.
 func (w Window) IsZero() bool { return w.Since.IsZero() && w.Until.IsZero() }
 
+// Ordered reports whether the window's bounds, when both are given, run
+// forwards (Since before Until).
+func (w Window) Ordered() bool {
+	return w.Since.IsZero() || w.Until.IsZero() || w.Since.Before(w.Until)
+}
+
+// ParseBound reads a window bound as the tools and the terminal take it:
+// an RFC 3339 time (converted to UTC) between 1970 and 2262, the years a
+// timestamp in nanoseconds holds; "" is an open bound. ok is false for
+// anything else.
+func ParseBound(v string) (t time.Time, ok bool) {
+	if v == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+	if err != nil || t.Year() < 1970 || t.Year() > 2262 {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
 // WindowReport is the time window an analysis was restricted to: its
 // bounds (RFC 3339, UTC; absent when open) and the records it left out.
 // The frames left out keep their numbers, so the frames of an answer are
@@ -53,6 +74,19 @@ type WindowReport struct {
 	Until         string `json:"until,omitempty" desc:"first instant no longer kept (exclusive)"`
 	RecordsBefore uint64 `json:"records_before" desc:"records earlier than since (or without a timestamp), not analysed"`
 	RecordsAfter  uint64 `json:"records_after" desc:"records at or after until, not analysed"`
+}
+
+// Bounds is the window in words: "from SINCE to UNTIL", an open bound
+// read as the start or the end.
+func (w *WindowReport) Bounds() string {
+	since, until := w.Since, w.Until
+	if since == "" {
+		since = "the start"
+	}
+	if until == "" {
+		until = "the end"
+	}
+	return "from " + since + " to " + until
 }
 
 // DuplicateReport is a file of a set that was not read because another

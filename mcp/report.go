@@ -237,8 +237,8 @@ func (s *server) reportRead(b *strings.Builder, a *ReportArgs, req capture.Reque
 		w("- %s is %s as %s: read once, not counted twice.\n", md(d.Name), what, md(d.SameAs))
 	}
 	if win := r.Window; win != nil {
-		w("- Time window: %s to %s; %d records before it and %d after it were not analysed (their frames keep their numbers).\n",
-			orOpen(win.Since, "the start"), orOpen(win.Until, "the end"), win.RecordsBefore, win.RecordsAfter)
+		w("- Time window: %s; %d records before it and %d after it were not analysed (their frames keep their numbers).\n",
+			win.Bounds(), win.RecordsBefore, win.RecordsAfter)
 	}
 	if st.FirstTS != nil {
 		w("- %d packets analysed, from %s to %s (%.3f s): %d IPv4, %d IPv6, %d TCP, %d UDP, %d ICMP, %d not decodable.\n",
@@ -404,13 +404,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-func orOpen(v, open string) string {
-	if v == "" {
-		return open
-	}
-	return v
 }
 
 func flagsText(f *string) string {

@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"porthunter/capture"
@@ -89,7 +88,7 @@ func (s *server) request(src Source) (capture.Request, error) {
 	if req.Window.Until, err = parseTime("until", src.Until); err != nil {
 		return req, err
 	}
-	if w := req.Window; !w.Since.IsZero() && !w.Until.IsZero() && !w.Since.Before(w.Until) {
+	if !req.Window.Ordered() {
 		return req, argError("since (%s) must be before until (%s)", src.Since, src.Until)
 	}
 	return req, nil
@@ -97,14 +96,11 @@ func (s *server) request(src Source) (capture.Request, error) {
 
 // parseTime reads an RFC 3339 time ("" is none), converted to UTC.
 func parseTime(name, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
-	if err != nil || t.Year() < 1970 || t.Year() > 2262 {
+	t, ok := capture.ParseBound(v)
+	if !ok {
 		return time.Time{}, argError("%s must be an RFC 3339 time between 1970 and 2262, such as 2026-03-14T09:27:00Z, got %q", name, clip([]byte(fmt.Sprintf("%q", v))))
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 // openSource reads (or finds cached) the capture a call names, and says
