@@ -243,6 +243,14 @@ func (a *Aggregator) addrID(x netip.Addr) int32 {
 		} else {
 			a.ids4.put(uint32(ip.lo), id)
 		}
+		if len(a.addrs) == cap(a.addrs) {
+			// Doubled by hand: append grows a large slice by a quarter,
+			// copying it (and faulting in its new array) ever more often.
+			grown := make([]addrRec, len(a.addrs), max(2*cap(a.addrs), 1024))
+			adviseHuge(grown)
+			copy(grown, a.addrs)
+			a.addrs = grown
+		}
 		a.addrs = append(a.addrs, addrRec{hi: ip.hi, lo: ip.lo, v6: ip.v6})
 	}
 	a.recent[1], a.recentID[1] = a.recent[0], a.recentID[0]

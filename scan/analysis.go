@@ -547,6 +547,7 @@ func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, ns
 		start[i] += start[i-1]
 	}
 	all = make([]target, start[nsrc])
+	adviseHuge(all)
 	fill := slices.Clone(start[:nsrc])
 	bounds := splitSources(start, workers)
 	var wg sync.WaitGroup

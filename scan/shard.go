@@ -178,28 +178,48 @@ func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
 	return t
 }
 
-// targetChunkLen is how many targets one allocation holds (288 KiB):
-// the list grows by a chunk at a time instead of copying every target
-// into an array twice the size.
-const targetChunkLen = 1 << 12
+// A target list grows a chunk at a time instead of copying every target
+// into an array twice the size: chunks of targetChunkLen targets (5 MiB,
+// whole huge pages: see adviseHuge), but for the first, which starts at
+// firstChunkLen (320 KiB) and doubles, so that a small capture's shard
+// costs no more than its targets.
+const (
+	targetChunkBits = 16
+	targetChunkLen  = 1 << targetChunkBits
+	firstChunkLen   = 1 << 12
+)
 
 // targetList is a growable list of targets in chunks.
 type targetList struct {
-	chunks []*[targetChunkLen]target
+	chunks [][]target
 	n      int
 }
 
+// at returns target i. The pointer is valid until the next push: the
+// first chunk moves when it grows.
 func (l *targetList) at(i int32) *target {
-	return &l.chunks[i/targetChunkLen][i%targetChunkLen]
+	return &l.chunks[i>>targetChunkBits][i&(targetChunkLen-1)]
 }
 
 // push appends a zero target and returns it.
 func (l *targetList) push() *target {
-	if l.n == len(l.chunks)*targetChunkLen {
-		l.chunks = append(l.chunks, new([targetChunkLen]target))
+	c, off := l.n>>targetChunkBits, l.n&(targetChunkLen-1)
+	switch {
+	case c == len(l.chunks):
+		size := targetChunkLen
+		if c == 0 {
+			size = firstChunkLen
+		}
+		l.chunks = append(l.chunks, make([]target, size))
+		adviseHuge(l.chunks[c])
+	case off == len(l.chunks[c]):
+		grown := make([]target, 2*off)
+		adviseHuge(grown)
+		copy(grown, l.chunks[c])
+		l.chunks[c] = grown
 	}
 	l.n++
-	return l.at(int32(l.n - 1))
+	return &l.chunks[c][off]
 }
 
 // answer marks t answered by x.

@@ -102,6 +102,7 @@ func (t *idTable4) grow() {
 		t.seed = slotSeed()
 	}
 	t.slots = make([]slot4, max(2*len(old), tableMinSlots))
+	adviseHuge(t.slots)
 	for _, s := range old {
 		if s.id1 != 0 {
 			t.insert(s)
@@ -165,6 +166,7 @@ func (t *idTable6) grow() {
 		t.seed = slotSeed()
 	}
 	t.slots = make([]slot6, max(2*len(old), tableMinSlots))
+	adviseHuge(t.slots)
 	for _, s := range old {
 		if s.id1 != 0 {
 			t.insert(s)
@@ -240,6 +242,7 @@ func (t *targetTable) grow() {
 		t.seed = slotSeed()
 	}
 	t.slots = make([]slotT, max(2*len(old), tableMinSlots))
+	adviseHuge(t.slots)
 	for _, s := range old {
 		if s.c != 0 {
 			t.insert(s.ab, s.c, s.idx)
