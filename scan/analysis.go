@@ -402,7 +402,7 @@ func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
 	if err := p.now(); err != nil {
 		return nil, err
 	}
-	all, start := groupTargets(ctx, a.shards[:], remap, an.srcOf, len(an.sources), workers)
+	all, start := groupTargets(ctx, a.shards[:], remap, an.srcOf, len(an.sources))
 	for i := range a.shards {
 		a.shards[i] = nil // the analysis holds copies
 	}
@@ -527,10 +527,12 @@ func (an *Analysis) makeSources(recs []addrRec, remap []int32, shards []*shard) 
 
 // groupTargets gathers every shard's targets by source (a counting sort),
 // each source's in file order, with address and source indexes of the
-// analysis: all[start[s]:start[s+1]] are source s's targets. Up to workers
-// goroutines share the copying, each writing the targets of a range of
-// sources. Once ctx ends it stops early: the caller drops what it made.
-func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, nsrc, workers int) (all []target, start []int32) {
+// analysis: all[start[s]:start[s+1]] are source s's targets. One pass
+// merges the shards' lists by frame and drops each chunk of a list once
+// read; on a large capture the memory of the chunks read is returned to
+// the system as it goes, so that the targets are held twice only in part.
+// Once ctx ends it stops early: the caller drops what it made.
+func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, nsrc int) (all []target, start []int32) {
 	start = make([]int32, nsrc+1)
 	p := newPoll(ctx)
 	for _, s := range shards {
@@ -546,39 +548,40 @@ func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, ns
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
-	all = make([]target, start[nsrc])
+	n := int(start[nsrc])
+	all = make([]target, n)
 	adviseHuge(all)
 	fill := slices.Clone(start[:nsrc])
-	bounds := splitSources(start, workers)
-	var wg sync.WaitGroup
-	for w := 0; w+1 < len(bounds); w++ {
-		lo, hi := int32(bounds[w]), int32(bounds[w+1])
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := newPoll(ctx)
-			mergeByFrame(shards, func(t *target) bool {
-				if g := srcOf[remap[t.src]]; g >= lo && g < hi {
-					x := &all[fill[g]]
-					*x = *t
-					x.src, x.dst = g, remap[t.dst]
-					fill[g]++
-				}
-				return !p.stop()
-			})
-		}()
+	releaseEvery := n + 1
+	if n >= collectAfterTargets {
+		releaseEvery = n/releaseSteps + 1
 	}
-	wg.Wait()
-	for _, s := range shards {
-		s.tgts = targetList{}
-	}
+	done := 0
+	mergeByFrame(shards, func(t *target) bool {
+		g := srcOf[remap[t.src]]
+		x := &all[fill[g]]
+		*x = *t
+		x.src, x.dst = g, remap[t.dst]
+		fill[g]++
+		if done++; done%releaseEvery == 0 {
+			debug.FreeOSMemory()
+		}
+		return !p.stop()
+	})
 	return all, start
 }
+
+// releaseSteps is how many times groupTargets returns the memory of the
+// chunks it has read to the system: each costs a collection (of a heap of
+// pointer-free arrays: about a millisecond) and lowers the peak by a
+// step's share of the targets.
+const releaseSteps = 8
 
 // mergeByFrame calls f with every shard's targets (each shard's list is
 // in file order) merged by frame: in file order, the order the
 // fingerprint counters see a source's probes in, and mostly already their
-// time order. It stops early when f returns false.
+// time order. Each chunk of a list is dropped once f has seen it, and the
+// lists are empty at the end. It stops early when f returns false.
 func mergeByFrame(shards []*shard, f func(t *target) bool) {
 	pos := make([]int32, len(shards))
 	head := make([]uint64, len(shards)) // frame of each list's next target
@@ -597,17 +600,23 @@ func mergeByFrame(shards []*shard, f func(t *target) bool) {
 			}
 		}
 		if head[best] == done {
-			return
+			break
 		}
 		s := shards[best]
 		if !f(s.tgts.at(pos[best])) {
-			return
+			break
 		}
 		pos[best]++
+		if pos[best]&(targetChunkLen-1) == 0 {
+			s.tgts.chunks[pos[best]>>targetChunkBits-1] = nil // read
+		}
 		head[best] = done
 		if int(pos[best]) < s.tgts.n {
 			head[best] = s.tgts.at(pos[best]).frame
 		}
+	}
+	for _, s := range shards {
+		s.tgts = targetList{}
 	}
 }
 
