@@ -134,7 +134,7 @@ func (s *shard) find(k targetKey) *target {
 	if !s.owner(k.src) {
 		return nil
 	}
-	if i, ok := s.tgtIdx.get(k); ok {
+	if i, ok := s.tgtIdx.get(k, &s.tgts); ok {
 		return s.tgts.at(i)
 	}
 	return nil
