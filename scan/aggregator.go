@@ -16,46 +16,6 @@ const (
 	protoSCTP   = 132
 )
 
-// class is what the first packet of a target says about it.
-type class uint8
-
-// Probe classes, as flag_stats names them (CONTRACT.md §3.1).
-const (
-	clsNone   class = iota // not a probe: midstream traffic of a flow that began before the capture
-	clsSYN                 // SYN without ACK (ECE/CWR allowed)
-	clsFIN                 // FIN alone
-	clsNULL                // no flags
-	clsXMAS                // FIN+PSH+URG
-	clsMAIMON              // FIN+ACK, no payload, on a flow never seen before
-	clsACK                 // ACK alone, no payload, on a flow never seen before
-	clsOTHER               // any other segment without ACK that is not SYN or RST alone (SYN+FIN, ...)
-	clsUDP                 // a UDP datagram
-	clsICMP                // an ICMP echo, timestamp or address-mask request (ICMPv6 echo)
-	clsPROTO               // a packet of another IP protocol in a sweep of protocol numbers (nmap -sO; see protoscan.go)
-	clsINIT                // an SCTP INIT (nmap -sY; see sctp.go)
-	clsCOOKIE              // an SCTP COOKIE ECHO with no association behind it (nmap -sZ)
-	numClasses
-)
-
-var classNames = [numClasses]string{"", "SYN", "FIN", "NULL", "XMAS", "MAIMON", "ACK", "OTHER", "UDP", "ICMP", "IP",
-	"SCTP_INIT", "SCTP_COOKIE_ECHO"}
-
-// hasPort reports whether the class's targets are keyed by a port: ICMP
-// requests are keyed by their type and protocol probes by their protocol
-// number, so neither belongs in a list of ports.
-func (c class) hasPort() bool { return c != clsICMP && c != clsPROTO }
-
-// stealth reports whether c is a class no valid TCP stack sends to open a
-// connection (RFC 9293: after the SYN every segment carries ACK), so that
-// a few distinct targets suffice (DETECTION.md §6.9).
-func (c class) stealth() bool {
-	switch c {
-	case clsFIN, clsNULL, clsXMAS, clsMAIMON, clsOTHER, clsCOOKIE:
-		return true // COOKIE ECHO: no SCTP stack sends one without the INIT ACK that carried its cookie
-	}
-	return false
-}
-
 // Target state bits: what the capture showed after the first packet.
 const (
 	stAnswered     uint16 = 1 << iota // any packet back from the target (or an ICMP error about it)
@@ -538,73 +498,6 @@ func (x *pkt) has(bit uint16) bool { return x.bits&bit != 0 }
 // unicast reports whether d addresses one host.
 func unicast(d netip.Addr) bool {
 	return !d.IsMulticast() && d != netip.AddrFrom4([4]byte{255, 255, 255, 255}) && !d.IsUnspecified()
-}
-
-// icmpKind sorts an ICMP type: a request (req is its type), a reply (req
-// is the type of the request it answers), or neither.
-func icmpKind(v6 bool, typ uint8) (req uint8, isReq, reply bool) {
-	switch {
-	case !v6 && (typ == icmpEcho || typ == icmpTimestamp || typ == icmpMaskRequest), v6 && typ == icmp6EchoRequest:
-		return typ, true, false
-	case !v6 && typ == icmpEchoReply:
-		return icmpEcho, false, true
-	case !v6 && typ == icmpTimestampReply:
-		return icmpTimestamp, false, true
-	case !v6 && typ == icmpMaskReply:
-		return icmpMaskRequest, false, true
-	case v6 && typ == icmp6EchoReply:
-		return icmp6EchoRequest, false, true
-	}
-	return 0, false, false
-}
-
-// tcpFlagMask keeps the flags that decide a class; ECE, CWR and NS only
-// negotiate ECN and are ignored.
-const tcpFlagMask = pcapng.TCPFlagFIN | pcapng.TCPFlagSYN | pcapng.TCPFlagRST | pcapng.TCPFlagPSH | pcapng.TCPFlagACK | pcapng.TCPFlagURG
-
-// tcpClass classifies the first TCP segment of a target; ok is false for
-// segments that never open one (RST, SYN/ACK: backscatter or the tail of
-// an unseen flow).
-func tcpClass(flags uint16, payload bool) (c class, ok bool) {
-	const (
-		fin = pcapng.TCPFlagFIN
-		syn = pcapng.TCPFlagSYN
-		rst = pcapng.TCPFlagRST
-		psh = pcapng.TCPFlagPSH
-		ack = pcapng.TCPFlagACK
-		urg = pcapng.TCPFlagURG
-	)
-	f := flags & tcpFlagMask
-	if f&ack == 0 {
-		switch f {
-		case syn, syn | psh, syn | urg, syn | psh | urg:
-			return clsSYN, true
-		case rst:
-			return clsNone, false
-		case fin:
-			return clsFIN, true
-		case 0:
-			return clsNULL, true
-		case fin | psh | urg:
-			return clsXMAS, true
-		}
-		return clsOTHER, true
-	}
-	switch {
-	case f&rst != 0:
-		return clsNone, false
-	case f&syn != 0 && f&fin == 0:
-		return clsNone, false // SYN/ACK
-	case f&syn != 0:
-		return clsOTHER, true // SYN+FIN+ACK and the like: no stack sends these
-	case payload:
-		return clsNone, true
-	case f == ack:
-		return clsACK, true
-	case f == fin|ack:
-		return clsMAIMON, true
-	}
-	return clsNone, true // PSH/URG with ACK and no payload: flow traffic
 }
 
 // ICMP types the engine reads (RFC 792, RFC 950, RFC 4443).

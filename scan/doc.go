@@ -36,4 +36,17 @@
 // byte-identical whatever the number of workers (TestParallelEqualsSequential).
 // Finish sorts instead of hashing wherever it can and shares its work
 // between the same number of goroutines.
+//
+// Where to read what: rules.go has the detection rules in DETECTION.md's
+// order (what a probe is, outcomes, what counts, when a source is listed,
+// shape and rate); verdict.go applies them to a whole capture. The
+// evidence they read is gathered by aggregator.go (addresses, sources,
+// routing), shard.go (targets and their answers, per packet), and, at
+// Finish (analysis.go), group.go (targets grouped by source) and build.go
+// (each source's probes, outcomes and episodes); the other detections
+// have a file each (protoscan, sctp, idle, decoy, roles, nearmiss,
+// fingerprint, darknet). views.go and detail.go answer the questions;
+// triage.go weighs the listed sources with the site context. table.go and
+// heavy.go hold the storage machinery: hash tables, the Space-Saving
+// summary and the HyperLogLog counter.
 package scan

@@ -163,42 +163,6 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 	return vs, nil
 }
 
-// qualifies reports whether episode e of r is listed under th with the
-// count rules allow: it meets one of them, fewer successful connections
-// than counted probes began in it (a client whose connections mostly
-// succeed is not a scanner), and its rate reaches th.MinRatePPS, is
-// undefined (one timestamp; ok false) or TRW called r a scanner (slow
-// scans).
-func (e *episode) qualifies(r *srcResult, th Thresholds, allow reasons) (rate float64, ok, qualifies bool) {
-	if e.meets(th, allow) == 0 || e.successes >= e.counted {
-		return 0, false, false
-	}
-	rate, ok = e.rate()
-	return rate, ok, !ok || rate >= th.MinRatePPS || r.trw.Scanner
-}
-
-// allowed is the count rules that may list r. A source the sequential
-// test (TRW) found benign is a client whose first contacts mostly
-// succeed; the count rules do not overrule it unless its failures
-// dominate (trwGuard). Stealth probes and host discovery are scanning
-// however the rest of its traffic went.
-func allowed(r *srcResult) reasons {
-	if trwGuard(r) {
-		return rsUnguarded
-	}
-	return rsCounts
-}
-
-// trwGuard reports whether TRW decided r benign and r's failed first
-// contacts do not outnumber its successful ones. Failures here are TRW's
-// (closed, filtered, unanswered) and half-open probes: a SYN/ACK the
-// source never took up is what a raw-packet scanner leaves, never a
-// client, so a SYN scan of a web farm whose every port is open is not
-// excused by its SYN/ACKs.
-func trwGuard(r *srcResult) bool {
-	return r.trw.Benign && !r.failsDominate
-}
-
 // explain replays episode ei and returns the count rules among allow it
 // meets and the probe at which the first of them was crossed.
 func explain(r *srcResult, ei int, th Thresholds, c *counter, allow reasons) (rs reasons, ns int64, frame uint64) {
