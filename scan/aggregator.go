@@ -5,6 +5,9 @@ import (
 	"net/netip"
 
 	"porthunter/pcapng"
+	"porthunter/scan/internal/hashtab"
+	"porthunter/scan/internal/hugepage"
+	"porthunter/scan/internal/sketch"
 )
 
 // IP protocol numbers used as the protocol of a target.
@@ -54,15 +57,15 @@ type Aggregator struct {
 	prevTS   int64
 	havePrev bool
 	prec     uint8
-	ids4     idTable4  // IPv4 addresses, as big-endian uint32, → ID
-	ids6     idTable6  // IPv6 addresses → ID
-	addrs    []addrRec // by ID
-	sources  int64     // addresses that are sources
-	recent   [2]ipAddr // the last two addresses looked up, and their IDs:
-	recentID [2]int32  // consecutive packets often share an endpoint
+	ids4     hashtab.IDs4 // IPv4 addresses, as big-endian uint32, → ID
+	ids6     hashtab.IDs6 // IPv6 addresses → ID
+	addrs    []addrRec    // by ID
+	sources  int64        // addresses that are sources
+	recent   [2]ipAddr    // the last two addresses looked up, and their IDs:
+	recentID [2]int32     // consecutive packets often share an endpoint
 	lim      limits
-	refused  *spaceSaving // senders refused as sources, by packets (first reading only)
-	untrack  hll          // distinct senders refused
+	refused  *sketch.Summary // senders refused as sources, by packets (first reading only)
+	untrack  sketch.HLL      // distinct senders refused
 	shards   [numShards]*shard
 	pool     *workers // nil: the shards run on the caller's goroutine, a batch at a time:
 	cur      *batch   // the batch being filled
@@ -199,15 +202,15 @@ func (a *Aggregator) addrID(x netip.Addr) int32 {
 		}
 		id = int32(len(a.addrs))
 		if ip.v6 {
-			a.ids6.put(ip.hi, ip.lo, id)
+			a.ids6.Put(ip.hi, ip.lo, id)
 		} else {
-			a.ids4.put(uint32(ip.lo), id)
+			a.ids4.Put(uint32(ip.lo), id)
 		}
 		if len(a.addrs) == cap(a.addrs) {
 			// Doubled by hand: append grows a large slice by a quarter,
 			// copying it (and faulting in its new array) ever more often.
 			grown := make([]addrRec, len(a.addrs), max(2*cap(a.addrs), 1024))
-			adviseHuge(grown)
+			hugepage.Advise(grown)
 			copy(grown, a.addrs)
 			a.addrs = grown
 		}
@@ -231,9 +234,9 @@ func (a *Aggregator) lookupID(x netip.Addr) int32 {
 
 func (a *Aggregator) lookupIP(ip ipAddr) (int32, bool) {
 	if ip.v6 {
-		return a.ids6.get(ip.hi, ip.lo)
+		return a.ids6.Get(ip.hi, ip.lo)
 	}
-	return a.ids4.get(uint32(ip.lo))
+	return a.ids4.Get(uint32(ip.lo))
 }
 
 // source counts a packet sent at ts by address sid, which becomes a
@@ -267,12 +270,12 @@ func (a *Aggregator) source(sid int32, ts int64) bool {
 // refuse counts a packet of a sender that is not tracked as a source and,
 // on a first reading, ranks the sender by its packets.
 func (a *Aggregator) refuse(x ipAddr) {
-	a.untrack.add(x)
+	a.untrack.Add(x.key())
 	if a.cfg.Admit == nil {
 		if a.refused == nil {
-			a.refused = newSpaceSaving(summaryCapacity(a.lim.maxSources))
+			a.refused = sketch.NewSummary(summaryCapacity(a.lim.maxSources))
 		}
-		a.refused.add(x)
+		a.refused.Add(x.key())
 	}
 }
 
@@ -347,6 +350,8 @@ func ipOf(x netip.Addr) ipAddr {
 	return ipAddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), true}
 }
 
+func (x ipAddr) key() sketch.Key { return sketch.Key{Hi: x.hi, Lo: x.lo, V6: x.v6} }
+
 func (x ipAddr) addr() netip.Addr {
 	if !x.v6 {
 		return netip.AddrFrom4([4]byte{byte(x.lo >> 24), byte(x.lo >> 16), byte(x.lo >> 8), byte(x.lo)})
@@ -374,7 +379,7 @@ func be32(b [4]byte) uint32 {
 // every run.
 func shardOf(x, y int32) int {
 	lo, hi := min(x, y), max(x, y)
-	return int(mix64(uint64(lo)<<32|uint64(hi)) >> (64 - shardBits))
+	return int(hashtab.Mix64(uint64(lo)<<32|uint64(hi)) >> (64 - shardBits))
 }
 
 // shardBits is log2(numShards).

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+
+	"porthunter/scan/internal/hashtab"
 )
 
 // collectAfterTargets is the number of targets (about 18 MiB of them)
@@ -206,16 +208,16 @@ func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
 	st.HasReturnTraffic = returned
 	st.NoReturnTraffic = !returned && st.Targets > 0
 	st.MemoryBudgetBytes = a.cfg.MemoryBudgetBytes
-	st.DroppedSources = a.untrack.estimate()
+	st.DroppedSources = a.untrack.Estimate()
 	if a.cfg.Admit != nil { // the first reading spent the source budget
 		st.HeaviestSources, st.LimitHit = true, true
 	}
 	if a.refused != nil {
-		an.heavy = a.refused.heaviest(a.addrs, int(a.lim.maxSources))
+		an.heavy = heaviest(a.refused, a.addrs, int(a.lim.maxSources))
 		a.refused = nil
 	}
 
-	a.ids4, a.ids6 = idTable4{}, idTable6{}
+	a.ids4, a.ids6 = hashtab.IDs4{}, hashtab.IDs6{}
 	if err := p.now(); err != nil {
 		return nil, err
 	}

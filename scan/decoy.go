@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"porthunter/scan/internal/hashtab"
+	"porthunter/scan/internal/sketch"
 )
 
 // DecoyGroup is one decoy scan as the answers list it: sources that sent
@@ -63,10 +66,6 @@ type decoyKey struct {
 func decoyKeyOf(t *target) decoyKey {
 	return decoyKey{t.dst, t.seq, t.port, t.sport, t.ipid}
 }
-
-// decoySieveBits sizes the sieve of findDecoys: 2^22 slots of two bits
-// (1 MiB), so the at most decoyMaxProbes probes fill at most half of them.
-const decoySieveBits = 22
 
 // eachDecoyProbe calls f with the source index and each of the first
 // decoyMaxProbes TCP probes, in source then time order, that could share
@@ -314,21 +313,18 @@ func (an *Analysis) decoyRole(si int32) (string, *decoySet) {
 // bit array, once and twice; only probes whose hash was seen twice can
 // share their key with another, so only they are sorted in the second.
 func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32) ([]decoyEdge, error) {
-	var once, twice [1 << decoySieveBits / 64]uint64
-	seed := slotSeed()
+	sieve := new(sketch.Sieve) // at most decoyMaxProbes keys: within sketch.SieveBits' half
+	seed := hashtab.Seed()
 	slot := func(k decoyKey) uint64 {
-		h := mix64((uint64(uint32(k.dst))<<32 | uint64(k.seq)) ^ seed)
-		return mix64(h^(uint64(k.port)<<32|uint64(k.sport)<<16|uint64(k.ipid))) >> (64 - decoySieveBits)
+		h := hashtab.Mix64((uint64(uint32(k.dst))<<32 | uint64(k.seq)) ^ seed)
+		return hashtab.Mix64(h ^ (uint64(k.port)<<32 | uint64(k.sport)<<16 | uint64(k.ipid)))
 	}
 	p := newPoll(ctx)
 	err := eachDecoyProbe(p, an, func(_ int, t *target) {
 		if t.dst%parts != part {
 			return
 		}
-		h := slot(decoyKeyOf(t))
-		w, bit := h/64, uint64(1)<<(h%64)
-		twice[w] |= once[w] & bit
-		once[w] |= bit
+		sieve.Add(slot(decoyKeyOf(t)))
 	})
 	if err != nil {
 		return nil, err
@@ -345,7 +341,7 @@ func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32) ([]dec
 			return
 		}
 		k := decoyKeyOf(t)
-		if h := slot(k); twice[h/64]&(1<<(h%64)) != 0 {
+		if sieve.Twice(slot(k)) {
 			cands = append(cands, cand{uint64(uint32(k.dst))<<32 | uint64(k.seq),
 				uint64(k.port)<<32 | uint64(k.sport)<<16 | uint64(k.ipid), int32(si)})
 		}
@@ -378,11 +374,11 @@ func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32) ([]dec
 		if cands[i].si != cands[j-1].si {
 			idx = idx[:0]
 			dst := int32(cands[i].k1 >> 32)
-			h := mix64(uint64(uint32(dst)) ^ seed)
+			h := hashtab.Mix64(uint64(uint32(dst)) ^ seed)
 			for _, c := range cands[i:j] {
 				if len(idx) == 0 || idx[len(idx)-1] != c.si {
 					idx = append(idx, c.si)
-					h = mix64(h ^ uint64(uint32(c.si)))
+					h = hashtab.Mix64(h ^ uint64(uint32(c.si)))
 				}
 			}
 			found := false

@@ -46,7 +46,9 @@
 // (each source's probes, outcomes and episodes); the other detections
 // have a file each (protoscan, sctp, idle, decoy, roles, nearmiss,
 // fingerprint, darknet). views.go and detail.go answer the questions;
-// triage.go weighs the listed sources with the site context. table.go and
-// heavy.go hold the storage machinery: hash tables, the Space-Saving
-// summary and the HyperLogLog counter.
+// triage.go weighs the listed sources with the site context. The generic
+// storage machinery is under internal/: hashtab (the address tables and
+// the hashing the target table of table.go shares), sketch (the
+// Space-Saving summary, the HyperLogLog counter and the decoy search's
+// sieve) and hugepage; heavy.go uses the sketches for the source budget.
 package scan

@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+
+	"porthunter/scan/internal/hugepage"
 )
 
 // Finish's grouping of the shards' targets by source, and the derivation
@@ -35,7 +37,7 @@ func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, ns
 	}
 	n := int(start[nsrc])
 	all = make([]target, n)
-	adviseHuge(all)
+	hugepage.Advise(all)
 	fill := slices.Clone(start[:nsrc])
 	releaseEvery := n + 1
 	if n >= collectAfterTargets {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -104,40 +103,6 @@ func TestHeaviestSourcesFloodOnly(t *testing.T) {
 	}
 }
 
-// TestSpaceSaving: heavy senders hidden in a stream of single packets
-// from three times as many senders as the summary holds keep a sure
-// count close to their true one; singletons never reach heavyMinPackets.
-func TestSpaceSaving(t *testing.T) {
-	s := newSpaceSaving(heavyCapacity)
-	heavy := []ipAddr{{lo: 1}, {lo: 2}, {hi: 7, lo: 3, v6: true}}
-	n := 3 * heavyCapacity
-	for i := range n {
-		s.add(ipAddr{lo: uint64(1000 + i)})
-		if i%200 == 0 {
-			for _, h := range heavy {
-				s.add(h)
-			}
-		}
-	}
-	perHeavy := uint64((n + 199) / 200)
-	bound := uint64((n + len(heavy)*int(perHeavy)) / heavyCapacity) // the summary's least count is at most N/k
-	for _, h := range heavy {
-		i, ok := s.pos.get(h)
-		if !ok {
-			t.Fatalf("%+v lost", h)
-		}
-		e := s.e[i]
-		if e.count < perHeavy || e.count-e.err > perHeavy || e.count-e.err+bound < perHeavy {
-			t.Errorf("%+v: count %d err %d, true %d (excess bound %d)", h, e.count, e.err, perHeavy, bound)
-		}
-	}
-	for _, e := range s.e {
-		if e.addr.lo >= 1000 && e.count-e.err > 1 {
-			t.Fatalf("singleton %+v has sure count %d", e.addr, e.count-e.err)
-		}
-	}
-}
-
 // near reports whether a distinct-count estimate is within 2 % (at
 // least 3) of n.
 func near(est uint64, n int) bool {
@@ -154,98 +119,5 @@ func TestSummaryCapacity(t *testing.T) {
 		if got := summaryCapacity(c.maxSources); got != c.want {
 			t.Errorf("summaryCapacity(%d) = %d, want %d", c.maxSources, got, c.want)
 		}
-	}
-}
-
-// TestHLL: the distinct-sender estimate is exact for a few senders and
-// within 2 % (at least 3) beyond, duplicates aside.
-func TestHLL(t *testing.T) {
-	for _, n := range []int{0, 1, 2, 10, 404, 5000, 100_000, 1_000_000} {
-		var h hll
-		for i := range n {
-			x := ipAddr{lo: uint64(i)}
-			if i%3 == 0 {
-				x = ipAddr{hi: uint64(i), lo: 9, v6: true}
-			}
-			h.add(x)
-			h.add(x)
-		}
-		got := h.estimate()
-		if n <= 10 && got != uint64(n) || !near(got, n) {
-			t.Errorf("%d distinct: estimate %d", n, got)
-		}
-	}
-}
-
-// TestSpaceSavingInvariants checks the summary against exact counts over
-// a skewed stream of 3 million packets from 400,000 senders: the counts
-// sum to the stream's length, every kept sender's count-err <= true count
-// <= count, every sender of more than N/capacity packets is kept,
-// and the buckets are in increasing count order with their entries.
-func TestSpaceSavingInvariants(t *testing.T) {
-	s := newSpaceSaving(heavyCapacity)
-	r := rand.New(rand.NewPCG(5, 6))
-	z := rand.NewZipf(r, 1.2, 1, 400_000-1)
-	truth := map[ipAddr]uint64{}
-	const n = 3_000_000
-	for range n {
-		x := ipAddr{lo: z.Uint64()}
-		truth[x]++
-		s.add(x)
-	}
-	var sum uint64
-	for _, e := range s.e {
-		sum += e.count
-		if tc := truth[e.addr]; e.count-e.err > tc || tc > e.count {
-			t.Fatalf("%+v: count %d err %d, true %d", e.addr, e.count, e.err, tc)
-		}
-		if got, ok := s.pos.get(e.addr); !ok || s.e[got].addr != e.addr {
-			t.Fatalf("%+v not indexed", e.addr)
-		}
-	}
-	indexed := 0
-	for _, sl := range s.pos.slots {
-		if sl.e1 != 0 {
-			indexed++
-		}
-	}
-	if sum != n || indexed != len(s.e) {
-		t.Fatalf("counts sum to %d (want %d), %d indexed of %d", sum, n, indexed, len(s.e))
-	}
-	for x, c := range truth {
-		if _, ok := s.pos.get(x); !ok && c > n/heavyCapacity {
-			t.Errorf("%+v with %d packets lost", x, c)
-		}
-	}
-	seen, last := 0, uint64(0)
-	for k := s.minB; k >= 0; k = s.b[k].next {
-		if s.b[k].count <= last || s.b[k].head < 0 {
-			t.Fatalf("bucket %d: count %d after %d, head %d", k, s.b[k].count, last, s.b[k].head)
-		}
-		last = s.b[k].count
-		for i := s.b[k].head; i >= 0; i = s.e[i].next {
-			if s.e[i].count != last || s.e[i].bucket != k {
-				t.Fatalf("entry %d in bucket %d has count %d", i, k, s.e[i].count)
-			}
-			seen++
-		}
-	}
-	if seen != len(s.e) {
-		t.Fatalf("%d entries in the buckets, %d in all", seen, len(s.e))
-	}
-}
-
-// BenchmarkSpaceSaving measures the cost of one refused packet in a flood:
-// mostly new senders, every 100th packet from one of ten heavy ones.
-func BenchmarkSpaceSaving(b *testing.B) {
-	s := newSpaceSaving(heavyCapacity)
-	i := uint64(0)
-	for b.Loop() {
-		x := ipAddr{lo: 1<<32 | i}
-		if i%100 == 0 {
-			x = ipAddr{lo: i / 100 % 10}
-		}
-		s.add(x)
-		i++
 	}
 }

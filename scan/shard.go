@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"porthunter/pcapng"
+	"porthunter/scan/internal/hugepage"
 )
 
 // targetKey identifies one target of one source by address IDs. For ICMP
@@ -180,7 +181,7 @@ func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
 
 // A target list grows a chunk at a time instead of copying every target
 // into an array twice the size: chunks of targetChunkLen targets (5 MiB,
-// whole huge pages: see adviseHuge), but for the first, which starts at
+// whole huge pages: see hugepage.Advise), but for the first, which starts at
 // firstChunkLen (320 KiB) and doubles, so that a small capture's shard
 // costs no more than its targets.
 const (
@@ -211,10 +212,10 @@ func (l *targetList) push() *target {
 			size = firstChunkLen
 		}
 		l.chunks = append(l.chunks, make([]target, size))
-		adviseHuge(l.chunks[c])
+		hugepage.Advise(l.chunks[c])
 	case off == len(l.chunks[c]):
 		grown := make([]target, 2*off)
-		adviseHuge(grown)
+		hugepage.Advise(grown)
 		copy(grown, l.chunks[c])
 		l.chunks[c] = grown
 	}

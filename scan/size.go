@@ -14,8 +14,6 @@ var (
 	sizeVerdict   = int64(reflect.TypeFor[verdict]().Size())
 	sizeDistGroup = int64(reflect.TypeFor[distGroup]().Size())
 	sizeDecoy     = int64(reflect.TypeFor[decoySet]().Size())
-	sizeSlot4     = int64(reflect.TypeFor[slot4]().Size())
-	sizeSlot6     = int64(reflect.TypeFor[slot6]().Size())
 	sizeMonitor   = int64(reflect.TypeFor[Monitoring]().Size())
 )
 
@@ -57,7 +55,7 @@ func (an *Analysis) RetainedBytes() int64 {
 	}
 	n += 4 * int64(len(an.decoyOf))
 	if h := an.heavy; h != nil {
-		n += sizeSlot4*int64(len(h.v4.slots)) + sizeSlot6*int64(len(h.v6.slots))
+		n += h.v4.Bytes() + h.v6.Bytes()
 	}
 	return n
 }

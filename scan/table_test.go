@@ -5,37 +5,19 @@ import (
 	"testing"
 )
 
-// TestTables checks the three open-addressing tables against Go maps over
-// keys that make them grow many times, with look-ups of present and absent
+// TestTargetTable checks the target table against a Go map over
+// keys that make it grow many times, with look-ups of present and absent
 // keys after every growth.
-func TestTables(t *testing.T) {
+func TestTargetTable(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const n = 100_000
 	var (
-		t4  idTable4
-		m4  = map[uint32]int32{}
-		t6  idTable6
-		m6  = map[[2]uint64]int32{}
 		tt  targetTable
 		tl  targetList // the targets tt indexes: tt confirms a key on them
 		mt  = map[targetKey]int32{}
-		k4s []uint32
-		k6s [][2]uint64
 		kts []targetKey
 	)
 	for i := range int32(n) {
-		k4 := r.Uint32() & 0xfffff // collisions with present keys are skipped
-		if _, ok := m4[k4]; !ok {
-			t4.put(k4, i)
-			m4[k4] = i
-			k4s = append(k4s, k4)
-		}
-		k6 := [2]uint64{r.Uint64() & 3, r.Uint64() & 0xffff}
-		if _, ok := m6[k6]; !ok {
-			t6.put(k6[0], k6[1], i)
-			m6[k6] = i
-			k6s = append(k6s, k6)
-		}
 		kt := targetKey{int32(r.IntN(300)), int32(r.IntN(300)), uint16(r.IntN(4)), uint8(r.IntN(2))}
 		if _, ok := mt[kt]; !ok {
 			j := int32(tl.n)
@@ -45,16 +27,6 @@ func TestTables(t *testing.T) {
 			kts = append(kts, kt)
 		}
 		if i&(i-1) == 0 { // powers of two: look everything up
-			for _, k := range k4s {
-				if id, ok := t4.get(k); !ok || id != m4[k] {
-					t.Fatalf("idTable4.get(%#x) = %d, %v; want %d", k, id, ok, m4[k])
-				}
-			}
-			for _, k := range k6s {
-				if id, ok := t6.get(k[0], k[1]); !ok || id != m6[k] {
-					t.Fatalf("idTable6.get(%v) = %d, %v; want %d", k, id, ok, m6[k])
-				}
-			}
 			for _, k := range kts {
 				if id, ok := tt.get(k, &tl); !ok || id != mt[k] {
 					t.Fatalf("targetTable.get(%+v) = %d, %v; want %d", k, id, ok, mt[k])
@@ -62,17 +34,10 @@ func TestTables(t *testing.T) {
 			}
 		}
 	}
-	if t4.n != len(m4) || t6.n != len(m6) || tt.n != len(mt) {
-		t.Fatalf("entries %d %d %d, want %d %d %d", t4.n, t6.n, tt.n, len(m4), len(m6), len(mt))
+	if tt.n != len(mt) {
+		t.Fatalf("entries %d, want %d", tt.n, len(mt))
 	}
 	for range n {
-		k4 := r.Uint32() | 1<<31 // never put
-		if _, ok := t4.get(k4); ok {
-			t.Fatalf("idTable4.get(%#x) found an absent key", k4)
-		}
-		if _, ok := t6.get(4+r.Uint64()%8, 0); ok {
-			t.Fatal("idTable6.get found an absent key")
-		}
 		if _, ok := tt.get(targetKey{int32(300 + r.IntN(300)), 0, 0, 0}, &tl); ok {
 			t.Fatal("targetTable.get found an absent key")
 		}

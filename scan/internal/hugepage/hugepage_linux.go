@@ -1,4 +1,6 @@
-package scan
+// Package hugepage asks the kernel to back large arrays with transparent
+// huge pages.
+package hugepage
 
 import (
 	"reflect"
@@ -11,18 +13,18 @@ import (
 // fifth of the CPU time (83,000 faults, each a trap to the kernel and, in
 // a virtual machine, to the hypervisor). Where the system leaves
 // transparent huge pages to the program (the default "madvise" mode),
-// adviseHuge asks for them on these arrays: one fault per 2 MiB.
+// Advise asks for them on these arrays: one fault per 2 MiB.
 
 const (
 	hugePageBytes = 2 << 20
 	madvHugepage  = 14 // MADV_HUGEPAGE, linux/mman.h
 )
 
-// adviseHuge asks the kernel to back the whole 2 MiB pages inside the
+// Advise asks the kernel to back the whole 2 MiB pages inside the
 // array of s with transparent huge pages. It is a hint: it changes no
 // data, and an error (a kernel without THP, a mode of "never") only means
 // small pages as before.
-func adviseHuge[T any](s []T) {
+func Advise[T any](s []T) {
 	size := uintptr(cap(s)) * reflect.TypeFor[T]().Size()
 	if size < 2*hugePageBytes {
 		return

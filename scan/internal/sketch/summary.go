@@ -1,0 +1,204 @@
+package sketch
+
+import "porthunter/scan/internal/hashtab"
+
+// Summary ranks a stream of addresses by count in a fixed number of
+// entries (Metwally, Agrawal and El Abbadi, 2005): a new address, when the
+// summary is full, replaces one with the least count and inherits that
+// count as its possible excess (err), so count-err never exceeds the true
+// count. The entries hang in buckets of equal count, the buckets in a list
+// by increasing count (the paper's Stream-Summary), so every packet costs
+// one table look-up and a few index updates.
+type Summary struct {
+	cap   int     // entries at most
+	pos   ssIndex // address → entry
+	e     []ssEntry
+	b     []ssBucket
+	freeB int32 // a free bucket (linked through next), or -1
+	minB  int32 // the bucket of least count, or -1
+}
+
+type ssEntry struct {
+	addr       Key
+	count, err uint64
+	bucket     int32
+	prev, next int32 // siblings in the bucket, -1 at the ends
+}
+
+type ssBucket struct {
+	count      uint64
+	head       int32 // first entry
+	prev, next int32 // buckets of the next lower and higher counts, -1 at the ends
+}
+
+// NewSummary returns an empty summary of capacity entries.
+func NewSummary(capacity int) *Summary {
+	s := &Summary{cap: capacity, freeB: -1, minB: -1}
+	s.pos.slots = make([]ssSlot, 2*capacity)
+	s.pos.seed = hashtab.Seed()
+	return s
+}
+
+func (s *Summary) Add(x Key) {
+	if i, ok := s.pos.get(x); ok {
+		s.bump(i)
+		return
+	}
+	if len(s.e) < s.cap {
+		i := int32(len(s.e))
+		s.e = append(s.e, ssEntry{addr: x, bucket: -1, prev: -1, next: -1})
+		s.pos.put(x, i)
+		if s.minB < 0 || s.b[s.minB].count != 1 {
+			nb := s.newBucket(1, -1, s.minB)
+			s.minB = nb
+		}
+		s.attach(i, s.minB)
+		s.e[i].count = 1
+		return
+	}
+	i := s.b[s.minB].head
+	s.pos.del(s.e[i].addr)
+	s.e[i].addr, s.e[i].err = x, s.e[i].count
+	s.pos.put(x, i)
+	s.bump(i)
+}
+
+// ssIndex maps the summary's addresses to their entries: an open-addressing
+// table of twice the summary's capacity (never fuller than half), with
+// deletion by backward shift (Knuth, TAOCP 6.4, algorithm R).
+type ssIndex struct {
+	slots []ssSlot
+	seed  uint64
+}
+
+type ssSlot struct {
+	addr Key
+	e1   int32 // entry + 1; 0: empty
+}
+
+func (t *ssIndex) home(x Key) uint64 {
+	return hashtab.Hash2(x.Hi^boolBit(x.V6), x.Lo, t.seed) & uint64(len(t.slots)-1)
+}
+
+func (t *ssIndex) get(x Key) (int32, bool) {
+	mask := uint64(len(t.slots) - 1)
+	for i := t.home(x); ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.e1 == 0 {
+			return 0, false
+		}
+		if s.addr == x {
+			return s.e1 - 1, true
+		}
+	}
+}
+
+// put adds x (not present).
+func (t *ssIndex) put(x Key, e int32) {
+	mask := uint64(len(t.slots) - 1)
+	i := t.home(x)
+	for t.slots[i].e1 != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = ssSlot{x, e + 1}
+}
+
+// del removes x (present), moving back the entries after it that its slot
+// was keeping from their homes.
+func (t *ssIndex) del(x Key) {
+	mask := uint64(len(t.slots) - 1)
+	i := t.home(x)
+	for t.slots[i].addr != x || t.slots[i].e1 == 0 {
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; t.slots[j].e1 != 0; j = (j + 1) & mask {
+		// The entry at j may fill the hole at i unless its home lies
+		// cyclically in (i, j].
+		if h := t.home(t.slots[j].addr); (j-h)&mask >= (j-i)&mask {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = ssSlot{}
+}
+
+// bump adds one to entry i's count, moving it to the next bucket.
+func (s *Summary) bump(i int32) {
+	from := s.e[i].bucket
+	c := s.b[from].count + 1
+	to := s.b[from].next
+	if to < 0 || s.b[to].count != c {
+		to = s.newBucket(c, from, to)
+	}
+	s.detach(i)
+	s.attach(i, to)
+	s.e[i].count = c
+	if s.b[from].head < 0 {
+		s.dropBucket(from)
+	}
+}
+
+// newBucket makes a bucket of count c between buckets prev and next.
+func (s *Summary) newBucket(c uint64, prev, next int32) int32 {
+	nb := s.freeB
+	if nb >= 0 {
+		s.freeB = s.b[nb].next
+	} else {
+		nb = int32(len(s.b))
+		s.b = append(s.b, ssBucket{})
+	}
+	s.b[nb] = ssBucket{count: c, head: -1, prev: prev, next: next}
+	if prev >= 0 {
+		s.b[prev].next = nb
+	}
+	if next >= 0 {
+		s.b[next].prev = nb
+	}
+	return nb
+}
+
+// dropBucket unlinks an empty bucket and frees it.
+func (s *Summary) dropBucket(k int32) {
+	prev, next := s.b[k].prev, s.b[k].next
+	if prev >= 0 {
+		s.b[prev].next = next
+	} else {
+		s.minB = next
+	}
+	if next >= 0 {
+		s.b[next].prev = prev
+	}
+	s.b[k].next = s.freeB
+	s.freeB = k
+}
+
+func (s *Summary) attach(i, k int32) {
+	h := s.b[k].head
+	s.e[i].bucket, s.e[i].prev, s.e[i].next = k, -1, h
+	if h >= 0 {
+		s.e[h].prev = i
+	}
+	s.b[k].head = i
+}
+
+func (s *Summary) detach(i int32) {
+	e := &s.e[i]
+	if e.prev >= 0 {
+		s.e[e.prev].next = e.next
+	} else {
+		s.b[e.bucket].head = e.next
+	}
+	if e.next >= 0 {
+		s.e[e.next].prev = e.prev
+	}
+	e.prev, e.next = -1, -1
+}
+
+// Each calls f with every address the summary holds, its count and the
+// count's possible excess (count-err never exceeds the address's true
+// count), in no particular order.
+func (s *Summary) Each(f func(x Key, count, err uint64)) {
+	for _, e := range s.e {
+		f(e.addr, e.count, e.err)
+	}
+}
