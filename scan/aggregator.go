@@ -344,7 +344,8 @@ type ipAddr struct {
 
 func ipOf(x netip.Addr) ipAddr {
 	if x.Is4() {
-		return ipAddr{lo: uint64(be32(x.As4()))}
+		a := x.As4()
+		return ipAddr{lo: uint64(binary.BigEndian.Uint32(a[:]))}
 	}
 	b := x.As16()
 	return ipAddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), true}
@@ -368,10 +369,6 @@ func (x ipAddr) less(y ipAddr) bool {
 		return y.v6
 	}
 	return x.hi < y.hi || x.hi == y.hi && x.lo < y.lo
-}
-
-func be32(b [4]byte) uint32 {
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // shardOf picks the shard of the unordered address pair {x, y}. The hash

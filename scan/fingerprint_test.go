@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 // relationships (DETECTION.md §5) and checks the guess.
 func TestToolFingerprints(t *testing.T) {
 	type probe func(i int, p *pcapng.Packet)
-	dst32 := func(p *pcapng.Packet) uint32 { return be32(p.Dst.As4()) }
+	dst32 := func(p *pcapng.Packet) uint32 { a := p.Dst.As4(); return binary.BigEndian.Uint32(a[:]) }
 	tests := []struct {
 		name  string
 		flags uint16

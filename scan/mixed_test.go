@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 
@@ -290,7 +291,8 @@ func (g *mixGen) tools() {
 		dst := g.v4()
 		port := uint16(1 + g.r.IntN(1000))
 		p := g.tcp(src, sp, dst, port, fS, 0)
-		d := be32(dst.As4())
+		a := dst.As4()
+		d := binary.BigEndian.Uint32(a[:])
 		switch kind {
 		case 0:
 			p.IPID = (d ^ uint32(port) ^ p.Seq) & 0xffff

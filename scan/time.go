@@ -2,6 +2,7 @@ package scan
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,7 +45,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	t.NS = v.UnixNano()
 	t.Digits = 0
-	if i := indexByte(s, '.'); i >= 0 {
+	if i := strings.IndexByte(s, '.'); i >= 0 {
 		n := 0
 		for _, c := range s[i+1:] {
 			if c < '0' || c > '9' {
@@ -55,15 +56,6 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		t.Digits = uint8(min(n, MaxPrecision))
 	}
 	return nil
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func (t Time) appendTo(b []byte) []byte {

@@ -360,9 +360,9 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 				}
 				slices.SortFunc(hr, func(x, y ref) int {
 					if x.ts != y.ts {
-						return cmpInt64(x.ts, y.ts)
+						return cmp.Compare(x.ts, y.ts)
 					}
-					return cmpInt64(int64(at(x).frame), int64(at(y).frame))
+					return cmp.Compare(at(x).frame, at(y).frame)
 				})
 				ports := 0
 				var det *target
@@ -418,16 +418,6 @@ func episodeOf(r *srcResult, host int32) int {
 				return ei
 			}
 		}
-	}
-	return 0
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
 	}
 	return 0
 }

@@ -461,7 +461,7 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 		case len(x.r.probes) != len(y.r.probes):
 			return len(y.r.probes) - len(x.r.probes)
 		case x.self().pkts != y.self().pkts:
-			return cmpInt64(int64(y.self().pkts), int64(x.self().pkts))
+			return cmp.Compare(y.self().pkts, x.self().pkts)
 		}
 		return cmp.Compare(x.self().ai, y.self().ai)
 	})
@@ -692,7 +692,7 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 	slices.SortFunc(hosts, func(x, y overviewHost) int {
 		switch {
 		case x.pkts != y.pkts:
-			return cmpInt64(int64(y.pkts), int64(x.pkts))
+			return cmp.Compare(y.pkts, x.pkts)
 		case x.distinct != y.distinct:
 			return y.distinct - x.distinct
 		}
