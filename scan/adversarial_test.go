@@ -176,6 +176,7 @@ func measure(f func()) (time.Duration, uint64) {
 // what the quadratic code took.
 func linear(t *testing.T, name string, n int, limit time.Duration, gen func(int) []pcapng.Packet, f func(n int, ps []pcapng.Packet)) {
 	t.Helper()
+	n = max(n/raceScale, 1)
 	ps := gen(n)
 	_, a1 := measure(func() { f(n, ps) })
 	ps = gen(4 * n)
@@ -318,18 +319,19 @@ func TestFinishCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	start := time.Now()
-	if an, err := bigAggregator(200_000).FinishContext(ctx); an != nil || !errors.Is(err, context.Canceled) {
+	if an, err := bigAggregator(200_000 / raceScale).FinishContext(ctx); an != nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("FinishContext on an ended context = %v, %v", an, err)
 	}
 	t.Logf("ended before Finish: returned in %v", time.Since(start))
 
 	// Cancelled at points spread over a full Finish: each call returns
 	// the error (or the analysis, if it ended first) within 100 ms.
-	agg := bigAggregator(400_000)
+	n := 400_000 / raceScale
+	agg := bigAggregator(n)
 	el, _ := measure(func() { agg.Finish() })
-	t.Logf("a whole Finish of 400k targets takes %v", el)
+	t.Logf("a whole Finish of %d targets takes %v", n, el)
 	for _, frac := range []float64{0.2, 0.5, 0.8} {
-		agg := bigAggregator(400_000)
+		agg := bigAggregator(n)
 		ctx, cancel := context.WithCancel(context.Background())
 		var cancelled time.Time
 		timer := time.AfterFunc(time.Duration(float64(el)*frac), func() { cancelled = time.Now(); cancel() })

@@ -77,7 +77,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 	if len(caps) == 0 {
 		t.Fatal("no fixtures")
 	}
-	n := 40000 // several chunks of targets per shard
+	n := 40000 / raceScale // lists that cross chunks are TestGroupTargets'
 	if testing.Short() {
 		n = 5000
 	}

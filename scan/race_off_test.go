@@ -4,3 +4,6 @@ package scan
 
 // raceSlowdown: see race_on_test.go.
 const raceSlowdown = 1
+
+// raceScale: see race_on_test.go.
+const raceScale = 1
