@@ -87,11 +87,11 @@ func writeGzipBomb(t *testing.T, path string, gib int) {
 func TestCarveDecompressedLimit(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir, nil)
-	lim, want := carveLimits(cfg), capture.ReaderLimits(cfg)
+	lim, want := capture.CarveLimits(cfg), capture.ReaderLimits(cfg)
 	// 1 GiB is capture's minDecompressed, the floor of the analyses' gzip
 	// expansion, which 20 × 50 MB does not reach.
-	if lim.MaxDecompressed != want.MaxDecompressed || lim.MaxDecompressed != 1<<30 || lim.MaxAllInterfaces != carveMaxInterfaces {
-		t.Errorf("carve limits %+v, want the analysis reader's %+v with %d interfaces", lim, want, carveMaxInterfaces)
+	if lim.MaxDecompressed != want.MaxDecompressed || lim.MaxDecompressed != 1<<30 || lim.MaxAllInterfaces != capture.CarveMaxInterfaces {
+		t.Errorf("carve limits %+v, want the analysis reader's %+v with %d interfaces", lim, want, capture.CarveMaxInterfaces)
 	}
 	if raceOn {
 		t.Skip("inflating 1 GiB takes about 4 s under the race detector; the limits above are checked")
