@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"porthunter/capture"
+	"porthunter/pcapng"
 )
 
 // TestAllowedDirRootWarns: an allowed directory that is the file system
@@ -48,36 +48,39 @@ func TestAllowedDirRootWarns(t *testing.T) {
 	}
 }
 
-// writeGzipBomb writes a gzip-compressed pcap that expands to gib GiB of
-// 256 KiB records of zeros (no IP packet), as repeated gzip members (the
-// reader reads multistream gzip): about 1 MiB per GiB.
+// writeGzipBomb writes a gzip-compressed capture that expands to gib GiB
+// of 256 KiB packets of zeros (no IP packet), as repeated gzip members
+// (the reader reads multistream gzip): about 1 MiB per GiB. The first
+// member holds the section and interface headers, every later one the
+// same 64 packets, written once.
 func writeGzipBomb(t *testing.T, path string, gib int) {
 	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 262144)
-	binary.LittleEndian.PutUint32(hdr[20:], 101) // raw IP
-	zw.Write(hdr)
-	zw.Close()
-	rec := make([]byte, 256<<10)
-	binary.LittleEndian.PutUint32(rec[8:], uint32(len(rec)-16))
-	binary.LittleEndian.PutUint32(rec[12:], uint32(len(rec)-16))
-	var m bytes.Buffer
-	zw, _ = gzip.NewWriterLevel(&m, gzip.BestCompression)
+	var raw bytes.Buffer
+	w := pcapng.NewWriter(&raw)
+	itf := pcapng.InterfaceInfo{LinkType: pcapng.LinkRaw, SnapLen: 262144, TSResolDigits: 6}
+	e2eMust(t, w.WriteSectionHeader(""))
+	e2eMust(t, w.WriteInterface(itf))
+	e2eMust(t, w.Flush())
+	member := func(level int) []byte {
+		var m bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&m, level)
+		zw.Write(raw.Bytes())
+		e2eMust(t, zw.Close())
+		raw.Reset()
+		return m.Bytes()
+	}
+	b := bytes.NewBuffer(member(gzip.DefaultCompression))
+	data := make([]byte, 256<<10-32) // in an Enhanced Packet Block of 256 KiB
+	rec := pcapng.Record{LinkType: pcapng.LinkRaw, Data: data, OrigLen: len(data)}
 	for range 64 { // 16 MiB
-		zw.Write(rec)
+		e2eMust(t, w.WritePacket(itf, &rec))
 	}
-	zw.Close()
+	e2eMust(t, w.Flush())
+	m := member(gzip.BestCompression)
 	for range 64 * gib {
-		b.Write(m.Bytes())
+		b.Write(m)
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e2eMust(t, os.WriteFile(path, b.Bytes(), 0o644))
 }
 
 // TestCarveDecompressedLimit: carve reads a gzip capture within the
@@ -87,11 +90,11 @@ func writeGzipBomb(t *testing.T, path string, gib int) {
 func TestCarveDecompressedLimit(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir, nil)
-	lim, want := carveLimits(cfg), capture.ReaderLimits(cfg)
+	lim, want := capture.CarveLimits(cfg), capture.ReaderLimits(cfg)
 	// 1 GiB is capture's minDecompressed, the floor of the analyses' gzip
 	// expansion, which 20 × 50 MB does not reach.
-	if lim.MaxDecompressed != want.MaxDecompressed || lim.MaxDecompressed != 1<<30 || lim.MaxAllInterfaces != carveMaxInterfaces {
-		t.Errorf("carve limits %+v, want the analysis reader's %+v with %d interfaces", lim, want, carveMaxInterfaces)
+	if lim.MaxDecompressed != want.MaxDecompressed || lim.MaxDecompressed != 1<<30 || lim.MaxAllInterfaces != capture.CarveMaxInterfaces {
+		t.Errorf("carve limits %+v, want the analysis reader's %+v with %d interfaces", lim, want, capture.CarveMaxInterfaces)
 	}
 	if raceOn {
 		t.Skip("inflating 1 GiB takes about 4 s under the race detector; the limits above are checked")

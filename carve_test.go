@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/netip"
@@ -274,5 +275,90 @@ func TestCarveFlagsAfterFile(t *testing.T) {
 	}
 	if want := "carved 37 of 37 packets to " + out + "\n"; stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
+	}
+}
+
+// TestCarveCommandMatchesTool: the carve command and the carve tool are
+// one carve (capture.CarveFiles). For the same capture and address they
+// write the same bytes but for the section header's shb_userappl, where
+// the command names its version and the tool does not.
+func TestCarveCommandMatchesTool(t *testing.T) {
+	cases := []struct{ file, ip string }{
+		{"demo.pcapng", "203.0.113.66"},
+		{"ng-multisection.pcapng", "10.0.0.80"}, // three interfaces over two sections
+		{"udp_scan.pcap", "203.0.113.9"},        // ICMP errors quoting the probes
+		{"gzip.pcap.gz", "10.0.0.80"},
+	}
+	shb := func(userAppl string) []byte {
+		var b bytes.Buffer
+		w := pcapng.NewWriter(&b)
+		if err := w.WriteSectionHeader(userAppl); err != nil || w.Flush() != nil {
+			t.Fatalf("WriteSectionHeader(%q) = %v", userAppl, err)
+		}
+		return b.Bytes()
+	}
+	toolSHB, cmdSHB := shb("porthunter"), shb("porthunter "+version)
+	base := t.TempDir()
+	allowed, ev := filepath.Join(base, "captures"), filepath.Join(base, "evidence")
+	for _, d := range []string{allowed, ev} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var in strings.Builder
+	for i, c := range cases {
+		b, err := os.ReadFile(filepath.Join("fixtures", c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(allowed, c.file), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in.WriteString(e2eToolCall(i+1, "carve", map[string]any{"auth_token": "tok", "path": c.file, "ip": c.ip}) + "\n")
+	}
+	var out bytes.Buffer
+	cfg := testConfig(t, allowed, map[string]string{"PORT_HUNTER_EVIDENCE_DIR": ev})
+	if err := serve(context.Background(), cfg, strings.NewReader(e2eInitLine+"\n"+in.String()), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	written := map[float64]string{} // request id → the tool's file in ev
+	for line := range strings.Lines(out.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("answer %q: %v", line, err)
+		}
+		id, _ := m["id"].(float64)
+		if id == 0 {
+			continue
+		}
+		sc, isErr := e2eStructured(t, m)
+		name, _ := sc["written_to"].(string)
+		if isErr || name == "" {
+			t.Fatalf("carve %v: %v", id, m)
+		}
+		written[id] = filepath.Join(ev, name)
+	}
+	for i, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			tool, err := os.ReadFile(written[float64(i+1)])
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(base, "cmd-"+c.file+".pcapng")
+			if code, stderr := runCLI("carve", filepath.Join("fixtures", c.file), "--ip", c.ip, "-o", dst); code != exitOK {
+				t.Fatalf("carve exit %d, stderr %q", code, stderr)
+			}
+			cmd, err := os.ReadFile(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(tool, toolSHB) {
+				t.Fatalf("the tool's carve does not start with the section header %x", toolSHB)
+			}
+			want := append(bytes.Clone(cmdSHB), tool[len(toolSHB):]...)
+			if !bytes.Equal(cmd, want) {
+				t.Errorf("the command's carve (%d bytes) differs from the tool's with the command's section header (%d bytes)", len(cmd), len(want))
+			}
+		})
 	}
 }

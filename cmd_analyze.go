@@ -260,11 +260,7 @@ func readSmallFile(name string, max int64) ([]byte, error) {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("not a regular file")
 	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("larger than %d bytes", max)
-	}
-	return b, err
+	return policy.ReadAllMax(f, max)
 }
 
 // failOn is what --fail-on matches.

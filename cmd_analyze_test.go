@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/netip"
@@ -21,37 +20,6 @@ import (
 	"porthunter/pcapng"
 	"porthunter/scan"
 )
-
-// writePcap writes recs as a classic little-endian pcap with the first
-// record's link type, in microseconds or nanoseconds as it resolves.
-func writePcap(t *testing.T, path string, recs []pcapng.Record) {
-	t.Helper()
-	var b bytes.Buffer
-	magic, unit := uint32(0xa1b2c3d4), int64(1000)
-	if recs[0].Precision > 6 {
-		magic, unit = 0xa1b23c4d, 1
-	}
-	le := binary.LittleEndian
-	hdr := make([]byte, 24)
-	le.PutUint32(hdr[0:], magic)
-	le.PutUint16(hdr[4:], 2)
-	le.PutUint16(hdr[6:], 4)
-	le.PutUint32(hdr[16:], 262144)
-	le.PutUint32(hdr[20:], uint32(recs[0].LinkType))
-	b.Write(hdr)
-	for _, r := range recs {
-		rh := make([]byte, 16)
-		le.PutUint32(rh[0:], uint32(r.Timestamp/1e9))
-		le.PutUint32(rh[4:], uint32(r.Timestamp%1e9/unit))
-		le.PutUint32(rh[8:], uint32(len(r.Data)))
-		le.PutUint32(rh[12:], uint32(r.OrigLen))
-		b.Write(rh)
-		b.Write(r.Data)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // readAllRecords reads every record of a capture, copying the data.
 func readAllRecords(t *testing.T, path string) []pcapng.Record {
@@ -94,7 +62,7 @@ func analyzeJSON(t *testing.T, args ...string) map[string]any {
 	return m
 }
 
-// TestAnalyzeRotatedSet splits demo.pcapng into two pcap files at frame
+// TestAnalyzeRotatedSet splits demo.pcapng into two files at frame
 // 1300, names them on the command line in reverse order, and expects the
 // analysis of the one capture: same suspects and first event (frames
 // numbered on across files), same packet count.
@@ -106,8 +74,8 @@ func TestAnalyzeRotatedSet(t *testing.T) {
 	}
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "part-b.pcap"), filepath.Join(dir, "part-a.pcap") // names sort against time order
-	writePcap(t, a, recs[:split-1])
-	writePcap(t, b, recs[split-1:])
+	writeCapture(t, a, recs[:split-1])
+	writeCapture(t, b, recs[split-1:])
 
 	whole := analyzeJSON(t, "fixtures/demo.pcapng")
 	set := analyzeJSON(t, b, a)
@@ -131,7 +99,7 @@ func TestAnalyzeRotatedSet(t *testing.T) {
 	if f0["name"] != a || f1["name"] != b || f1["first_frame"] != float64(split) || f0["frames"] != float64(split-1) {
 		t.Errorf("files = %v", files)
 	}
-	if capr["sha256"] != "" || f0["sha256"] == "" || f0["format"] != "pcap" {
+	if capr["sha256"] != "" || f0["sha256"] == "" || f0["format"] != "pcapng" {
 		t.Errorf("capture = %v", capr)
 	}
 	if _, ok := whole["overview"].(map[string]any)["capture"].(map[string]any)["files"]; ok {

@@ -213,7 +213,7 @@ func TestErrorCodesThroughBinary(t *testing.T) {
 var contractCodes = []string{"unauthorized", "path_outside_allowed_dir", "path_not_found", "not_a_regular_file",
 	"unsupported_file_type", "file_too_large", "malformed_capture", "invalid_ip", "invalid_argument", "too_many_ips"}
 
-func e2eMust(t *testing.T, err error) {
+func e2eMust(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -432,7 +432,10 @@ func TestEvidenceAndSecrets(t *testing.T) {
 
 // writeSlowCapture writes a pcap header and extends the file, sparse, to
 // size bytes of zeros: empty records that take the reader about 4 s per
-// GiB while costing no disk space, for the tests of calls in flight.
+// GiB while costing no disk space, for the tests of calls in flight. The
+// header is laid out here, not by pcapng.Writer: only classic pcap reads
+// zeros as records (16 zero bytes are an empty record; a pcapng block
+// cannot be all zeros), and the writer writes pcapng.
 func writeSlowCapture(t *testing.T, path string, size int64) {
 	t.Helper()
 	hdr := make([]byte, 24)
@@ -616,7 +619,7 @@ func TestSignalWithStdoutBlocked(t *testing.T) {
 // the cancellation (plus its own few milliseconds).
 func TestCancelAfterReading(t *testing.T) {
 	dir := t.TempDir()
-	writeBigCapture(t, filepath.Join(dir, "big.pcap"), 2_000_000) // 112 MB: read in ~0.9 s, then ~0.6 s of Finish
+	writeBigCapture(t, filepath.Join(dir, "big.pcap"), 2_000_000) // 144 MB, then ~0.6 s of Finish
 	demo, err := os.ReadFile("fixtures/demo.pcapng")
 	e2eMust(t, err)
 	e2eMust(t, os.WriteFile(filepath.Join(dir, "demo.pcapng"), demo, 0o644))

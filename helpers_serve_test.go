@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"porthunter/mcp"
+	"porthunter/pcapng"
 	"porthunter/policy"
 )
 
@@ -33,40 +34,52 @@ func testConfig(t testing.TB, dir string, env map[string]string) policy.Config {
 	return cfg
 }
 
-// writeBigCapture writes a classic pcap of n raw-IPv4 SYN packets.
-func writeBigCapture(t *testing.T, path string, n int) {
+// The captures these tests make are written by the product's writer,
+// pcapng.Writer: the tests need packets in a file, not a file format
+// (the reader's handling of pcap and pcapng is tested on the fixtures).
+// The few hand-made files left say why where they are made.
+
+// writeCapture writes recs as one interface of the first record's link
+// type, in microseconds or in nanoseconds as the first record resolves.
+func writeCapture(t testing.TB, path string, recs []pcapng.Record) {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapng.NewWriter(&b)
+	itf := pcapng.InterfaceInfo{LinkType: recs[0].LinkType, SnapLen: 262144, TSResolDigits: recs[0].Precision}
+	e2eMust(t, w.WriteSectionHeader(""))
+	e2eMust(t, w.WriteInterface(itf))
+	for _, r := range recs {
+		r.Interface = 0
+		e2eMust(t, w.WritePacket(itf, &r))
+	}
+	e2eMust(t, w.Flush())
+	e2eMust(t, os.WriteFile(path, b.Bytes(), 0o644))
+}
+
+// writeBigCapture writes a capture of n raw-IPv4 SYN packets (link type
+// 101; 72 bytes each).
+func writeBigCapture(t testing.TB, path string, n int) {
 	t.Helper()
 	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 65535)
-	binary.LittleEndian.PutUint32(hdr[20:], 101)
-	w.Write(hdr)
-	rec := make([]byte, 16+40)
+	e2eMust(t, err)
+	w := pcapng.NewWriter(f)
+	itf := pcapng.InterfaceInfo{LinkType: pcapng.LinkRaw, SnapLen: 65535, TSResolDigits: 6}
+	e2eMust(t, w.WriteSectionHeader(""))
+	e2eMust(t, w.WriteInterface(itf))
+	p := make([]byte, 40)
 	for i := 0; i < n; i++ {
-		binary.LittleEndian.PutUint32(rec[0:], uint32(1700000000+i/100000))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(i%100000)*10)
-		binary.LittleEndian.PutUint32(rec[8:], 40)
-		binary.LittleEndian.PutUint32(rec[12:], 40)
-		p := rec[16:]
 		p[0], p[2], p[3], p[8], p[9] = 0x45, 0, 40, 64, 6
 		copy(p[12:16], []byte{198, 51, 100, byte(i >> 16)})
 		copy(p[16:20], []byte{10, 0, byte(i >> 8), byte(i)})
 		binary.BigEndian.PutUint16(p[20:], 40000)
 		binary.BigEndian.PutUint16(p[22:], uint16(i%1024+1))
 		p[32], p[33] = 0x50, 0x02
-		w.Write(rec)
+		ts := int64(1700000000+i/100000)*1e9 + int64(i%100000)*10*1e3
+		rec := pcapng.Record{LinkType: pcapng.LinkRaw, Timestamp: ts, Data: p, OrigLen: len(p)}
+		e2eMust(t, w.WritePacket(itf, &rec))
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	e2eMust(t, w.Flush())
+	e2eMust(t, f.Close())
 }
 
 // errCode is the code of a JSON-RPC error answer, 0 for a result.

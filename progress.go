@@ -125,19 +125,3 @@ func clockText(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
-
-// countingReader counts the bytes read through it and reports them to
-// progress with the total, for the readers capture does not meter
-// (carve's).
-type countingReader struct {
-	r        io.Reader
-	n, total int64
-	progress func(done, total int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	c.progress(c.n, c.total)
-	return n, err
-}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"porthunter/pcapng"
 )
 
 // The terminal commands as a user and a pipeline see them: every test
@@ -619,7 +621,7 @@ func TestFilesAsNamed(t *testing.T) {
 // 198.51.100.1 starts first with 12 ports, 198.51.100.2 second with 40,
 // 198.51.100.3 third with 25.
 func writeActivityCapture(t *testing.T, path string) {
-	var recs []pcapRecord
+	var recs []pcapng.Record
 	ts := int64(1_773_480_000) * 1e9
 	for i, s := range []struct {
 		src   string
@@ -627,40 +629,12 @@ func writeActivityCapture(t *testing.T, path string) {
 	}{{"198.51.100.1", 12}, {"198.51.100.2", 40}, {"198.51.100.3", 25}} {
 		for p := 1; p <= s.ports; p++ {
 			at := ts + int64(i)*int64(time.Second) + int64(p)*int64(10*time.Millisecond)
-			recs = append(recs, pcapRecord{at, ipv4TCP(netip.MustParseAddr(s.src), netip.MustParseAddr("10.0.0.5"), 40000, uint16(p), 0x02)})
+			data := ipv4TCP(netip.MustParseAddr(s.src), netip.MustParseAddr("10.0.0.5"), 40000, uint16(p), 0x02)
+			recs = append(recs, pcapng.Record{LinkType: pcapng.LinkRaw, Timestamp: at, Precision: 6, Data: data, OrigLen: len(data)})
 		}
 	}
-	slices.SortFunc(recs, func(a, b pcapRecord) int { return int(a.ns - b.ns) })
-	writeRawPcap(t, path, recs)
-}
-
-type pcapRecord struct {
-	ns   int64
-	data []byte
-}
-
-// writeRawPcap writes IPv4 packets (link type 101, raw IP) as a
-// microsecond pcap.
-func writeRawPcap(t *testing.T, path string, recs []pcapRecord) {
-	t.Helper()
-	f, err := os.Create(path)
-	e2eMust(t, err)
-	w := bufio.NewWriter(f)
-	le := func(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
-	w.Write(le(0xa1b2c3d4))
-	w.Write([]byte{2, 0, 4, 0})
-	w.Write(make([]byte, 8))
-	w.Write(le(65535))
-	w.Write(le(101))
-	for _, r := range recs {
-		w.Write(le(uint32(r.ns / 1e9)))
-		w.Write(le(uint32(r.ns % 1e9 / 1e3)))
-		w.Write(le(uint32(len(r.data))))
-		w.Write(le(uint32(len(r.data))))
-		w.Write(r.data)
-	}
-	e2eMust(t, w.Flush())
-	e2eMust(t, f.Close())
+	slices.SortFunc(recs, func(a, b pcapng.Record) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+	writeCapture(t, path, recs)
 }
 
 // TestTopPicksMostActive: --top K lists the K sources of the highest

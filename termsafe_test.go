@@ -46,8 +46,8 @@ func writeEvilCapture(t *testing.T, dir string) string {
 	t.Helper()
 	path := filepath.Join(dir, evilFileName)
 	var b bytes.Buffer
-	w := newNGWriter(&b)
-	if err := w.header(); err != nil {
+	w := pcapng.NewWriter(&b)
+	if err := w.WriteSectionHeader("porthunter"); err != nil {
 		t.Fatal(err)
 	}
 	itf := pcapng.InterfaceInfo{LinkType: pcapng.LinkIPv4, SnapLen: 65535, Name: evilIfaceName}
@@ -56,12 +56,17 @@ func writeEvilCapture(t *testing.T, dir string) string {
 	for port := range uint16(30) {
 		data := ipv4TCP(src, dst, 40000, 1+port, 0x02)
 		rec := pcapng.Record{LinkType: pcapng.LinkIPv4, Timestamp: ts, Precision: 6, Data: data, OrigLen: len(data)}
-		if err := w.packet(itf, &rec); err != nil {
+		if !w.HasInterface(itf) {
+			if err := w.WriteInterface(itf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.WritePacket(itf, &rec); err != nil {
 			t.Fatal(err)
 		}
 		ts += 1e6
 	}
-	if err := w.flush(); err != nil {
+	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {

@@ -163,7 +163,7 @@ func TestFileChangedWhileRead(t *testing.T) {
 	}
 }
 
-// writeScanCapture writes a pcap of one source sending a SYN to each of
+// writeScanCapture writes a capture of one source sending a SYN to each of
 // hosts×ports targets, 1 ms apart.
 func writeScanCapture(t *testing.T, path string, hosts, ports int) {
 	t.Helper()
@@ -178,7 +178,7 @@ func writeScanCapture(t *testing.T, path string, hosts, ports int) {
 			ts += 1e6
 		}
 	}
-	writePcap(t, path, recs)
+	writeCapture(t, path, recs)
 }
 
 // cacheBytes is the estimated heap of the cached analyses.

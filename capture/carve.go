@@ -12,10 +12,14 @@ import (
 	"porthunter/scan"
 )
 
-// carveMaxInterfaces lowers pcapng.MaxAllInterfaces for a carve, as the
-// carve command does: a Record does not say which section it came from,
-// so each packet kept asks Reader.Info, which copies the interface table.
-const carveMaxInterfaces = 256
+// CarveMaxInterfaces lowers pcapng.MaxAllInterfaces for a carve. A
+// Record does not say which section it came from, so each packet kept
+// asks Reader.Info, which copies the whole interface table: this bound
+// keeps that copy small on a hostile file of many sections. Real
+// multi-section files have a handful of interfaces (Wireshark's
+// 10-section sample has 10); hitting the bound is an error wrapping
+// pcapng.ErrLimit.
+const CarveMaxInterfaces = 256
 
 // CarveResult says what a carve kept.
 type CarveResult struct {
@@ -34,6 +38,23 @@ type CarveResult struct {
 	Truncated *TruncationReport
 }
 
+// CarveOptions are a carve's choices beyond its files and its address.
+type CarveOptions struct {
+	Window     Window // records outside it are read but not kept
+	MaxRecords int64  // records read, all the files together (ErrTooManyPackets past it); 0: no bound
+	MaxBytes   int64  // bytes written (ErrCarveTooLarge past them); 0: no bound
+	UserAppl   string // the section header's shb_userappl: the application that wrote the file
+	// Progress, if not nil, is called every checkEvery records with the
+	// bytes read so far over the bytes of all the files.
+	Progress func(done, total int64)
+}
+
+// userAppl is the writer Carve names in its section header. It has no
+// version: the release is package main's to know, and the carve tool's
+// files have always been written without it (the carve command passes
+// "porthunter " and its version through CarveFiles).
+const userAppl = "porthunter"
+
 // Carve writes to w, as one pcapng section (pcapng.Writer), every packet
 // of the request's files to or from addr, and every ICMP error quoting a
 // datagram to or from addr (the answers a probe drew from a router),
@@ -45,40 +66,66 @@ type CarveResult struct {
 // error wraps ErrCarveTooLarge, and what w holds is to be discarded.
 // addr must be normalized (no zone, IPv4-mapped unmapped).
 func (z *Analyzer) Carve(ctx context.Context, req Request, addr netip.Addr, w io.Writer, maxBytes int64) (CarveResult, error) {
-	var res CarveResult
 	files, dups, all, err := z.openSet(req)
 	if err != nil {
-		return res, err
+		return CarveResult{}, err
 	}
 	defer closeAll(all)
 	select {
 	case z.sem <- struct{}{}:
 	case <-ctx.Done():
-		return res, ctx.Err()
+		return CarveResult{}, ctx.Err()
 	}
 	defer func() { <-z.sem }()
 	files, more, err := dropSameContent(ctx, files)
 	if err != nil {
-		return res, err
+		return CarveResult{}, err
 	}
+	opt := CarveOptions{Window: req.Window, MaxRecords: z.cfg.MaxPackets, MaxBytes: maxBytes, UserAppl: userAppl}
+	res, err := CarveFiles(ctx, z.cfg, files, addr, w, opt)
 	res.Duplicates = append(dups, more...)
-	lim := ReaderLimits(z.cfg)
-	lim.MaxAllInterfaces = carveMaxInterfaces
+	return res, err
+}
+
+// CarveFiles is the carve of files the caller opened and chose (the
+// command line's: Carve opens its files through the sandbox and leaves
+// duplicates out first), read one after the other in the order of their
+// first records within cfg's reader limits (ReaderLimits, with at most
+// CarveMaxInterfaces interfaces). It writes as Carve does, within opt.
+// A file that is no capture, or broken before its first record, fails
+// the carve (policy.ErrUnsupportedFileType, ErrMalformed); one broken
+// later is carved up to the break, which CarveResult.Truncated reports,
+// and the files after it are not read.
+func CarveFiles(ctx context.Context, cfg policy.Config, files []*policy.File, addr netip.Addr, w io.Writer, opt CarveOptions) (CarveResult, error) {
+	var res CarveResult
+	lim := CarveLimits(cfg)
 	in, err := inputs(files, lim)
 	if err != nil {
 		return res, err
 	}
-	cw := &cappedWriter{w: w, max: maxBytes}
+	var total int64
+	for _, c := range in {
+		total += c.size
+	}
+	cw := &cappedWriter{w: w, max: opt.MaxBytes}
 	pw := pcapng.NewWriter(cw)
-	if err := pw.WriteSectionHeader("porthunter"); err != nil {
+	if err := pw.WriteSectionHeader(opt.UserAppl); err != nil {
 		return res, cw.why(err)
 	}
-	sel := newSelection(req.Window, z.cfg.MaxPackets)
-	sections := 0 // sections of the files before: their interfaces are kept apart
+	sel := newSelection(opt.Window, opt.MaxRecords)
+	sections := 0    // sections of the files before: their interfaces are kept apart
+	var before int64 // bytes of the files before, for progress
 	for _, c := range in {
 		res.Files = append(res.Files, c.name)
-		n, err := carveFile(ctx, c.r, pw, addr, lim, sel, sections, &res)
+		cr := &countingReader{r: c.r}
+		progress := func() {
+			if opt.Progress != nil {
+				opt.Progress(before+cr.n, total)
+			}
+		}
+		n, err := carveFile(ctx, cr, pw, addr, lim, sel, sections, &res, progress)
 		sections += n
+		before += cr.n
 		if err != nil {
 			return res, cw.why(fileErr(len(in), c.name, err))
 		}
@@ -91,14 +138,24 @@ func (z *Analyzer) Carve(ctx context.Context, req Request, addr netip.Addr, w io
 	return res, cw.why(pw.Flush())
 }
 
+// CarveLimits are the limits a carve reads with: the analysis reader's
+// (ReaderLimits, so a gzip capture expands no further than
+// PORT_HUNTER_MAX_PCAP_MB allows an analysis), with CarveMaxInterfaces.
+func CarveLimits(cfg policy.Config) pcapng.Limits {
+	lim := ReaderLimits(cfg)
+	lim.MaxAllInterfaces = CarveMaxInterfaces
+	return lim
+}
+
 // carveFile carves one file of a carve into pw, numbering its sections
-// on from sections; it returns the sections it read.
+// on from sections; it returns the sections it read, and calls progress
+// when it looks at ctx.
 // A file that is no capture, or broken before its first record, fails
 // the carve as it fails an analysis (policy.ErrUnsupportedFileType,
 // ErrMalformed); one broken later is carved up to the break, which
 // res.Truncated reports. A packet the pcapng writer cannot write exactly
 // (a timestamp before 1970) fails it with ErrMalformed.
-func carveFile(ctx context.Context, r io.Reader, pw *pcapng.Writer, addr netip.Addr, lim pcapng.Limits, sel *selection, sections int, res *CarveResult) (int, error) {
+func carveFile(ctx context.Context, r io.Reader, pw *pcapng.Writer, addr netip.Addr, lim pcapng.Limits, sel *selection, sections int, res *CarveResult, progress func()) (int, error) {
 	rd, err := pcapng.NewReaderLimits(r, lim)
 	if err != nil {
 		if errors.Is(err, pcapng.ErrNotCapture) {
@@ -124,6 +181,7 @@ func carveFile(ctx context.Context, r io.Reader, pw *pcapng.Writer, addr netip.A
 			if err := ctx.Err(); err != nil {
 				return 0, err
 			}
+			progress()
 		}
 		if res.Read > sel.recordLimit() {
 			return 0, fmt.Errorf("%w: more than %d records (PORT_HUNTER_MAX_PACKETS)", ErrTooManyPackets, sel.recordLimit())
@@ -196,8 +254,8 @@ func recordInterface(info pcapng.Info, rec *pcapng.Record) (pcapng.InterfaceInfo
 	return pcapng.InterfaceInfo{}, fmt.Errorf("frame %d: interface %d of section %d unknown", rec.Frame, rec.Interface, section)
 }
 
-// cappedWriter passes at most max bytes to w; the write that would pass
-// them fails with ErrCarveTooLarge.
+// cappedWriter passes at most max bytes to w (any number when max is 0);
+// the write that would pass them fails with ErrCarveTooLarge.
 type cappedWriter struct {
 	w       io.Writer
 	max, n  int64
@@ -205,7 +263,7 @@ type cappedWriter struct {
 }
 
 func (c *cappedWriter) Write(p []byte) (int, error) {
-	if c.n+int64(len(p)) > c.max {
+	if c.max > 0 && c.n+int64(len(p)) > c.max {
 		c.tooLong = true
 		return 0, fmt.Errorf("%w: more than %d bytes", ErrCarveTooLarge, c.max)
 	}

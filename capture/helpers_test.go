@@ -4,7 +4,6 @@ package capture
 // captures they write are the same in both packages.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"os"
@@ -29,68 +28,69 @@ func testConfig(t testing.TB, dir string, env map[string]string) policy.Config {
 	return cfg
 }
 
-// writeBigCapture writes a classic pcap of n raw-IPv4 SYN packets (linktype
-// 101) for the slow-call tests.
+// The captures of these tests are written by the product's writer,
+// pcapng.Writer: the tests need packets in a file, not a file format
+// (the reader's handling of pcap and pcapng is tested on the fixtures).
+
+// writeBigCapture writes a capture of n raw-IPv4 SYN packets (link type
+// 101; 72 bytes each), for the slow-call tests.
 func writeBigCapture(t *testing.T, path string, n int) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 65535)
-	binary.LittleEndian.PutUint32(hdr[20:], 101)
-	w.Write(hdr)
-	rec := make([]byte, 16+40)
+	w := pcapng.NewWriter(f)
+	itf := pcapng.InterfaceInfo{LinkType: pcapng.LinkRaw, SnapLen: 65535, TSResolDigits: 6}
+	if err := w.WriteSectionHeader(""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteInterface(itf); err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 40)
 	for i := 0; i < n; i++ {
-		binary.LittleEndian.PutUint32(rec[0:], uint32(1700000000+i/100000))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(i%100000)*10)
-		binary.LittleEndian.PutUint32(rec[8:], 40)
-		binary.LittleEndian.PutUint32(rec[12:], 40)
-		p := rec[16:]
 		p[0], p[2], p[3], p[8], p[9] = 0x45, 0, 40, 64, 6
 		copy(p[12:16], []byte{198, 51, 100, byte(i >> 16)})
 		copy(p[16:20], []byte{10, 0, byte(i >> 8), byte(i)})
 		binary.BigEndian.PutUint16(p[20:], 40000)
 		binary.BigEndian.PutUint16(p[22:], uint16(i%1024+1))
 		p[32], p[33] = 0x50, 0x02
-		w.Write(rec)
+		ts := int64(1700000000+i/100000)*1e9 + int64(i%100000)*10*1e3
+		rec := pcapng.Record{LinkType: pcapng.LinkRaw, Timestamp: ts, Data: p, OrigLen: len(p)}
+		if err := w.WritePacket(itf, &rec); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// writePcap writes recs as a classic little-endian pcap with the first
-// record's link type, in microseconds or nanoseconds as it resolves.
-func writePcap(t *testing.T, path string, recs []pcapng.Record) {
+// writeCapture writes recs as one interface of the first record's link
+// type, in microseconds or in nanoseconds as the first record resolves.
+func writeCapture(t *testing.T, path string, recs []pcapng.Record) {
 	t.Helper()
 	var b bytes.Buffer
-	magic, unit := uint32(0xa1b2c3d4), int64(1000)
-	if recs[0].Precision > 6 {
-		magic, unit = 0xa1b23c4d, 1
+	w := pcapng.NewWriter(&b)
+	itf := pcapng.InterfaceInfo{LinkType: recs[0].LinkType, SnapLen: 262144, TSResolDigits: recs[0].Precision}
+	if err := w.WriteSectionHeader(""); err != nil {
+		t.Fatal(err)
 	}
-	le := binary.LittleEndian
-	hdr := make([]byte, 24)
-	le.PutUint32(hdr[0:], magic)
-	le.PutUint16(hdr[4:], 2)
-	le.PutUint16(hdr[6:], 4)
-	le.PutUint32(hdr[16:], 262144)
-	le.PutUint32(hdr[20:], uint32(recs[0].LinkType))
-	b.Write(hdr)
+	if err := w.WriteInterface(itf); err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range recs {
-		rh := make([]byte, 16)
-		le.PutUint32(rh[0:], uint32(r.Timestamp/1e9))
-		le.PutUint32(rh[4:], uint32(r.Timestamp%1e9/unit))
-		le.PutUint32(rh[8:], uint32(len(r.Data)))
-		le.PutUint32(rh[12:], uint32(r.OrigLen))
-		b.Write(rh)
-		b.Write(r.Data)
+		r.Interface = 0
+		if err := w.WritePacket(itf, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

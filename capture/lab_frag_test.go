@@ -2,7 +2,6 @@ package capture
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -207,21 +206,14 @@ func TestFragmentFloodReport(t *testing.T) {
 	}
 }
 
-// writeRawIPv4 writes a classic pcap (linktype 101, raw IP) of frames,
+// writeRawIPv4 writes a capture (link type 101, raw IP) of frames,
 // 100 µs apart.
 func writeRawIPv4(t *testing.T, path string, frames [][]byte) {
 	t.Helper()
-	b := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 101, 0, 0, 0}
+	recs := make([]pcapng.Record, len(frames))
 	for i, f := range frames {
-		us := uint32(i * 100)
-		sec := 1773480413 + us/1_000_000
-		b = binary.LittleEndian.AppendUint32(b, sec)
-		b = binary.LittleEndian.AppendUint32(b, us%1_000_000)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(f)))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(f)))
-		b = append(b, f...)
+		ts := int64(1773480413)*1e9 + int64(i)*100_000
+		recs[i] = pcapng.Record{LinkType: pcapng.LinkRaw, Timestamp: ts, Precision: 6, Data: f, OrigLen: len(f)}
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeCapture(t, path, recs)
 }

@@ -287,7 +287,7 @@ func dropSameContent(ctx context.Context, files []*policy.File) ([]*policy.File,
 // fileSHA256 hashes f, looking at ctx between chunks.
 func fileSHA256(ctx context.Context, f *policy.File) (string, error) {
 	h := sha256.New()
-	r := io.LimitReader(f.Reader(), f.Size)
+	r := io.LimitReader(f.Reader(), f.Size) // the bytes the file had when opened, as an analysis reads them
 	buf := make([]byte, hashChunk)
 	for {
 		if err := ctx.Err(); err != nil {

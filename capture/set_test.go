@@ -52,10 +52,10 @@ func readRecords(t *testing.T, path string) []pcapng.Record {
 func splitFixture(t *testing.T, dir string) []pcapng.Record {
 	t.Helper()
 	recs := readRecords(t, "../fixtures/horizontal.pcap")
-	writePcap(t, filepath.Join(dir, "h.pcap"), recs[:40])
-	writePcap(t, filepath.Join(dir, "h.pcap1"), recs[40:80])
-	writePcap(t, filepath.Join(dir, "h.pcap2"), recs[80:])
-	writePcap(t, filepath.Join(dir, "whole.pcap"), recs)
+	writeCapture(t, filepath.Join(dir, "h.pcap"), recs[:40])
+	writeCapture(t, filepath.Join(dir, "h.pcap1"), recs[40:80])
+	writeCapture(t, filepath.Join(dir, "h.pcap2"), recs[80:])
+	writeCapture(t, filepath.Join(dir, "whole.pcap"), recs)
 	return recs
 }
 

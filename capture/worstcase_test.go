@@ -3,7 +3,6 @@ package capture
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"testing"
 
@@ -11,26 +10,24 @@ import (
 	"porthunter/scan"
 )
 
-// manyInterfaces is a little-endian pcapng section declaring n Ethernet
-// interfaces and holding no packet.
-func manyInterfaces(n int) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, 0x0A0D0D0A)
-	b = le.AppendUint32(b, 28)
-	b = le.AppendUint32(b, 0x1A2B3C4D)
-	b = le.AppendUint16(b, 1)
-	b = le.AppendUint16(b, 0)
-	b = le.AppendUint64(b, ^uint64(0))
-	b = le.AppendUint32(b, 28)
-	for range n {
-		b = le.AppendUint32(b, 1)
-		b = le.AppendUint32(b, 20)
-		b = le.AppendUint16(b, 1)
-		b = le.AppendUint16(b, 0)
-		b = le.AppendUint32(b, 65535)
-		b = le.AppendUint32(b, 20)
+// manyInterfaces is a pcapng section declaring n Ethernet interfaces
+// (at most pcapng.MaxInterfaces) and holding no packet.
+func manyInterfaces(t *testing.T, n int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapng.NewWriter(&b)
+	if err := w.WriteSectionHeader(""); err != nil {
+		t.Fatal(err)
 	}
-	return b
+	for id := range n {
+		if err := w.WriteInterface(pcapng.InterfaceInfo{ID: id, LinkType: pcapng.LinkEthernet, SnapLen: 65535}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // TestInterfacesCapped: the capture report, in every capture answer,
@@ -38,7 +35,7 @@ func manyInterfaces(n int) []byte {
 // file may declare thousands.
 func TestInterfacesCapped(t *testing.T) {
 	for _, n := range []int{3, maxReportedInterfaces, 1000} {
-		data := manyInterfaces(n)
+		data := manyInterfaces(t, n)
 		r, err := readCaptures(context.Background(), []captureInput{{r: bytes.NewReader(data), size: int64(len(data))}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
 		if err != nil {
 			t.Fatalf("%d interfaces: %v", n, err)

@@ -63,11 +63,11 @@ func readSmall(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b, over, err := readAllMax(f, limit)
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > limit {
+	if over {
 		return nil, fmt.Errorf("intel: %s: %w: more than %d bytes", name, ErrFileTooLarge, limit)
 	}
 	return b, nil
@@ -97,7 +97,9 @@ func openRegular(fsys fs.FS, name string) (fs.File, error) {
 	return f, nil
 }
 
-// fileSHA256 is the SHA-256 (hex) and size of a regular file of fsys.
+// fileSHA256 is the SHA-256 (hex) and size of a regular file of fsys. The
+// file streams through the hash (not readAllMax: a dataset is up to
+// MaxFileBytes, never held for a checksum).
 func fileSHA256(fsys fs.FS, name string) (string, int64, error) {
 	f, err := openRegular(fsys, name)
 	if err != nil {

@@ -27,7 +27,7 @@ type Correlation struct {
 //	ok:      {"ip": …, "ok": true, "kind": "public", "enrichment": {…}, "score": {…}}
 //
 // Input is set when the canonical address differs from what was sent;
-// Activity when the caller gave an activity function.
+// Activity when the caller's activity function returned one.
 type CorrelateResult struct {
 	IP         string      `json:"ip"`
 	Input      string      `json:"input,omitempty"`
@@ -39,7 +39,7 @@ type CorrelateResult struct {
 	Kind       string      `json:"kind,omitempty"`
 	Enrichment *Enrichment `json:"enrichment,omitempty"`
 	Score      *Score      `json:"score,omitempty"`
-	Activity   any         `json:"activity,omitempty"`
+	Activity   Activity    `json:"activity,omitempty"`
 }
 
 // Score is a 0–100 suspicion score and the reasons that make it up.
@@ -75,9 +75,14 @@ type Summary struct {
 	ByCountry map[string]int `json:"by_country"`
 }
 
-// Suspector may be implemented by the activity value Correlate attaches:
-// a source that scanned the capture scores ScoreScanned.
-type Suspector interface {
+// Activity is an address's activity in a capture, as the caller knows it:
+// Correlate attaches it to the address's results (encoded as the value's
+// own JSON) and scores a suspect ScoreScanned. intel imports no other
+// package of the product, so the caller's type (scan.Activity) meets this
+// interface, and the compiler checks it where the caller passes its
+// activity function.
+type Activity interface {
+	// IsSuspect reports whether the address scanned the capture.
 	IsSuspect() bool
 }
 
@@ -105,9 +110,11 @@ const (
 // ErrTooManyIPs) and relates them. Results follow the input order, one per
 // input; duplicates (also after normalisation) are enriched once and
 // answered each time. activity, if not nil, is called once per distinct
-// valid address and its value attached as "activity". When ctx ends before
+// valid address and its value attached as "activity"; it returns a nil
+// interface (not a nil pointer in one) for an address without activity,
+// which then has no "activity" member. When ctx ends before
 // every address was looked up offline, the error is ctx's.
-func (db *DB) Correlate(ctx context.Context, ips []string, activity func(netip.Addr) any) (Correlation, error) {
+func (db *DB) Correlate(ctx context.Context, ips []string, activity func(netip.Addr) Activity) (Correlation, error) {
 	if len(ips) > MaxCorrelateIPs {
 		return Correlation{}, ErrTooManyIPs
 	}
@@ -136,7 +143,7 @@ func (db *DB) Correlate(ctx context.Context, ips []string, activity func(netip.A
 	if err != nil {
 		return Correlation{}, err
 	}
-	acts := make([]any, len(uniq))
+	acts := make([]Activity, len(uniq))
 	if activity != nil {
 		for i, a := range uniq {
 			acts[i] = activity(a)
@@ -259,7 +266,7 @@ func netKey(a netip.Addr) netip.Prefix {
 }
 
 // scoreAll scores every enriched (not skipped) distinct address.
-func scoreAll(uniq []netip.Addr, enr []Enrichment, acts []any) []*Score {
+func scoreAll(uniq []netip.Addr, enr []Enrichment, acts []Activity) []*Score {
 	prefixCount := map[netip.Prefix]int{}
 	listedASN := map[string]int{}
 	for i, a := range uniq {
@@ -321,7 +328,7 @@ func scoreAll(uniq []netip.Addr, enr []Enrichment, acts []any) []*Score {
 				add("asn_with_listed", ScoreASNWithListed, strconv.Itoa(others)+" listed input(s) in "+*e.ASN)
 			}
 		}
-		if sp, ok := acts[i].(Suspector); ok && sp.IsSuspect() {
+		if acts[i] != nil && acts[i].IsSuspect() {
 			add("scanned_capture", ScoreScanned, "scan activity in the capture")
 		}
 		s.Value = max(scoreMin, min(scoreMax, s.Value))

@@ -24,7 +24,7 @@ func TestCorrelate(t *testing.T) {
 	db := openTest(t, Options{Dir: os.DirFS(intelDir(t, nil))})
 	in := []string{"abc", "192.168.0.10", "31.0.4.7", "::ffff:31.0.4.7", "31.0.4.9", "31.0.9.9", "2a0f:1000::1", "31.0.4.7", " 31.0.1.1 "}
 	calls := 0
-	c, err := db.Correlate(context.Background(), in, func(a netip.Addr) any {
+	c, err := db.Correlate(context.Background(), in, func(a netip.Addr) Activity {
 		calls++
 		return fakeActivity{Suspect: a == netip.MustParseAddr("31.0.9.9")}
 	})

@@ -543,6 +543,9 @@ func (f *fetcher) attempt(ctx context.Context, d *download, cond *ManifestFile) 
 			return fmt.Errorf("%w: %d bytes announced, at most %d", errFetchSize, total, d.src.MaxBytes)
 		}
 	}
+	// The body streams to the temporary file within the source's limit
+	// (not readAllMax: a dataset is not held, and a resumed download
+	// counts the bytes already written).
 	buf := make([]byte, 64<<10)
 	for {
 		n, rerr := resp.Body.Read(buf)

@@ -348,7 +348,8 @@ const heldChunk = 1 << 20
 // readHeld reads the rest of a file that is kept whole in memory (an
 // MMDB), refusing it once it passes allow bytes. A plain file's size is
 // known: one too big is refused before it is read, and the buffer is
-// allocated once.
+// allocated once. It is not readAllMax, whose growing buffer costs up to
+// four times the file (heldChunk) on files of up to MaxFileBytes.
 func readHeld(o *opened, allow int64) ([]byte, error) {
 	over := fmt.Errorf("%w: it is held whole, and more than the %d bytes left", ErrOverBudget, allow)
 	r := io.LimitReader(o.r, allow+1)

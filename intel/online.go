@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -281,7 +280,7 @@ func (p *onlineProvider) fetch(ctx context.Context, a netip.Addr) (onlineResult,
 		// only to throw them away. Chunked bodies are capped below.
 		return onlineResult{status: StatusError, errCode: "body_too_large"}, 0
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxBody+1))
+	body, over, err := readAllMax(resp.Body, p.maxBody)
 	if err != nil {
 		return transportResult(ctx, err), 0
 	}
@@ -292,7 +291,7 @@ func (p *onlineProvider) fetch(ctx context.Context, a netip.Addr) (onlineResult,
 		// is a timeout, not whatever that late response says.
 		return ctxResult(ctx), 0
 	}
-	if int64(len(body)) > p.maxBody {
+	if over {
 		return onlineResult{status: StatusError, errCode: "body_too_large"}, 0
 	}
 	switch {

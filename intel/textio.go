@@ -14,10 +14,22 @@ import (
 	"unicode/utf8"
 )
 
+// readAllMax reads r to its end, or to max+1 bytes: over reports that r
+// held more than max (b is then cut short). It is policy.ReadAllMax,
+// which intel cannot import (the leaf packages import only the standard
+// library), with the refusal left to the caller: a file's names the file,
+// an HTTP body's is an error code in the answer.
+func readAllMax(r io.Reader, max int64) (b []byte, over bool, err error) {
+	b, err = io.ReadAll(io.LimitReader(r, max+1))
+	return b, int64(len(b)) > max, err
+}
+
 // capReader fails with ErrFileTooLarge once more than max bytes were read,
 // so a gzip bomb or a file that grows while read stops at the limit, and
 // with ctx's error once ctx ends: every loader reads through it, at most
-// 64 KiB at a time, so a cancelled load stops within milliseconds.
+// 64 KiB at a time, so a cancelled load stops within milliseconds. It is
+// readAllMax's streaming counterpart: the loaders parse as they read and
+// never hold a text file whole.
 type capReader struct {
 	ctx  context.Context
 	r    io.Reader

@@ -44,7 +44,7 @@ func FuzzPipeline(f *testing.F) {
 			}
 		}
 	}
-	f.Add(manyInterfaces(100))
+	f.Add(manyInterfaces(f, 100))
 	dir := f.TempDir()
 	cfg := testConfig(f, dir, map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": "false"})
 	s, err := newServer(cfg, "test", io.Discard, io.Discard)

@@ -5,8 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"os"
-	"porthunter/pcapng"
 	"testing"
+
+	"porthunter/pcapng"
 )
 
 // hasArg reports whether the tool takes the argument.
@@ -19,33 +20,25 @@ func hasArg(td *toolDef, name string) bool {
 	return false
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-// manyInterfaces is a pcapng section declaring n interfaces and no
-// packet.
-func manyInterfaces(n int) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, 0x0A0D0D0A)
-	b = le.AppendUint32(b, 28)
-	b = le.AppendUint32(b, 0x1A2B3C4D)
-	b = le.AppendUint16(b, 1)
-	b = le.AppendUint16(b, 0)
-	b = le.AppendUint64(b, ^uint64(0))
-	b = le.AppendUint32(b, 28)
-	for range n {
-		b = le.AppendUint32(b, 1)
-		b = le.AppendUint32(b, 20)
-		b = le.AppendUint16(b, 1)
-		b = le.AppendUint16(b, 0)
-		b = le.AppendUint32(b, 65535)
-		b = le.AppendUint32(b, 20)
+// manyInterfaces is a pcapng section declaring n Ethernet interfaces
+// (at most pcapng.MaxInterfaces) and no packet.
+func manyInterfaces(t testing.TB, n int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapng.NewWriter(&b)
+	must(t, w.WriteSectionHeader(""))
+	for id := range n {
+		must(t, w.WriteInterface(pcapng.InterfaceInfo{ID: id, LinkType: pcapng.LinkEthernet, SnapLen: 65535}))
 	}
-	return b
+	must(t, w.Flush())
+	return b.Bytes()
 }
 
 // structured returns the structuredContent of a tools/call answer and
@@ -75,33 +68,49 @@ func structured(t *testing.T, ans map[string]any) (map[string]any, bool) {
 	return sc, isErr
 }
 
-// writePcap writes recs as a classic little-endian pcap with the first
-// record's link type, in microseconds or nanoseconds as it resolves.
-func writePcap(t testing.TB, path string, recs []pcapng.Record) {
+// The captures of these tests are written by the product's writer,
+// pcapng.Writer: the tests need packets in a file, not a file format
+// (the reader's handling of pcap and pcapng is tested on the fixtures).
+
+// writeCapture writes recs as one interface of the first record's link
+// type, in microseconds or in nanoseconds as the first record resolves.
+func writeCapture(t testing.TB, path string, recs []pcapng.Record) {
 	t.Helper()
 	var b bytes.Buffer
-	magic, unit := uint32(0xa1b2c3d4), int64(1000)
-	if recs[0].Precision > 6 {
-		magic, unit = 0xa1b23c4d, 1
-	}
-	le := binary.LittleEndian
-	hdr := make([]byte, 24)
-	le.PutUint32(hdr[0:], magic)
-	le.PutUint16(hdr[4:], 2)
-	le.PutUint16(hdr[6:], 4)
-	le.PutUint32(hdr[16:], 262144)
-	le.PutUint32(hdr[20:], uint32(recs[0].LinkType))
-	b.Write(hdr)
+	w := pcapng.NewWriter(&b)
+	itf := pcapng.InterfaceInfo{LinkType: recs[0].LinkType, SnapLen: 262144, TSResolDigits: recs[0].Precision}
+	must(t, w.WriteSectionHeader(""))
+	must(t, w.WriteInterface(itf))
 	for _, r := range recs {
-		rh := make([]byte, 16)
-		le.PutUint32(rh[0:], uint32(r.Timestamp/1e9))
-		le.PutUint32(rh[4:], uint32(r.Timestamp%1e9/unit))
-		le.PutUint32(rh[8:], uint32(len(r.Data)))
-		le.PutUint32(rh[12:], uint32(r.OrigLen))
-		b.Write(rh)
-		b.Write(r.Data)
+		r.Interface = 0
+		must(t, w.WritePacket(itf, &r))
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	must(t, w.Flush())
+	must(t, os.WriteFile(path, b.Bytes(), 0o644))
+}
+
+// writeBigCapture writes a capture of n raw-IPv4 SYN packets (link type
+// 101; 72 bytes each), for the slow-call tests.
+func writeBigCapture(t testing.TB, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	must(t, err)
+	w := pcapng.NewWriter(f)
+	itf := pcapng.InterfaceInfo{LinkType: pcapng.LinkRaw, SnapLen: 65535, TSResolDigits: 6}
+	must(t, w.WriteSectionHeader(""))
+	must(t, w.WriteInterface(itf))
+	p := make([]byte, 40)
+	for i := 0; i < n; i++ {
+		p[0], p[2], p[3], p[8], p[9] = 0x45, 0, 40, 64, 6
+		copy(p[12:16], []byte{198, 51, 100, byte(i >> 16)})
+		copy(p[16:20], []byte{10, 0, byte(i >> 8), byte(i)})
+		binary.BigEndian.PutUint16(p[20:], 40000)
+		binary.BigEndian.PutUint16(p[22:], uint16(i%1024+1))
+		p[32], p[33] = 0x50, 0x02
+		ts := int64(1700000000+i/100000)*1e9 + int64(i%100000)*10*1e3
+		rec := pcapng.Record{LinkType: pcapng.LinkRaw, Timestamp: ts, Data: p, OrigLen: len(p)}
+		must(t, w.WritePacket(itf, &rec))
 	}
+	must(t, w.Flush())
+	must(t, f.Close())
 }

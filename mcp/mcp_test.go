@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -331,46 +330,9 @@ func TestToolArguments(t *testing.T) {
 	s.close()
 }
 
-// writeBigCapture writes a classic pcap of n raw-IPv4 SYN packets (linktype
-// 101) for the slow-call tests.
-func writeBigCapture(t *testing.T, path string, n int) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 65535)
-	binary.LittleEndian.PutUint32(hdr[20:], 101)
-	w.Write(hdr)
-	rec := make([]byte, 16+40)
-	for i := 0; i < n; i++ {
-		binary.LittleEndian.PutUint32(rec[0:], uint32(1700000000+i/100000))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(i%100000)*10)
-		binary.LittleEndian.PutUint32(rec[8:], 40)
-		binary.LittleEndian.PutUint32(rec[12:], 40)
-		p := rec[16:]
-		p[0], p[2], p[3], p[8], p[9] = 0x45, 0, 40, 64, 6
-		copy(p[12:16], []byte{198, 51, 100, byte(i >> 16)})
-		copy(p[16:20], []byte{10, 0, byte(i >> 8), byte(i)})
-		binary.BigEndian.PutUint16(p[20:], 40000)
-		binary.BigEndian.PutUint16(p[22:], uint16(i%1024+1))
-		p[32], p[33] = 0x50, 0x02
-		w.Write(rec)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-}
-
 func TestProgressAndCancel(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes two 11 MB captures")
+		t.Skip("writes two 14 MB captures")
 	}
 	dir := t.TempDir()
 	writeBigCapture(t, filepath.Join(dir, "big.pcap"), 200_000)
@@ -402,7 +364,7 @@ func TestProgressAndCancel(t *testing.T) {
 		break
 	}
 	if n == 0 {
-		t.Error("no progress notification for an 11 MB capture")
+		t.Error("no progress notification for a 14 MB capture")
 	}
 
 	// Cancellation: no answer for the cancelled call, the next one answered.

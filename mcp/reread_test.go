@@ -51,7 +51,7 @@ func floodThenScanPcap(t *testing.T, dir string, n int) string {
 		}
 	}
 	path := filepath.Join(dir, "flood.pcap")
-	writePcap(t, path, recs)
+	writeCapture(t, path, recs)
 	return path
 }
 

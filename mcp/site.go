@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/netip"
 	"path/filepath"
@@ -42,12 +41,9 @@ func loadKnown(cfg policy.Config, sb *policy.Sandbox) ([]scan.KnownScanner, erro
 		return fail(err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, policy.MaxKnownFileBytes+1))
+	b, err := policy.ReadAllMax(f, policy.MaxKnownFileBytes)
 	if err != nil {
 		return fail(err)
-	}
-	if len(b) > policy.MaxKnownFileBytes {
-		return fail(fmt.Errorf("larger than %d bytes", policy.MaxKnownFileBytes))
 	}
 	ks, err := KnownScanners(b)
 	if err != nil {

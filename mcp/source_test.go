@@ -46,10 +46,10 @@ func setDir(t testing.TB, env map[string]string) (*server, string, []pcapng.Reco
 	t.Helper()
 	dir := t.TempDir()
 	recs := readRecords(t, "../fixtures/horizontal.pcap")
-	writePcap(t, filepath.Join(dir, "whole.pcap"), recs)
-	writePcap(t, filepath.Join(dir, "h.pcap"), recs[:40])
-	writePcap(t, filepath.Join(dir, "h.pcap1"), recs[40:80])
-	writePcap(t, filepath.Join(dir, "h.pcap2"), recs[80:])
+	writeCapture(t, filepath.Join(dir, "whole.pcap"), recs)
+	writeCapture(t, filepath.Join(dir, "h.pcap"), recs[:40])
+	writeCapture(t, filepath.Join(dir, "h.pcap1"), recs[40:80])
+	writeCapture(t, filepath.Join(dir, "h.pcap2"), recs[80:])
 	m := map[string]string{"PORT_HUNTER_REQUIRE_TOKEN": "false"}
 	for k, v := range env {
 		m[k] = v

@@ -425,6 +425,10 @@ func handleEnrich(ctx context.Context, s *server, _ *call, a *EnrichArgs) (*Enri
 	return &EnrichAnswer{Enrichment: EnrichmentView(&e, a.Detail == DetailFull, true), Intel: state}, nil
 }
 
+// scan.Activity is what correlate scores and attaches; intel cannot import
+// scan, so it states the contract and this line checks it.
+var _ intel.Activity = (*scan.Activity)(nil)
+
 func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) (*CorrelateAnswer, error) {
 	if len(a.IPs) > intel.MaxCorrelateIPs { // before reading any capture
 		return nil, fmt.Errorf("%w: %d addresses, at most %d per call", intel.ErrTooManyIPs, len(a.IPs), intel.MaxCorrelateIPs)
@@ -445,13 +449,13 @@ func handleCorrelate(ctx context.Context, s *server, c *call, a *CorrelateArgs) 
 	if err != nil {
 		return nil, err
 	}
-	var scoreBy func(netip.Addr) any
+	var scoreBy func(netip.Addr) intel.Activity
 	if activity != nil {
-		scoreBy = func(ip netip.Addr) any {
+		scoreBy = func(ip netip.Addr) intel.Activity {
 			if act := activity(ip); act != nil {
 				return act
 			}
-			return nil
+			return nil // no nil *scan.Activity inside the interface: intel would attach it as null
 		}
 	}
 	corr, err := s.intelDB.Correlate(ctx, a.IPs, scoreBy)

@@ -20,6 +20,11 @@ import (
 const fixturesDir = "../fixtures"
 
 // ---- capture builders (test-only writers, independent of the reader) ----
+//
+// The reader's tests lay their input out here, not with Writer: they need
+// what Writer never writes (classic pcap, either byte order, every
+// timestamp resolution, blocks broken on purpose), and bytes made apart
+// from Writer, which shares this package's constants with the reader.
 
 // pcapFile builds a classic pcap file. magic is written in order bo, so
 // the six on-disk magics are all reachable.

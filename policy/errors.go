@@ -1,6 +1,9 @@
 package policy
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Package main maps each one to a contract error code in
 // one table; nothing else assigns codes.
@@ -16,3 +19,14 @@ var (
 // ErrConfig is wrapped by every LoadConfig error; the message names the
 // offending environment variable so the operator can fix it from one line.
 var ErrConfig = errors.New("policy: invalid configuration")
+
+// TooLargeError is ReadAllMax's refusal of input over Max bytes. It
+// matches ErrFileTooLarge; its text ("larger than 262144 bytes") is meant
+// to follow the name of what was read.
+type TooLargeError struct {
+	Max int64
+}
+
+func (e *TooLargeError) Error() string { return fmt.Sprintf("larger than %d bytes", e.Max) }
+
+func (e *TooLargeError) Unwrap() error { return ErrFileTooLarge }

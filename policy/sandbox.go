@@ -317,7 +317,8 @@ func (f *File) Close() error {
 }
 
 // limitReader passes reads through until more than max bytes were read,
-// then fails with ErrFileTooLarge (sticky).
+// then fails with ErrFileTooLarge (sticky). It is ReadAllMax's streaming
+// counterpart: a capture is parsed as it is read, never held whole.
 type limitReader struct {
 	r    io.Reader
 	max  int64
