@@ -57,12 +57,13 @@ type Aggregator struct {
 	prevTS   int64
 	havePrev bool
 	prec     uint8
-	ids4     hashtab.IDs4 // IPv4 addresses, as big-endian uint32, → ID
-	ids6     hashtab.IDs6 // IPv6 addresses → ID
-	addrs    []addrRec    // by ID
-	sources  int64        // addresses that are sources
-	recent   [2]ipAddr    // the last two addresses looked up, and their IDs:
-	recentID [2]int32     // consecutive packets often share an endpoint
+	ids4     hashtab.IDs4             // IPv4 addresses, as big-endian uint32, → ID
+	ids6     hashtab.IDs6             // IPv6 addresses → ID
+	addrs    []addrRec                // by ID
+	sources  int64                    // addresses that are sources
+	recent   [2]ipAddr                // the last two addresses looked up, and their IDs:
+	recentID [2]int32                 // consecutive packets often share an endpoint
+	cache4   [1 << cache4Bits]cached4 // IPv4 address IDs, direct-mapped (addrID)
 	lim      limits
 	refused  *sketch.Summary // senders refused as sources, by packets (first reading only)
 	untrack  sketch.HLL      // distinct senders refused
@@ -193,6 +194,16 @@ func (a *Aggregator) addrID(x netip.Addr) int32 {
 	if a.recentID[1] >= 0 && ip == a.recent[1] {
 		return a.recentID[1]
 	}
+	var c *cached4
+	if !ip.v6 {
+		c = &a.cache4[uint32(ip.lo)*0x9e3779b1>>(32-cache4Bits)]
+		if c.id1 != 0 && c.key == uint32(ip.lo) {
+			id := c.id1 - 1
+			a.recent[1], a.recentID[1] = a.recent[0], a.recentID[0]
+			a.recent[0], a.recentID[0] = ip, id
+			return id
+		}
+	}
 	id, ok := a.lookupIP(ip)
 	if !ok {
 		if int64(len(a.addrs)) >= a.lim.maxAddrs {
@@ -216,9 +227,21 @@ func (a *Aggregator) addrID(x netip.Addr) int32 {
 		}
 		a.addrs = append(a.addrs, addrRec{hi: ip.hi, lo: ip.lo, v6: ip.v6})
 	}
+	if c != nil {
+		*c = cached4{uint32(ip.lo), id + 1}
+	}
 	a.recent[1], a.recentID[1] = a.recent[0], a.recentID[0]
 	a.recent[0], a.recentID[0] = ip, id
 	return id
+}
+
+// cache4Bits sizes the cache of IPv4 address IDs in front of the table
+// (32 KiB, within the first-level cache of the reading core).
+const cache4Bits = 12
+
+type cached4 struct {
+	key uint32
+	id1 int32 // ID + 1; 0: empty
 }
 
 // lookupID returns the ID of address x, or -1 if it is unknown.
