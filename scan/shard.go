@@ -182,9 +182,9 @@ func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
 // A target list grows a chunk at a time instead of copying every target
 // into an array twice the size: chunks of targetChunkLen targets (5 MiB,
 // whole huge pages: see hugepage.Advise), but for the first, which starts
-// at firstChunkLen (320 KiB), so that a small capture's shard costs no
-// more than its targets, and is replaced by a whole chunk when full (one
-// copy of firstChunkLen targets: doubling copied 15 times as many).
+// at firstChunkLen (320 KiB) and doubles, so that a small capture's shard
+// holds no more than twice its targets (the memory budget counts what is
+// allocated, touched or not).
 const (
 	targetChunkBits = 16
 	targetChunkLen  = 1 << targetChunkBits
@@ -215,7 +215,7 @@ func (l *targetList) push() *target {
 		l.chunks = append(l.chunks, make([]target, size))
 		hugepage.Advise(l.chunks[c])
 	case off == len(l.chunks[c]):
-		grown := make([]target, targetChunkLen)
+		grown := make([]target, 2*off)
 		hugepage.Advise(grown)
 		copy(grown, l.chunks[c])
 		l.chunks[c] = grown
