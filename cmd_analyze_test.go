@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"porthunter/capture"
+	"porthunter/internal/testcap"
 	"porthunter/mcp"
 	"porthunter/pcapng"
 	"porthunter/scan"
@@ -24,28 +25,11 @@ import (
 // readAllRecords reads every record of a capture, copying the data.
 func readAllRecords(t *testing.T, path string) []pcapng.Record {
 	t.Helper()
-	f, err := os.Open(path)
+	recs, err := testcap.ReadAll(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	rd, err := pcapng.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []pcapng.Record
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := *rec
-		r.Data = append([]byte(nil), rec.Data...)
-		out = append(out, r)
-	}
+	return recs
 }
 
 func analyzeJSON(t *testing.T, args ...string) map[string]any {

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
 	"net/netip"
-	"os"
 	"testing"
 
+	"porthunter/internal/testcap"
 	"porthunter/mcp"
 	"porthunter/pcapng"
 	"porthunter/policy"
@@ -34,52 +33,22 @@ func testConfig(t testing.TB, dir string, env map[string]string) policy.Config {
 	return cfg
 }
 
-// The captures these tests make are written by the product's writer,
-// pcapng.Writer: the tests need packets in a file, not a file format
-// (the reader's handling of pcap and pcapng is tested on the fixtures).
-// The few hand-made files left say why where they are made.
+// The captures these tests make are written by package testcap, with the
+// product's writer; the few hand-made files left say why where they are
+// made.
 
 // writeCapture writes recs as one interface of the first record's link
-// type, in microseconds or in nanoseconds as the first record resolves.
+// type (testcap.Write).
 func writeCapture(t testing.TB, path string, recs []pcapng.Record) {
 	t.Helper()
-	var b bytes.Buffer
-	w := pcapng.NewWriter(&b)
-	itf := pcapng.InterfaceInfo{LinkType: recs[0].LinkType, SnapLen: 262144, TSResolDigits: recs[0].Precision}
-	e2eMust(t, w.WriteSectionHeader(""))
-	e2eMust(t, w.WriteInterface(itf))
-	for _, r := range recs {
-		r.Interface = 0
-		e2eMust(t, w.WritePacket(itf, &r))
-	}
-	e2eMust(t, w.Flush())
-	e2eMust(t, os.WriteFile(path, b.Bytes(), 0o644))
+	e2eMust(t, testcap.Write(path, recs))
 }
 
-// writeBigCapture writes a capture of n raw-IPv4 SYN packets (link type
-// 101; 72 bytes each).
+// writeBigCapture writes a capture of n raw-IPv4 SYN packets, 72 bytes
+// each (testcap.WriteBigSYN).
 func writeBigCapture(t testing.TB, path string, n int) {
 	t.Helper()
-	f, err := os.Create(path)
-	e2eMust(t, err)
-	w := pcapng.NewWriter(f)
-	itf := pcapng.InterfaceInfo{LinkType: pcapng.LinkRaw, SnapLen: 65535, TSResolDigits: 6}
-	e2eMust(t, w.WriteSectionHeader(""))
-	e2eMust(t, w.WriteInterface(itf))
-	p := make([]byte, 40)
-	for i := 0; i < n; i++ {
-		p[0], p[2], p[3], p[8], p[9] = 0x45, 0, 40, 64, 6
-		copy(p[12:16], []byte{198, 51, 100, byte(i >> 16)})
-		copy(p[16:20], []byte{10, 0, byte(i >> 8), byte(i)})
-		binary.BigEndian.PutUint16(p[20:], 40000)
-		binary.BigEndian.PutUint16(p[22:], uint16(i%1024+1))
-		p[32], p[33] = 0x50, 0x02
-		ts := int64(1700000000+i/100000)*1e9 + int64(i%100000)*10*1e3
-		rec := pcapng.Record{LinkType: pcapng.LinkRaw, Timestamp: ts, Data: p, OrigLen: len(p)}
-		e2eMust(t, w.WritePacket(itf, &rec))
-	}
-	e2eMust(t, w.Flush())
-	e2eMust(t, f.Close())
+	e2eMust(t, testcap.WriteBigSYN(path, n))
 }
 
 // errCode is the code of a JSON-RPC error answer, 0 for a result.

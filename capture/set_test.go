@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"porthunter/internal/testcap"
 	"porthunter/pcapng"
 	"porthunter/policy"
 	"porthunter/scan"
@@ -23,28 +23,11 @@ import (
 // readRecords reads every record of a capture, their data copied.
 func readRecords(t *testing.T, path string) []pcapng.Record {
 	t.Helper()
-	f, err := os.Open(path)
+	recs, err := testcap.ReadAll(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	rd, err := pcapng.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []pcapng.Record
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := *rec
-		r.Data = bytes.Clone(rec.Data)
-		out = append(out, r)
-	}
+	return recs
 }
 
 // splitFixture writes horizontal.pcap (109 packets) as a tcpdump -C set

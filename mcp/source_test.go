@@ -1,43 +1,25 @@
 package mcp
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"porthunter/internal/testcap"
 	"porthunter/pcapng"
 )
 
 // readRecords reads every record of a capture, their data copied.
 func readRecords(t testing.TB, path string) []pcapng.Record {
 	t.Helper()
-	f, err := os.Open(path)
+	recs, err := testcap.ReadAll(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	rd, err := pcapng.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []pcapng.Record
-	for {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := *rec
-		r.Data = bytes.Clone(rec.Data)
-		out = append(out, r)
-	}
+	return recs
 }
 
 // setDir is a directory holding horizontal.pcap whole and cut into a
