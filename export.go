@@ -262,7 +262,7 @@ var csvHeader = []string{"first_seen", "last_seen", "detected_at", "src", "kind"
 // termWriter, which shows a carriage return as \x0d, and every CSV reader
 // takes LF). Lists are joined by commas inside their quoted cell.
 func csvLines(ex *export) ([][]byte, error) {
-	rows := [][]string{csvHeader}
+	rows := [][]string{slices.Clone(csvHeader)} // csvSafe rewrites cells in place; the header is shared
 	for i := range ex.findings {
 		f := &ex.findings[i]
 		target, port, rate, tool, toolConf := "", "", "", "", ""
