@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -21,8 +22,10 @@ import (
 	"porthunter/pcapng"
 )
 
-// The terminal commands as a user and a pipeline see them: every test
-// here runs the built binary (buildE2EBinary), its stdout a pipe.
+// The terminal commands as a user and a pipeline see them. Exit codes,
+// terminals and signals are tested on the built binary (buildE2EBinary,
+// runBin); the reports and exports of every fixture through run, the
+// function main calls (runMain), with buffers for streams.
 
 // binRun is one run of the binary: exit status and streams.
 type binRun struct {
@@ -47,6 +50,25 @@ func runBin(t *testing.T, bin string, env []string, args ...string) binRun {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// runMain runs the command line in this process through run, the
+// function main calls, with only env in its environment; stdout and
+// stderr are buffers, as a pipe is not a terminal. It answers what
+// runBin answers, without a process per run: the export and report
+// checks make hundreds of runs, and a process costs more than the
+// analysis of a fixture. TestExitCodes, TestTerminal and the e2e tests
+// keep the real process.
+func runMain(t *testing.T, env []string, args ...string) binRun {
+	t.Helper()
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return vars[k] })
+	return binRun{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
 // checkGolden compares got with testdata/golden/name, or rewrites it
@@ -78,8 +100,7 @@ var reportFixtures = []string{"demo.pcapng", "stealth.pcap", "udp_scan.pcap", "h
 // and without NO_COLOR (a pipe is never coloured), equals
 // testdata/golden/analyze-<fixture>.<width>.txt, and no line is wider.
 func TestAnalyzeGolden(t *testing.T) {
-	t.Parallel() // runs the binary or reads captures only; no timing assertion
-	bin := buildE2EBinary(t)
+	t.Parallel() // analyzes fixtures only; no timing assertion
 	for _, fx := range reportFixtures {
 		for _, c := range []struct {
 			name  string
@@ -95,7 +116,7 @@ func TestAnalyzeGolden(t *testing.T) {
 			{"COLUMNS out of range", 80, []string{"COLUMNS=5"}, nil},
 		} {
 			t.Run(fmt.Sprintf("%s/%d/%s", fx, c.width, c.name), func(t *testing.T) {
-				r := runBin(t, bin, c.env, append([]string{"analyze", "fixtures/" + fx}, c.args...)...)
+				r := runMain(t, c.env, append([]string{"analyze", "fixtures/" + fx}, c.args...)...)
 				if r.code != 0 || r.stderr != "" {
 					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 				}
@@ -112,7 +133,7 @@ func TestAnalyzeGolden(t *testing.T) {
 		}
 	}
 	t.Run("wide", func(t *testing.T) {
-		r := runBin(t, bin, []string{"COLUMNS=80"}, "analyze", "--wide", "fixtures/ipv6_scan.pcapng")
+		r := runMain(t, []string{"COLUMNS=80"}, "analyze", "--wide", "fixtures/ipv6_scan.pcapng")
 		if r.code != 0 || strings.Contains(r.stdout, "…") || !strings.Contains(r.stdout, "2026-03-14T09:26:53.589793123Z") {
 			t.Fatalf("exit %d, stdout:\n%s", r.code, r.stdout)
 		}
@@ -133,12 +154,11 @@ var exportFixtures = []string{"stealth.pcap", "horizontal.pcap", "distributed.pc
 // TestExportGolden: each export of each fixture equals
 // testdata/golden/export-<fixture>.<ext>.
 func TestExportGolden(t *testing.T) {
-	t.Parallel() // runs the binary or reads captures only; no timing assertion
-	bin := buildE2EBinary(t)
+	t.Parallel() // analyzes fixtures only; no timing assertion
 	for _, fx := range exportFixtures {
 		for _, f := range exportFormats {
 			t.Run(fx+"/"+f.format, func(t *testing.T) {
-				r := runBin(t, bin, nil, "analyze", "--format", f.format, "fixtures/"+fx)
+				r := runMain(t, nil, "analyze", "--format", f.format, "fixtures/"+fx)
 				if r.code != 0 || r.stderr != "" {
 					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 				}
@@ -165,11 +185,11 @@ func allCaptures(t *testing.T) []string {
 }
 
 // exportLines is the export of every capture in format, the lines of all.
-func exportLines(t *testing.T, bin, format string) []string {
+func exportLines(t *testing.T, format string) []string {
 	t.Helper()
 	var lines []string
 	for _, f := range allCaptures(t) {
-		r := runBin(t, bin, nil, "analyze", "--format", format, f)
+		r := runMain(t, nil, "analyze", "--format", format, f)
 		if r.code != 0 {
 			t.Fatalf("%s: exit %d: %s", f, r.code, r.stderr)
 		}
@@ -223,11 +243,10 @@ func flatten(prefix string, v any, out map[string]any) {
 // Suricata's EVE schema (testdata/eve-fields.tsv), with their types, and
 // a timestamp of the schema's pattern.
 func TestEVESchema(t *testing.T) {
-	t.Parallel() // runs the binary or reads captures only; no timing assertion
-	bin := buildE2EBinary(t)
+	t.Parallel() // analyzes fixtures only; no timing assertion
 	defs := fieldDefs(t, "eve-fields.tsv")
 	tsPattern := regexp.MustCompile(defs["timestamp"][1])
-	lines := exportLines(t, bin, "eve")
+	lines := exportLines(t, "eve")
 	if len(lines) < 20 {
 		t.Fatalf("%d eve records over the fixtures", len(lines))
 	}
@@ -306,11 +325,10 @@ func jsonTypeIs(v any, typ string) bool {
 // everything else under porthunter.*; the ATT&CK techniques are those a
 // port scan, a sweep and a ping sweep map to.
 func TestECSFields(t *testing.T) {
-	t.Parallel() // runs the binary or reads captures only; no timing assertion
-	bin := buildE2EBinary(t)
+	t.Parallel() // analyzes fixtures only; no timing assertion
 	defs := fieldDefs(t, "ecs-fields.tsv")
 	seen := map[string]bool{}
-	for _, l := range exportLines(t, bin, "ecs") {
+	for _, l := range exportLines(t, "ecs") {
 		var doc map[string]any
 		dec := json.NewDecoder(strings.NewReader(l))
 		dec.UseNumber()
@@ -408,11 +426,10 @@ func ecsValueIs(v any, def []string) error {
 // TestZeekNotices: every notice.log has Zeek's header, rows of as many
 // columns as #fields, values of the column types, and the scan notes.
 func TestZeekNotices(t *testing.T) {
-	t.Parallel() // runs the binary or reads captures only; no timing assertion
-	bin := buildE2EBinary(t)
+	t.Parallel() // analyzes fixtures only; no timing assertion
 	rows := 0
 	for _, f := range allCaptures(t) {
-		r := runBin(t, bin, nil, "analyze", "--format", "zeek", f)
+		r := runMain(t, nil, "analyze", "--format", "zeek", f)
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 		if r.code != 0 || len(lines) < 9 || lines[0] != `#separator \x09` || lines[4] != "#path\tnotice" ||
 			!strings.HasPrefix(lines[len(lines)-1], "#close\t") {
@@ -464,15 +481,14 @@ func zeekValueIs(v, typ string) error {
 // TestCSVExport: the csv export of every capture parses, under its
 // header, one row per listed suspect.
 func TestCSVExport(t *testing.T) {
-	t.Parallel() // runs the binary or reads captures only; no timing assertion
-	bin := buildE2EBinary(t)
+	t.Parallel() // analyzes fixtures only; no timing assertion
 	for _, f := range allCaptures(t) {
-		r := runBin(t, bin, nil, "analyze", "--format", "csv", f)
+		r := runMain(t, nil, "analyze", "--format", "csv", f)
 		recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
 		if r.code != 0 || err != nil || len(recs) == 0 || !slices.Equal(recs[0], csvHeader) {
 			t.Fatalf("%s: exit %d, %v:\n%s", f, r.code, err, r.stdout)
 		}
-		j := runBin(t, bin, nil, "analyze", "--json", "--top", "1000", f)
+		j := runMain(t, nil, "analyze", "--json", "--top", "1000", f)
 		var rep struct {
 			SuspectsTotal int `json:"suspects_total"`
 		}
