@@ -31,8 +31,20 @@ type srcBuilder struct {
 type span struct{ succ, eps int32 }
 
 func newSrcBuilder(an *Analysis, returned bool, addrs int) *srcBuilder {
-	return &srcBuilder{an: an, returned: returned, portMark: make([]uint32, 1<<16), hostMark: make([]uint32, addrs),
+	return &srcBuilder{an: an, returned: returned, hostMark: make([]uint32, addrs),
 		c: newCounter(addrs), icmpMark: make([]uint32, addrs)}
+}
+
+// grownFor returns s, grown with zeros if need be, long enough to be
+// indexed by i. The arrays indexed by port start empty and grow to the
+// highest port a capture uses, at least doubling: an analysis of a few
+// packets clears a few hundred entries, not the 2^17 a port space holds.
+// A zero entry is no stamp and no generation, as in a new array.
+func grownFor[T uint32 | int32](s []T, i int) []T {
+	if i < len(s) {
+		return s
+	}
+	return append(s, make([]T, max(i+1, 2*len(s), 256)-len(s))...)
 }
 
 // build derives r from seg, its targets in file order, and leaves r's
@@ -125,9 +137,14 @@ func (b *srcBuilder) build(r *srcResult, seg []target) {
 		if counted(t) {
 			r.counted++
 		}
-		if t.class.hasPort() && b.portMark[t.port] != b.stamp {
-			b.portMark[t.port] = b.stamp
-			r.ports++
+		if t.class.hasPort() {
+			if int(t.port) >= len(b.portMark) {
+				b.portMark = grownFor(b.portMark, int(t.port))
+			}
+			if b.portMark[t.port] != b.stamp {
+				b.portMark[t.port] = b.stamp
+				r.ports++
+			}
 		}
 		if t.class == clsPROTO && b.protoMark[t.proto] != b.stamp {
 			b.protoMark[t.proto] = b.stamp
@@ -259,7 +276,7 @@ type counter struct {
 	gen      uint32
 	hostGen  []uint32 // by address index
 	hostN    []int32
-	portGen  []uint32 // by port; ICMP request types at 1<<16 + type, IP protocols at 1<<16 + 256 + protocol
+	portGen  []uint32 // by port; ICMP request types at 1<<16 + type, IP protocols at 1<<16 + 256 + protocol (grownFor)
 	portN    []int32
 	twinSeen map[hp]uint32 // generation in which a twin probe's pair was counted
 	pairs    int
@@ -273,7 +290,7 @@ type counter struct {
 
 func newCounter(addrs int) counter {
 	return counter{hostGen: make([]uint32, addrs), hostN: make([]int32, addrs),
-		portGen: make([]uint32, 2<<16), portN: make([]int32, 2<<16), twinSeen: map[hp]uint32{}, sweepGen: make([]uint32, addrs)}
+		twinSeen: map[hp]uint32{}, sweepGen: make([]uint32, addrs)}
 }
 
 // reset starts counting a new set of probes.
@@ -324,6 +341,9 @@ func (c *counter) add(t *target) {
 		pk += 1 << 16
 	case spaceProto:
 		pk += 1<<16 + 256
+	}
+	if pk >= len(c.portGen) {
+		c.portGen, c.portN = grownFor(c.portGen, pk), grownFor(c.portN, pk)
 	}
 	if c.portGen[pk] != c.gen {
 		c.portGen[pk], c.portN[pk] = c.gen, 0

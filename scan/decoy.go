@@ -100,6 +100,10 @@ func eachDecoyProbe(p *poll, an *Analysis, f func(si int, t *target)) error {
 // their members, in near-linear time.
 func findDecoys(ctx context.Context, an *Analysis, workers int) ([]decoySet, []int32, error) {
 	parts := max(workers, 1)
+	keys := 0 // at most the keys of a part: the probes, up to decoyMaxProbes
+	for si := range an.sources {
+		keys = min(keys+len(an.sources[si].probes), decoyMaxProbes)
+	}
 	found := make([][]decoyEdge, parts)
 	errs := make([]error, parts)
 	var wg sync.WaitGroup
@@ -107,7 +111,7 @@ func findDecoys(ctx context.Context, an *Analysis, workers int) ([]decoySet, []i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found[p], errs[p] = findDecoysPart(ctx, an, int32(p), int32(parts))
+			found[p], errs[p] = findDecoysPart(ctx, an, int32(p), int32(parts), keys)
 		}()
 	}
 	wg.Wait()
@@ -309,11 +313,11 @@ func (an *Analysis) decoyRole(si int32) (string, *decoySet) {
 }
 
 // findDecoysPart finds the decoy groups of the destinations d with
-// d % parts == part. A first pass marks a hash of every probe's key in a
+// d % parts == part, of at most keys probes. A first pass marks a hash of every probe's key in a
 // bit array, once and twice; only probes whose hash was seen twice can
 // share their key with another, so only they are sorted in the second.
-func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32) ([]decoyEdge, error) {
-	sieve := new(sketch.Sieve) // at most decoyMaxProbes keys: within sketch.SieveBits' half
+func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32, keys int) ([]decoyEdge, error) {
+	sieve := sketch.NewSieve(keys)
 	seed := hashtab.Seed()
 	slot := func(k decoyKey) uint64 {
 		h := hashtab.Mix64((uint64(uint32(k.dst))<<32 | uint64(k.seq)) ^ seed)

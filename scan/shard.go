@@ -182,13 +182,13 @@ func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
 // A target list grows a chunk at a time instead of copying every target
 // into an array twice the size: chunks of targetChunkLen targets (5 MiB,
 // whole huge pages: see hugepage.Advise), but for the first, which starts
-// at firstChunkLen (320 KiB) and doubles, so that a small capture's shard
+// at firstChunkLen (20 KiB) and doubles, so that a small capture's shard
 // holds no more than twice its targets (the memory budget counts what is
-// allocated, touched or not).
+// allocated, touched or not) and a capture of a few packets clears little.
 const (
 	targetChunkBits = 16
 	targetChunkLen  = 1 << targetChunkBits
-	firstChunkLen   = 1 << 12
+	firstChunkLen   = 1 << 8
 )
 
 // targetList is a growable list of targets in chunks.
