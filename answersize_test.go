@@ -43,6 +43,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"porthunter/internal/race"
 	"porthunter/pcapng"
 )
 
@@ -306,7 +307,7 @@ func asScale() float64 {
 	if os.Getenv(answerSizesEnv) == "full" {
 		return 1
 	}
-	if raceOn || testing.Short() {
+	if race.Enabled || testing.Short() {
 		return 0.25
 	}
 	return 1

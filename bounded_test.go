@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"porthunter/capture"
+	"porthunter/internal/race"
 	"porthunter/pcapng"
 )
 
@@ -96,7 +97,7 @@ func TestCarveDecompressedLimit(t *testing.T) {
 	if lim.MaxDecompressed != want.MaxDecompressed || lim.MaxDecompressed != 1<<30 || lim.MaxAllInterfaces != capture.CarveMaxInterfaces {
 		t.Errorf("carve limits %+v, want the analysis reader's %+v with %d interfaces", lim, want, capture.CarveMaxInterfaces)
 	}
-	if raceOn {
+	if race.Enabled {
 		t.Skip("inflating 1 GiB takes about 4 s under the race detector; the limits above are checked")
 	}
 	bomb, out := filepath.Join(dir, "bomb.pcap.gz"), filepath.Join(dir, "out.pcapng")

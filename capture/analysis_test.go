@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"porthunter/internal/race"
 	"porthunter/pcapng"
 	"porthunter/policy"
 	"porthunter/scan"
@@ -54,7 +55,7 @@ func TestCacheRepeatedCalls(t *testing.T) {
 	if r1 != r2 {
 		t.Error("unchanged file read again")
 	}
-	if second > 20*time.Millisecond*raceSlowdown {
+	if second > 20*time.Millisecond*race.Slowdown {
 		t.Errorf("cached answer took %v (first read %v)", second, first)
 	}
 	t.Logf("first read %v, cached %v", first, second)
@@ -108,7 +109,7 @@ func TestCancelStopsReading(t *testing.T) {
 		if err == nil {
 			t.Fatal("the analysis finished before the cancellation: make the capture larger")
 		}
-		if el := time.Since(at); el > 100*time.Millisecond*raceSlowdown {
+		if el := time.Since(at); el > 100*time.Millisecond*race.Slowdown {
 			t.Errorf("stopped %v after the cancellation", el)
 		} else {
 			t.Logf("stopped %v after the cancellation", el)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"porthunter/internal/race"
 	"porthunter/policy"
 )
 
@@ -196,7 +197,7 @@ func TestGlobWorstCase(t *testing.T) {
 	if !errors.Is(err, policy.ErrPathNotFound) {
 		t.Errorf("%v", err)
 	}
-	if d := time.Since(start); d > 2*time.Second*raceSlowdown {
+	if d := time.Since(start); d > 2*time.Second*race.Slowdown {
 		t.Errorf("the worst glob took %v", d)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"porthunter/internal/race"
 )
 
 // The intel files are hostile: these tests hold loading and lookups to
@@ -36,7 +38,7 @@ func measure(f func()) (alloc uint64, took time.Duration) {
 }
 
 // slow scales a time bound for the race detector.
-func slow(d time.Duration) time.Duration { return raceSlowdown * d }
+func slow(d time.Duration) time.Duration { return race.Slowdown * d }
 
 // emptyIndicators is an OTX page of one pulse with n empty indicator
 // objects: 3 bytes each, and a struct of 64 bytes each when decoded whole.
@@ -186,8 +188,8 @@ func dupPulses(n int, distinct bool) []byte {
 // the address cost n log n.
 func TestOTXDuplicates(t *testing.T) {
 	n := 20_000
-	if raceOn {
-		n /= raceSlowdown // the load, not the lookup, would take seconds
+	if race.Enabled {
+		n /= race.Slowdown // the load, not the lookup, would take seconds
 	}
 	for _, distinct := range []bool{false, true} {
 		data := dupPulses(n, distinct)
@@ -285,7 +287,7 @@ func (f *cancelFile) Read(p []byte) (int, error) {
 // the work left) or building the table (the file read to its end).
 func TestLoadCancel(t *testing.T) {
 	rows := 200_000
-	if raceOn {
+	if race.Enabled {
 		rows /= 4 // the same work takes ten times longer
 	}
 	dir := bigIP2ASN(t, rows)

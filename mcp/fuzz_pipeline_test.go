@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"porthunter/internal/race"
 )
 
 // Bounds of one input of FuzzPipeline. A fixed part pays for the
@@ -97,7 +99,7 @@ func FuzzPipeline(f *testing.F) {
 		}
 		el := time.Since(start)
 		runtime.ReadMemStats(&m1)
-		if el > pipelineTime*raceSlowdown {
+		if el > pipelineTime*race.Slowdown {
 			t.Errorf("%d bytes: the tools took %v", len(data), el)
 		}
 		if a, limit := m1.TotalAlloc-m0.TotalAlloc, uint64(pipelineFixedBytes+pipelineBytesPerByte*len(data)); a > limit {

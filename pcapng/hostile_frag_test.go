@@ -6,7 +6,14 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"porthunter/internal/race"
 )
+
+// floodScale divides the hostile fragment floods under the race detector,
+// which makes each packet about 50 times as slow: a million fragments
+// would take a minute.
+const floodScale = race.Slowdown
 
 // Hostile fragment sequences for the Reassembler, in the battery's terms
 // (hostile_test.go): each case reads its packets through Decode and a

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"porthunter/internal/race"
 	"porthunter/pcapng"
 )
 
@@ -101,7 +102,7 @@ func protoHostsFlood(n int) []pcapng.Packet {
 // each zombie's probes and a sort of the candidates, however many probers
 // share a zombie or zombies a prober; a zombie lends its listing once.
 func TestIdleFloodLinear(t *testing.T) {
-	linear(t, "idle probers", 2000, time.Second*raceSlowdown, idleProbersFlood, func(n int, ps []pcapng.Packet) {
+	linear(t, "idle probers", 2000, time.Second*race.Slowdown, idleProbersFlood, func(n int, ps []pcapng.Packet) {
 		an := analyzePackets(ps, DefaultConfig())
 		if len(an.idle) != n {
 			t.Fatalf("n=%d: %d idle scans linked", n, len(an.idle))
@@ -121,7 +122,7 @@ func TestIdleFloodLinear(t *testing.T) {
 			an.Detail(s.IP)
 		}
 	})
-	linear(t, "idle zombies", 2000, time.Second*raceSlowdown, idleZombiesFlood, func(n int, ps []pcapng.Packet) {
+	linear(t, "idle zombies", 2000, time.Second*race.Slowdown, idleZombiesFlood, func(n int, ps []pcapng.Packet) {
 		an := analyzePackets(ps, DefaultConfig())
 		if len(an.idle) != n {
 			t.Fatalf("n=%d: %d idle scans linked", n, len(an.idle))
@@ -140,7 +141,7 @@ func TestIdleFloodLinear(t *testing.T) {
 // TestProtoHostsFloodLinear: a protocol sweep of thousands of hosts
 // costs a sort of the source's protocol targets.
 func TestProtoHostsFloodLinear(t *testing.T) {
-	linear(t, "protocol hosts", 2000, time.Second*raceSlowdown, protoHostsFlood, func(n int, ps []pcapng.Packet) {
+	linear(t, "protocol hosts", 2000, time.Second*race.Slowdown, protoHostsFlood, func(n int, ps []pcapng.Packet) {
 		an := analyzePackets(ps, DefaultConfig())
 		sus := an.Suspects(DefaultThresholds())
 		if len(sus) != 1 || sus[0].DistinctProtocols != protoSweepMin || sus[0].DistinctHosts != n {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"porthunter/internal/race"
 	"porthunter/pcapng"
 )
 
@@ -176,7 +177,7 @@ func measure(f func()) (time.Duration, uint64) {
 // what the quadratic code took.
 func linear(t *testing.T, name string, n int, limit time.Duration, gen func(int) []pcapng.Packet, f func(n int, ps []pcapng.Packet)) {
 	t.Helper()
-	n = max(n/raceScale, 1)
+	n = max(n/race.Scale, 1)
 	ps := gen(n)
 	_, a1 := measure(func() { f(n, ps) })
 	ps = gen(4 * n)
@@ -199,7 +200,7 @@ var lowThresholds = Thresholds{MinPorts: 3, MinHosts: 3, MinTargets: 3, MinSteal
 // member kept a list of every other; a group is now stored once and the
 // answers name at most MaxGroupSources of it, with the total.
 func TestDecoyFloodLinear(t *testing.T) {
-	linear(t, "decoys", 2000, time.Second*raceSlowdown, decoyFlood, func(n int, ps []pcapng.Packet) {
+	linear(t, "decoys", 2000, time.Second*race.Slowdown, decoyFlood, func(n int, ps []pcapng.Packet) {
 		an := analyzePackets(ps, DefaultConfig())
 		sus := an.Suspects(lowThresholds)
 		if len(sus) != n {
@@ -228,7 +229,7 @@ func TestDecoyFloodLinear(t *testing.T) {
 // one pass. Every host is a distributed scan: the overview lists top_k of
 // them, each naming its five sources.
 func TestDistributedFloodLinear(t *testing.T) {
-	linear(t, "distributed", 5000, 2*time.Second*raceSlowdown, distributedFlood, func(n int, ps []pcapng.Packet) {
+	linear(t, "distributed", 5000, 2*time.Second*race.Slowdown, distributedFlood, func(n int, ps []pcapng.Packet) {
 		an := analyzePackets(ps, DefaultConfig())
 		sus := an.Suspects(DefaultThresholds())
 		if len(sus) != DistributedMinSources {
@@ -319,14 +320,14 @@ func TestFinishCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	start := time.Now()
-	if an, err := bigAggregator(200_000 / raceScale).FinishContext(ctx); an != nil || !errors.Is(err, context.Canceled) {
+	if an, err := bigAggregator(200_000 / race.Scale).FinishContext(ctx); an != nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("FinishContext on an ended context = %v, %v", an, err)
 	}
 	t.Logf("ended before Finish: returned in %v", time.Since(start))
 
 	// Cancelled at points spread over a full Finish: each call returns
 	// the error (or the analysis, if it ended first) within 100 ms.
-	n := 400_000 / raceScale
+	n := 400_000 / race.Scale
 	agg := bigAggregator(n)
 	el, _ := measure(func() { agg.Finish() })
 	t.Logf("a whole Finish of %d targets takes %v", n, el)
@@ -348,8 +349,8 @@ func TestFinishCancelled(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || an != nil {
 			t.Fatalf("at %.0f%%: %v, %v", frac*100, an, err)
 		}
-		if lag := end.Sub(cancelled); lag > 100*time.Millisecond*raceSlowdown {
-			t.Errorf("at %.0f%%: returned %v after the cancellation, want under %v", frac*100, lag, 100*time.Millisecond*raceSlowdown)
+		if lag := end.Sub(cancelled); lag > 100*time.Millisecond*race.Slowdown {
+			t.Errorf("at %.0f%%: returned %v after the cancellation, want under %v", frac*100, lag, 100*time.Millisecond*race.Slowdown)
 		}
 	}
 }

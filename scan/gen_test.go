@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"porthunter/internal/race"
 )
 
 // genTruth is the part of ../shared/bench/gen's expected.json the test
@@ -51,7 +53,7 @@ func TestGeneratedCapture(t *testing.T) {
 		t.Skipf("cannot build the generator: %v\n%s", err, out)
 	}
 	capture, exp := filepath.Join(dir, "g.pcap"), filepath.Join(dir, "g.json")
-	if out, err := exec.Command(bin, "-o", capture, "-size", strconv.Itoa(40/raceScale)+"M", "-seed", "7", "-expected", exp, "-top", "1000000").CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "-o", capture, "-size", strconv.Itoa(40/race.Scale)+"M", "-seed", "7", "-expected", exp, "-top", "1000000").CombinedOutput(); err != nil {
 		t.Fatalf("gen: %v\n%s", err, out)
 	}
 	b, err := os.ReadFile(exp)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"porthunter/internal/race"
 	"porthunter/pcapng"
 )
 
@@ -77,7 +78,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 	if len(caps) == 0 {
 		t.Fatal("no fixtures")
 	}
-	n := 40000 / raceScale // lists that cross chunks are TestGroupTargets'
+	n := 40000 / race.Scale // lists that cross chunks are TestGroupTargets'
 	if testing.Short() {
 		n = 5000
 	}
@@ -90,7 +91,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var want []byte
 			workers := []int{0, 2, 3, 4}
-			if raceSlowdown > 1 {
+			if race.Slowdown > 1 {
 				// Under the race detector one sequential and one uneven
 				// parallel run per capture: three workers split two shards'
 				// worth of sources unevenly, the case the others add

@@ -1,5 +1,0 @@
-//go:build !race
-
-package intel
-
-const raceOn, raceSlowdown = false, 1
