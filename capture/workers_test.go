@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"porthunter/internal/race"
 	"porthunter/pcapng"
 	"porthunter/scan"
 )
 
 // TestReadCaptureWorkers reads every fixture through readCaptures on one
-// goroutine and with 2 and 4 aggregating workers, and checks that the
+// goroutine and with 2, 3 and 4 aggregating workers (3 under the race
+// detector), and checks that the
 // tools' answers (capture report, overview, suspects, first event, and the
 // detail of every suspect) are byte-identical. scan's
 // TestParallelEqualsSequential covers every address and generated traffic.
@@ -32,7 +34,13 @@ func TestReadCaptureWorkers(t *testing.T) {
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			var want []byte
-			for _, workers := range []int{1, 2, 4} {
+			workers := []int{1, 2, 3, 4}
+			if race.Enabled {
+				// One parallel run: three workers share the four shards
+				// unevenly. .ci/run runs them all without the detector.
+				workers = []int{1, 3}
+			}
+			for _, workers := range workers {
 				got := readAnswers(t, path, workers)
 				if want == nil {
 					want = got

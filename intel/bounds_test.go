@@ -288,7 +288,7 @@ func (f *cancelFile) Read(p []byte) (int, error) {
 func TestLoadCancel(t *testing.T) {
 	rows := 200_000
 	if race.Enabled {
-		rows /= 4 // the same work takes ten times longer
+		rows /= race.Scale // the same work takes ten times longer
 	}
 	dir := bigIP2ASN(t, rows)
 	fi, err := os.Stat(filepath.Join(dir, "ip2asn-big.tsv"))

@@ -91,7 +91,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var want []byte
 			workers := []int{0, 2, 3, 4}
-			if race.Slowdown > 1 {
+			if race.Enabled {
 				// Under the race detector one sequential and one uneven
 				// parallel run per capture: three workers split two shards'
 				// worth of sources unevenly, the case the others add

@@ -5,6 +5,6 @@
 // Under the detector the analysis runs about ten times slower and fresh
 // memory costs far more, so latency bounds are scaled by Slowdown and
 // the heaviest tests divide their sizes by Scale. What they assert holds
-// at any size, and .ci/run runs them again at full size without the
-// detector, where their time and memory bounds are meant.
+// at any size, and .ci/run runs every test again without the detector,
+// at full size and with the bounds as meant.
 package race
