@@ -36,11 +36,12 @@ func newSrcBuilder(an *Analysis, returned bool, addrs int) *srcBuilder {
 }
 
 // grownFor returns s, grown with zeros if need be, long enough to be
-// indexed by i. The arrays indexed by port start empty and grow to the
-// highest port a capture uses, at least doubling: an analysis of a few
-// packets clears a few hundred entries, not the 2^17 a port space holds.
-// A zero entry is no stamp and no generation, as in a new array.
-func grownFor[T uint32 | int32](s []T, i int) []T {
+// indexed by i. The arrays indexed by port (here and in the views) start
+// empty and grow to the highest port a capture uses, at least doubling:
+// an analysis or an answer of a few packets clears a few hundred
+// entries, not the 2^16 or 2^17 a port space holds. A zero entry is no
+// count, no stamp and no generation, as in a new array.
+func grownFor[T uint32 | int32 | int](s []T, i int) []T {
 	if i < len(s) {
 		return s
 	}

@@ -493,7 +493,7 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 		t.PortsHit, t.PortsHitTruncated = capList(hostPorts(h.ports), MaxPortsHit)
 		ov.Targets = append(ov.Targets, t)
 	}
-	var portHits [1 << 16]int
+	var portHits []int // by port (grownFor)
 	type win struct {
 		probes   int
 		scanners int
@@ -517,6 +517,9 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 		for i := range r.probes {
 			t := &r.probes[i]
 			if t.class.hasPort() {
+				if int(t.port) >= len(portHits) {
+					portHits = grownFor(portHits, int(t.port))
+				}
 				portHits[t.port]++
 			}
 			idx := (t.firstTS - an.stats.firstNS) / wns
@@ -678,11 +681,14 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 			}
 		}
 	}
-	seen := make([]int32, 1<<16)
+	var seen []int32 // by port (grownFor)
 	for i := range hosts {
 		h := &hosts[i]
 		h.distinct = 0
 		for _, p := range h.ports {
+			if int(p) >= len(seen) {
+				seen = grownFor(seen, int(p))
+			}
 			if seen[p] != int32(i+1) {
 				seen[p] = int32(i + 1)
 				h.distinct++
