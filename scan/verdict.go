@@ -341,7 +341,7 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 		go func() {
 			defer wg.Done()
 			p := newPoll(ctx)
-			var seen [1 << 16]uint32 // by port: the last host (+1) that counted it
+			var seen []uint32 // by port (grownFor): the last host (+1) that counted it
 			for k := w; k < len(hosts); k += parts {
 				h := hosts[k]
 				hr := refs[counts[h]:counts[h+1]]
@@ -368,7 +368,13 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 				var det *target
 				for _, x := range hr {
 					t := at(x)
-					if !t.class.hasPort() || seen[t.port] == uint32(k+1) {
+					if !t.class.hasPort() {
+						continue
+					}
+					if int(t.port) >= len(seen) {
+						seen = grownFor(seen, int(t.port))
+					}
+					if seen[t.port] == uint32(k+1) {
 						continue
 					}
 					seen[t.port] = uint32(k + 1)
