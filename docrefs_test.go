@@ -183,6 +183,7 @@ func goDocRefs(t *testing.T, file string) []docRef {
 // TestDocReferences: every document and section a Go comment, a Go string
 // or a Markdown file of the repository cites exists in docs/.
 func TestDocReferences(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	docs := map[string]string{}
 	entries, err := os.ReadDir("docs")
 	if err != nil {

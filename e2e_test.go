@@ -117,6 +117,7 @@ func e2eStructured(t *testing.T, ans map[string]any) (map[string]any, bool) {
 // TestErrorCodesThroughBinary makes every contract error code happen
 // through the real binary, the way a client sees it.
 func TestErrorCodesThroughBinary(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	base := t.TempDir()
 	dir := filepath.Join(base, "data")
@@ -309,6 +310,7 @@ func TestExitOnEOF(t *testing.T) {
 
 // TestCommandLine: exit statuses of the contract (§1).
 func TestCommandLine(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	for _, c := range []struct {
 		args []string
@@ -356,6 +358,7 @@ func TestCommandLine(t *testing.T) {
 // leaves the captures byte-identical (hash and mtime), writes no file, and
 // never prints the token or the API keys, not even in errors.
 func TestEvidenceAndSecrets(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	dir := t.TempDir()
 	src, _ := filepath.Glob("fixtures/*.pcap*")

@@ -91,6 +91,7 @@ var hostileLines = []struct {
 // gets the answer it deserves, stdout carries only JSON-RPC lines, and the
 // server exits 0 at EOF.
 func TestHostileClient(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	var in bytes.Buffer
 	want := 0
@@ -247,6 +248,7 @@ func TestStdoutClosed(t *testing.T) {
 // requests read whole are answered, including the running call, the cut
 // one gets a parse error, and the server exits 0.
 func TestStdinClosedMidRequest(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	dir := t.TempDir()
 	writeBigCapture(t, dir+"/big.pcap", 300_000)

@@ -31,6 +31,7 @@ const readmeGeneratedAt = `"generated_at": "2026-11-29T12:00:00Z"`
 // run against the bundled fixtures and must equal the README's block.
 // `go test . -run TestReadmeExamples -update` rewrites them.
 func TestReadmeExamples(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	src, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -502,6 +502,7 @@ func TestCSVExport(t *testing.T) {
 // TestExitCodes: 0 nothing matched, 1 runtime error, 2 usage error, 3
 // --fail-on matched (the output is still printed).
 func TestExitCodes(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	for _, c := range []struct {
 		args   []string
@@ -551,6 +552,7 @@ func TestExitCodes(t *testing.T) {
 // TestHelpEveryCommand: --help, -h and -help print the command's usage
 // on stdout and exit 0, whatever the environment; help COMMAND too.
 func TestHelpEveryCommand(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	for _, c := range commands() {
 		for _, flag := range []string{"--help", "-h", "-help"} {
@@ -579,6 +581,7 @@ func TestHelpEveryCommand(t *testing.T) {
 // FIFO, a device, a directory and a file cut in its header in plain
 // words, never naming an allowed directory.
 func TestFilesAsNamed(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	bin := buildE2EBinary(t)
 	dir := t.TempDir()
 	e2eMust(t, os.Mkdir(filepath.Join(dir, "rotated"), 0o755))

@@ -36,6 +36,7 @@ var transcriptFixtures = []string{"demo.pcapng", "distributed.pcap", "ipv6_scan.
 const transcriptAnswerWait = 30 * time.Second
 
 func TestTranscripts(t *testing.T) {
+	t.Parallel() // no time bound of its own: runs beside the other such tests
 	ins, err := filepath.Glob(filepath.Join(transcriptDir, "*.in.jsonl"))
 	e2eMust(t, err)
 	names := make([]string, 0, len(ins))

@@ -38,6 +38,7 @@ type genTruth struct {
 // (issue 18). Its replies alone hid it before; it must be listed as a
 // ping sweep and nothing else.
 func TestGeneratedCapture(t *testing.T) {
+	t.Parallel() // no time or memory bound: runs beside the other such tests
 	gen := "../../shared/bench/gen"
 	if _, err := os.Stat(gen); err != nil {
 		t.Skip("../shared/bench/gen absent")

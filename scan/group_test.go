@@ -11,6 +11,7 @@ import (
 // them) come out grouped by source, each source's in frame order, every
 // target once, with the analysis's indexes.
 func TestGroupTargets(t *testing.T) {
+	t.Parallel() // no time or memory bound: runs beside the other such tests
 	const nsrc, perShard = 37, 2*targetChunkLen + 999
 	r := rand.New(rand.NewPCG(7, 8))
 	shards := []*shard{{}, {}, {}}

@@ -41,6 +41,7 @@ func readLabExtra(t *testing.T, file string) labExtra {
 // labels name as targets, no more (an answer mistaken for a probe) and no
 // fewer (a probe mistaken for an answer or a connection).
 func TestLabTargets(t *testing.T) {
+	t.Parallel() // no time or memory bound: runs beside the other such tests
 	files, _ := filepath.Glob("../fixtures/lab/*.labels.json")
 	for _, lf := range files {
 		l := readLabExtra(t, filepath.Base(lf[:len(lf)-len(".labels.json")]))

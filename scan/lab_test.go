@@ -52,6 +52,7 @@ func (l *labLabels) mayList(a string) bool {
 // listed with its kind and technique, nobody else is, and the first event
 // is the first probe tshark finds, to the capture's precision.
 func TestLab(t *testing.T) {
+	t.Parallel() // no time or memory bound: runs beside the other such tests
 	files, _ := filepath.Glob("../fixtures/lab/*.labels.json")
 	if len(files) == 0 {
 		t.Fatal("no lab captures")

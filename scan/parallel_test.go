@@ -61,6 +61,7 @@ func dumpAll(t testing.TB, an *Analysis) []byte {
 // exercise every rule (with and without a memory budget small enough to
 // drop state), give byte-identical JSON for every view and address.
 func TestParallelEqualsSequential(t *testing.T) {
+	t.Parallel() // no time or memory bound: runs beside the other such tests
 	type capture struct {
 		name string
 		ps   []pcapng.Packet
@@ -153,6 +154,7 @@ func firstDiff(a, b []byte) string {
 // TestSuspectsTop: the cut list is the full one's limit suspects with the
 // most probes (ties: the lower address), in address order, built alike.
 func TestSuspectsTop(t *testing.T) {
+	t.Parallel() // no time or memory bound: runs beside the other such tests
 	an := analyzePackets(mixedPackets(1, 20000), DefaultConfig())
 	th := Thresholds{MinPorts: 3, MinHosts: 3, MinTargets: 5, MinStealthTargets: 1, MinRatePPS: 0.5}
 	all := an.Suspects(th)
