@@ -22,7 +22,8 @@ var update = flag.Bool("update", false, "rewrite golden files and cached oracle 
 // and checked in. The cache's first line holds the arguments and the
 // SHA-256 of the capture it was made from, so a capture (or a hand-built
 // sequence) that changed without its cache fails the test. "<path>" in
-// args stands for the capture's path.
+// args stands for the capture's path. Under -update, anything tshark
+// prints on stderr (a complaint about the file) fails the test.
 func cachedTshark(t *testing.T, name, path string, args ...string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -41,10 +42,14 @@ func cachedTshark(t *testing.T, name, path string, args ...string) string {
 		for i, a := range args {
 			run[i] = strings.ReplaceAll(a, "<path>", path)
 		}
-		out, err := exec.Command(tshark, run...).Output()
+		cmd := exec.Command(tshark, run...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("tshark %v: %v", run, err)
+			t.Fatalf("tshark %v: %v (%s)", run, err, stderr.String())
 		}
+		checkToolStderr(t, "tshark", stderr.String())
 		if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
 			t.Fatal(err)
 		}
