@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"porthunter/pcapng"
+	"porthunter/scan/internal/batch"
 	"porthunter/scan/internal/hashtab"
 	"porthunter/scan/internal/hugepage"
 	"porthunter/scan/internal/sketch"
@@ -68,8 +69,9 @@ type Aggregator struct {
 	refused  *sketch.Summary // senders refused as sources, by packets (first reading only)
 	untrack  sketch.HLL      // distinct senders refused
 	shards   [numShards]*shard
-	pool     *workers // nil: the shards run on the caller's goroutine, a batch at a time:
-	cur      *batch   // the batch being filled
+	pool     *batch.Workers[pkt] // nil: the shards run on the caller's goroutine, a batch at a time:
+	cur      []pkt               // the batch being filled (batch.Len slots)
+	curN     int
 }
 
 // addrRec is one address and, once it has sent, its state as a source.
@@ -115,9 +117,12 @@ func NewAggregator(c Config) *Aggregator {
 		a.shards[i] = &shard{maxTargets: a.lim.maxTargets}
 	}
 	if w := min(c.Workers, numShards); w > 1 {
-		a.pool = startWorkers(a.shards[:], w)
+		// Worker j owns the shards i with i % w == j and sees their
+		// packets in file order, which is all a shard needs to answer
+		// as it would alone.
+		a.pool = batch.Start(w, func(_ int, ps []pkt) { runBatch(a.shards[:], ps) })
 	} else {
-		a.cur = new(batch)
+		a.cur = make([]pkt, batch.Len)
 	}
 	return a
 }
@@ -155,14 +160,14 @@ func (a *Aggregator) Add(p *pcapng.Packet) {
 	k := shardOf(x, y)
 	var q *pkt
 	if a.pool != nil {
-		q = a.pool.next(k)
+		q = a.pool.Next(k % a.pool.N()) // a reused slot: fill sets every field
 	} else {
-		if a.cur.n == batchLen {
-			runBatch(a.shards[:], a.cur.pkts[:])
-			a.cur.n = 0
+		if a.curN == len(a.cur) {
+			runBatch(a.shards[:], a.cur)
+			a.curN = 0
 		}
-		q = &a.cur.pkts[a.cur.n]
-		a.cur.n++
+		q = &a.cur[a.curN]
+		a.curN++
 	}
 	q.fill(p)
 	q.shard, q.sid, q.did, q.qsid, q.qdid = uint8(k), sid, did, qs, qd
@@ -175,12 +180,19 @@ func (a *Aggregator) Add(p *pcapng.Packet) {
 // cancelled read). Finish also stops them; Close after Finish does nothing.
 func (a *Aggregator) Close() {
 	if a.pool != nil {
-		a.pool.stop()
+		a.pool.Stop()
 		a.pool = nil
 	}
 	if a.cur != nil {
-		runBatch(a.shards[:], a.cur.pkts[:a.cur.n])
+		runBatch(a.shards[:], a.cur[:a.curN])
 		a.cur = nil
+	}
+}
+
+// runBatch applies ps to their shards, in order.
+func runBatch(shards []*shard, ps []pkt) {
+	for i := range ps {
+		shards[ps[i].shard].add(&ps[i])
 	}
 }
 

@@ -50,5 +50,6 @@
 // storage machinery is under internal/: hashtab (the address tables and
 // the hashing the target table of table.go shares), sketch (the
 // Space-Saving summary, the HyperLogLog counter and the decoy search's
-// sieve) and hugepage; heavy.go uses the sketches for the source budget.
+// sieve), batch (the worker goroutines Add feeds) and hugepage; heavy.go
+// uses the sketches for the source budget.
 package scan
