@@ -28,7 +28,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -36,6 +35,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -637,23 +637,30 @@ func asIntel(t testing.TB, dir string, a *asCase) {
 
 type asSession struct {
 	t      *testing.T
-	in     *io.PipeWriter
+	cmd    *exec.Cmd
+	in     io.WriteCloser
 	out    *bufio.Reader
-	done   chan int
 	nextID int
 }
 
+// asStart starts the built binary's server (buildE2EBinary) with only
+// PATH and env in its environment: the product as a host runs it, and
+// without the race detector, which would make the analyses of these
+// captures most of make test's time.
 func asStart(t *testing.T, env map[string]string) *asSession {
 	t.Helper()
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	s := &asSession{t: t, in: inW, out: bufio.NewReaderSize(outR, 1<<20), done: make(chan int, 1), nextID: 1}
-	go func() {
-		code := run(context.Background(), []string{"serve"}, inR, outW, io.Discard, func(k string) string { return env[k] })
-		outW.Close()
-		s.done <- code
-	}()
-	t.Cleanup(func() { inW.Close(); outR.Close() })
+	cmd := exec.Command(buildE2EBinary(t), "serve")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	in, err := cmd.StdinPipe()
+	e2eMust(t, err)
+	out, err := cmd.StdoutPipe()
+	e2eMust(t, err)
+	e2eMust(t, cmd.Start())
+	t.Cleanup(func() { in.Close(); cmd.Process.Kill() })
+	s := &asSession{t: t, cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20), nextID: 1}
 	s.request("initialize", map[string]any{"protocolVersion": "2025-11-25", "capabilities": map[string]any{},
 		"clientInfo": map[string]any{"name": "answer-size", "version": "1"}})
 	s.write(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
@@ -707,10 +714,12 @@ func (s *asSession) request(method string, params any) json.RawMessage {
 func (s *asSession) close() {
 	s.t.Helper()
 	s.in.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }() // every read is done: the answers have all come
 	select {
-	case code := <-s.done:
-		if code != 0 {
-			s.t.Errorf("serve exited %d", code)
+	case err := <-done:
+		if err != nil {
+			s.t.Errorf("serve: %v", err)
 		}
 	case <-time.After(60 * time.Second):
 		s.t.Error("serve did not return after stdin closed")
