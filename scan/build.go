@@ -3,6 +3,7 @@ package scan
 import (
 	"cmp"
 	"slices"
+	"sync"
 )
 
 // The per-source builder: from a source's targets in file order, its
@@ -22,7 +23,7 @@ type srcBuilder struct {
 	eps       []episode  // episodes, likewise
 	spans     []span     // per source: its parts of succ and eps
 	idle      []idleCand // unsolicited SYN/ACK runs that may be idle-scan probing (idle.go)
-	c         counter
+	c         *counter
 	icmpMark  []uint32 // by address index: stamp of the last source that sent it an ICMP request
 	periods   []uint32 // scratch of monitoring
 	spansMS   []uint32
@@ -32,7 +33,7 @@ type span struct{ succ, eps int32 }
 
 func newSrcBuilder(an *Analysis, returned bool, addrs int) *srcBuilder {
 	return &srcBuilder{an: an, returned: returned, hostMark: make([]uint32, addrs),
-		c: newCounter(addrs), icmpMark: make([]uint32, addrs)}
+		c: getCounter(addrs), icmpMark: make([]uint32, addrs)}
 }
 
 // grownFor returns s, grown with zeros if need be, long enough to be
@@ -242,7 +243,7 @@ func (b *srcBuilder) episodes(r *srcResult, succ []int64) {
 		for j+1 < len(r.probes) && r.probes[j+1].firstTS-r.probes[j].firstTS <= gap {
 			j++
 		}
-		b.eps = append(b.eps, countEpisode(r.probes, succ, i, j, &b.c))
+		b.eps = append(b.eps, countEpisode(r.probes, succ, i, j, b.c))
 		i = j + 1
 	}
 }
@@ -289,10 +290,35 @@ type counter struct {
 	sweep    int
 }
 
-func newCounter(addrs int) counter {
-	return counter{hostGen: make([]uint32, addrs), hostN: make([]int32, addrs),
-		twinSeen: map[hp]uint32{}, sweepGen: make([]uint32, addrs)}
+// counters holds counters between uses (getCounter, putCounter), across
+// analyses and calls: a counter's arrays keep the size they grew to, and
+// its generations only grow, so nothing an earlier use left is current.
+// Each judgement with thresholds of its own and each builder of Finish
+// would otherwise make and clear a counter's arrays (a megabyte for a
+// scan of high ports) however few sources it counts.
+var counters sync.Pool
+
+// getCounter returns a counter for addresses of indexes below addrs.
+func getCounter(addrs int) *counter {
+	c, _ := counters.Get().(*counter)
+	if c == nil {
+		c = &counter{twinSeen: map[hp]uint32{}}
+	}
+	c.fit(addrs)
+	return c
 }
+
+// fit readies c, new or used, for addresses of indexes below addrs. What
+// a use left in its arrays is of older generations than any reset makes.
+func (c *counter) fit(addrs int) {
+	if addrs > len(c.hostGen) {
+		c.hostGen, c.hostN, c.sweepGen = make([]uint32, addrs), make([]int32, addrs), make([]uint32, addrs)
+	}
+	clear(c.twinSeen)
+}
+
+// putCounter gives c back once its user is done with it.
+func putCounter(c *counter) { counters.Put(c) }
 
 // reset starts counting a new set of probes.
 func (c *counter) reset() {

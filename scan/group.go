@@ -145,6 +145,7 @@ func (an *Analysis) buildSources(ctx context.Context, all []target, start []int3
 			}
 			b.fix(an.sources[lo:hi])
 			idle[w] = b.idle
+			putCounter(b.c)
 		}
 		wg.Add(1)
 		if w+2 < len(bounds) {

@@ -117,7 +117,12 @@ func (vs *verdicts) of(an *Analysis, r *srcResult) *verdict {
 func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error) {
 	th = th.sane()
 	vs := &verdicts{by: make([]*verdict, len(an.sources))}
-	var c counter // made on first use: most calls list few sources
+	var c *counter // taken on first use: most calls list few sources
+	defer func() {
+		if c != nil {
+			putCounter(c)
+		}
+	}()
 	p := newPoll(ctx)
 	for i := range an.sources {
 		r := &an.sources[i]
@@ -132,10 +137,10 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 				continue
 			}
 			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(r.spread(), int(r.hosts))}
-			if c.hostGen == nil {
-				c = newCounter(len(an.addrs))
+			if c == nil {
+				c = getCounter(len(an.addrs))
 			}
-			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, &c, allow)
+			v.reasons, v.detNS, v.detFrame = explain(r, ei, th, c, allow)
 			p.work(int(e.probes))
 			if !ok {
 				v.reasons |= rsSingleTS
