@@ -111,10 +111,10 @@ func NewAggregator(c Config) *Aggregator {
 	a := &Aggregator{cfg: c, recentID: [2]int32{-1, -1}, lim: limits{
 		maxAddrs:   max(srcBudget/2/bytesPerAddr, 1),
 		maxSources: max(srcBudget/2/bytesPerSource, 1),
-		maxTargets: max((c.MemoryBudgetBytes-srcBudget)/bytesPerTarget*3/2/numShards, 1),
+		maxTargets: min(max((c.MemoryBudgetBytes-srcBudget)/bytesPerTarget*3/2/numShards, 1), maxShardTargets),
 	}}
 	for i := range a.shards {
-		a.shards[i] = &shard{maxTargets: a.lim.maxTargets}
+		a.shards[i] = &shard{id: uint8(i), maxTargets: a.lim.maxTargets}
 	}
 	if w := min(c.Workers, numShards); w > 1 {
 		// Worker j owns the shards i with i % w == j and sees their

@@ -113,19 +113,20 @@ type Analysis struct {
 	stats        CaptureStats
 	prec         uint8
 	idleGap      int64
-	addrs        []ipAddr    // every address that appeared, sorted as netip.Addr.Compare sorts
-	srcOf        []int32     // by address index: index into sources, -1 for an address that sent nothing
-	sources      []srcResult // by address
-	hostOff      []int32     // by address index h: hostSrc[hostOff[h]:hostOff[h+1]] probed h
-	hostSrc      []int32     // source indexes, ascending (by address) within each host
-	hosts        []int32     // address indexes of the hosts probed, ascending
-	defaults     *verdicts   // listing under DefaultThresholds, computed once
-	decoys       []decoySet  // in order of their first member
-	decoyOf      []int32     // by source index: index into decoys, -1 for none; nil when there are none
-	idle         []idleLink  // idle scans, by prober then zombie (idle.go)
-	idleByZombie []int32     // indexes into idle, by zombie then prober
-	workers      int         // goroutines a search over every source or host may use
-	heavy        *SourceSet  // see HeaviestSources
+	addrs        []ipAddr              // every address that appeared, sorted as netip.Addr.Compare sorts
+	srcOf        []int32               // by address index: index into sources, -1 for an address that sent nothing
+	sources      []srcResult           // by address
+	hostOff      []int32               // by address index h: hostSrc[hostOff[h]:hostOff[h+1]] probed h
+	hostSrc      []int32               // source indexes, ascending (by address) within each host
+	hosts        []int32               // address indexes of the hosts probed, ascending
+	defaults     *verdicts             // listing under DefaultThresholds, computed once
+	decoys       []decoySet            // in order of their first member
+	decoyOf      []int32               // by source index: index into decoys, -1 for none; nil when there are none
+	idle         []idleLink            // idle scans, by prober then zombie (idle.go)
+	idleByZombie []int32               // indexes into idle, by zombie then prober
+	workers      int                   // goroutines a search over every source or host may use
+	heavy        *SourceSet            // see HeaviestSources
+	answers      [numShards]answerList // the shards' first answers (firstAnswer)
 }
 
 // HeaviestSources is, when the source budget made the first reading refuse
@@ -197,7 +198,8 @@ func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
 		st.DurationS = float64(st.lastNS-st.firstNS) / 1e9
 	}
 	returned := false
-	for _, s := range a.shards {
+	for i, s := range a.shards {
+		an.answers[i], s.answers = s.answers, answerList{}
 		returned = returned || s.returned
 		st.DroppedTargets += s.drops.targets
 		st.DroppedPackets += s.drops.packets

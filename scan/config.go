@@ -11,10 +11,11 @@ const (
 	// sources cannot exhaust the host.
 	DefaultMemoryBudgetBytes = 512 << 20
 
-	// bytesPerTarget estimates one tracked target: its 80-byte record and
-	// its slot (16 bytes, 3/8 to 3/4 full) in its shard's table, then the
-	// record's copy Finish makes before the tables are collected: about
-	// 180 bytes at the peak. TestMeasureTargetBytes measured 110 bytes per
+	// bytesPerTarget estimates one tracked target: its 64-byte record,
+	// its first answer's 24 bytes if it has one, and its slot (8 bytes,
+	// 3/8 to 3/4 full) in its shard's table, then the record's copy
+	// Finish makes before the tables are collected: about 170 bytes at
+	// the peak. TestMeasureTargetBytes measured 110 bytes per
 	// target (with one address each) while reading and 75 after Finish, on
 	// 1M targets, when the record was 72 bytes. The estimate was made for an earlier engine (115 bytes
 	// while reading, 185 after) and is kept so that the limits, and the

@@ -275,7 +275,7 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 	hosts := map[int32]*agg{}
 	ports := map[uint16]bool{}
 	var unanswered []int
-	var firstAns, firstOpen *target
+	var firstAns, firstOpen answered
 	for i := range r.probes {
 		t := &r.probes[i]
 		h := hosts[t.dst]
@@ -295,11 +295,13 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 				unanswered = append(unanswered, int(t.port))
 			}
 		}
-		if t.state&stAnswered != 0 && (firstAns == nil || earlier(t.ansTS, t.ansFrame, firstAns.ansTS, firstAns.ansFrame)) {
-			firstAns = t
-		}
-		if o == outOpen && (firstOpen == nil || earlier(t.ansTS, t.ansFrame, firstOpen.ansTS, firstOpen.ansFrame)) {
-			firstOpen = t
+		if a := an.firstAnswer(t); a != nil {
+			if firstAns.t == nil || earlier(a, firstAns.a) {
+				firstAns = answered{t, a}
+			}
+			if o == outOpen && (firstOpen.t == nil || earlier(a, firstOpen.a)) {
+				firstOpen = answered{t, a}
+			}
 		}
 	}
 	var addrs []int32 // address indexes: sorted as the addresses
@@ -338,16 +340,23 @@ func (an *Analysis) detailTargets(d *Detail, r *srcResult) {
 		t := &r.probes[0]
 		d.FirstProbe = an.event(r, t, t.firstTS, t.frame)
 	}
-	if firstAns != nil {
-		d.FirstAnswer = an.answerEvent(r, firstAns, firstAns.ansTS, firstAns.ansFrame)
+	if firstAns.t != nil {
+		d.FirstAnswer = an.answerEvent(r, firstAns.t, firstAns.a)
 	}
-	if firstOpen != nil {
-		d.FirstOpen = an.answerEvent(r, firstOpen, firstOpen.ansTS, firstOpen.ansFrame)
+	if firstOpen.t != nil {
+		d.FirstOpen = an.answerEvent(r, firstOpen.t, firstOpen.a)
 	}
 }
 
-func earlier(ts int64, frame uint64, ts2 int64, frame2 uint64) bool {
-	return ts < ts2 || ts == ts2 && frame < frame2
+// answered is a probe and its first answer.
+type answered struct {
+	t *target
+	a *answerRec
+}
+
+// earlier reports whether answer a came before b, by time, then frame.
+func earlier(a, b *answerRec) bool {
+	return a.ts < b.ts || a.ts == b.ts && a.frame < b.frame
 }
 
 func (an *Analysis) event(r *srcResult, t *target, ts int64, frame uint64) *ProbeEvent {

@@ -27,7 +27,7 @@ func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, ns
 			if p.work(len(c)) {
 				return nil, nil
 			}
-			for i := range c[:min(len(c), s.tgts.n-j*targetChunkLen)] {
+			for i := range c[:min(len(c), s.tgts.n-j*chunkLen)] {
 				start[srcOf[remap[c[i].src]]+1]++
 			}
 		}
@@ -94,8 +94,8 @@ func mergeByFrame(shards []*shard, f func(t *target) bool) {
 			break
 		}
 		pos[best]++
-		if pos[best]&(targetChunkLen-1) == 0 {
-			s.tgts.chunks[pos[best]>>targetChunkBits-1] = nil // read
+		if pos[best]&(chunkLen-1) == 0 {
+			s.tgts.chunks[pos[best]>>chunkBits-1] = nil // read
 		}
 		head[best] = done
 		if int(pos[best]) < s.tgts.n {

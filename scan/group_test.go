@@ -12,7 +12,7 @@ import (
 // target once, with the analysis's indexes.
 func TestGroupTargets(t *testing.T) {
 	t.Parallel() // no time or memory bound: runs beside the other such tests
-	const nsrc, perShard = 37, 2*targetChunkLen + 999
+	const nsrc, perShard = 37, 2*chunkLen + 999
 	r := rand.New(rand.NewPCG(7, 8))
 	shards := []*shard{{}, {}, {}}
 	var frame uint64
@@ -65,7 +65,7 @@ func TestGroupTargets(t *testing.T) {
 // and into later chunks are read back where they were put.
 func TestTargetListGrowth(t *testing.T) {
 	var l targetList
-	n := 2*targetChunkLen + 5
+	n := 2*chunkLen + 5
 	for i := range n {
 		*l.push() = target{frame: uint64(i)}
 	}
@@ -74,7 +74,28 @@ func TestTargetListGrowth(t *testing.T) {
 			t.Fatalf("target %d has frame %d", i, f)
 		}
 	}
-	if len(l.chunks) != 3 || len(l.chunks[0]) != targetChunkLen {
+	if len(l.chunks) != 3 || len(l.chunks[0]) != chunkLen {
 		t.Fatalf("%d chunks, the first of %d targets", len(l.chunks), len(l.chunks[0]))
+	}
+}
+
+// TestAnswerRef: a reference carries its shard and index through the
+// largest index a shard can hold, and a budget large enough to allow more
+// targets per shard is held to maxShardTargets.
+func TestAnswerRef(t *testing.T) {
+	for sh := range uint8(numShards) {
+		for _, i := range []int{0, 1, chunkLen, maxShardTargets - 1} {
+			r := makeAnswerRef(sh, i)
+			if r == 0 || r.shard() != int(sh) || r.index() != int32(i) {
+				t.Errorf("makeAnswerRef(%d, %d) = %#x: shard %d, index %d", sh, i, uint32(r), r.shard(), r.index())
+			}
+		}
+	}
+	c := DefaultConfig()
+	c.MemoryBudgetBytes = 1 << 40 // the policy's largest budget (1 TiB)
+	a := NewAggregator(c)
+	defer a.Close()
+	if a.lim.maxTargets != maxShardTargets {
+		t.Errorf("a 1 TiB budget allows %d targets per shard, want %d", a.lim.maxTargets, maxShardTargets)
 	}
 }

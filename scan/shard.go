@@ -2,6 +2,7 @@ package scan
 
 import (
 	"math"
+	"reflect"
 
 	"porthunter/pcapng"
 	"porthunter/scan/internal/hugepage"
@@ -15,46 +16,45 @@ type targetKey struct {
 	proto    uint8
 }
 
-// target is the state of one (source, destination, protocol, port): 80
-// bytes without pointers, so millions of them cost the collector nothing.
-// A protocol probe (clsPROTO) has port 0: its protocol is its key. An
-// unsolicited SYN/ACK (tmSynAck, see idle.go) is a target of class
-// clsNone, never a probe: pkts counts its changes of source port and the
-// IP IDs of the answers are what an idle scan's prober reads.
+// target is the state of one (source, destination, protocol, port): 64
+// bytes without pointers, one cache line, so that a packet's lookup and
+// update touch one line and millions of targets cost the collector
+// nothing. What the first answer was is kept beside it (answerRec), since
+// about half the targets of a scan are never answered. A protocol probe
+// (clsPROTO) has port 0: its protocol is its key. An unsolicited SYN/ACK
+// (tmSynAck, see idle.go) is a target of class clsNone, never a probe:
+// pkts counts its changes of source port and the IP IDs of the answers are
+// what an idle scan's prober reads.
 type target struct {
-	firstTS  int64
-	ansTS    int64 // first answer
-	frame    uint64
-	ansFrame uint64
-	dst      int32 // address ID; an address index after Finish
-	src      int32 // the source's address ID; a source index after Finish
-	seq      uint32
-	pkts     uint32 // probe packets: the first and its retransmissions
-	ack      uint32 // the first packet's acknowledgment field (fingerprints)
-	state    uint16
-	port     uint16
-	sport    uint16
-	flags    uint16
-	ipid     uint16
-	window   uint16 // the first packet's window (fingerprints)
-	proto    uint8
-	class    class
-	ttl      uint8
-	ansFlags uint8  // the first answer's TCP flags, or its ICMP type (answer.go)
-	marks    uint16 // tm* bits
-
+	firstTS int64
+	frame   uint64
+	dst     int32 // address ID; an address index after Finish
+	src     int32 // the source's address ID; a source index after Finish
+	seq     uint32
+	pkts    uint32 // probe packets: the first and its retransmissions
+	ack     uint32 // the first packet's acknowledgment field (fingerprints)
+	ans     answerRef
 	// The target again after its first contact was answered: a service
 	// polled in rounds, or a client that comes back (see monitoring).
-	again   uint16 // later contacts: new connections (SYN), new requests, saturating
-	flow    uint8  // tf* bits
-	ansWhat        // what the first answer was (answer.go): 3 bytes, before lastMS so that none is padding
-	lastMS  uint32 // milliseconds from firstTS to the latest contact, saturating
+	lastMS uint32 // milliseconds from firstTS to the latest contact, saturating
+	again  uint16 // later contacts: new connections (SYN), new requests, saturating
+	state  uint16
+	port   uint16
+	sport  uint16
+	flags  uint16
+	ipid   uint16
+	window uint16 // the first packet's window (fingerprints)
+	marks  uint16 // tm* bits
+	proto  uint8
+	class  class
+	ttl    uint8
+	flow   uint8 // tf* bits
 }
 
 // An unsolicited SYN/ACK (tmSynAck) is no probe, so its ack field, kept
 // for the fingerprints of probes, holds instead the IP IDs of the answers
 // an idle scan's prober reads (idle.go): the first answer's in the high
-// half, the latest's in the low. So target stays 80 bytes.
+// half, the latest's in the low. So target stays 64 bytes.
 func (t *target) ipids() (first, last uint16) { return uint16(t.ack >> 16), uint16(t.ack) }
 
 // Bits of target.flow: how the source ended the connection its probe
@@ -84,9 +84,11 @@ const (
 // shard is one part of the targets (see Aggregator): those of the address
 // pairs whose packets it sees.
 type shard struct {
+	id          uint8 // its index in Aggregator.shards, which its answer references carry
 	maxTargets  int64
 	tgtIdx      targetTable
 	tgts        targetList
+	answers     answerList       // the first answers to its targets, in file order
 	owns        []uint64         // bit per address ID: the source of a target here
 	backscatter map[int32]uint64 // by address ID: unsolicited SYN/ACK and RST sent
 	returned    bool
@@ -179,49 +181,86 @@ func (s *shard) newTarget(k targetKey, x *pkt, c class) *target {
 	return t
 }
 
-// A target list grows a chunk at a time instead of copying every target
-// into an array twice the size: chunks of targetChunkLen targets (5 MiB,
-// whole huge pages: see hugepage.Advise), but for the first, which starts
-// at firstChunkLen (20 KiB) and doubles, so that a small capture's shard
-// holds no more than twice its targets (the memory budget counts what is
-// allocated, touched or not) and a capture of a few packets clears little.
+// A chunk list grows a chunk at a time instead of copying every element
+// into an array twice the size: chunks of chunkLen elements (5 MiB of
+// targets, whole huge pages: see hugepage.Advise), but for the first,
+// which starts at firstChunkLen (16 KiB of targets) and doubles, so that a
+// small capture's shard holds no more than twice its targets (the memory
+// budget counts what is allocated, touched or not) and a capture of a few
+// packets clears little.
 const (
-	targetChunkBits = 16
-	targetChunkLen  = 1 << targetChunkBits
-	firstChunkLen   = 1 << 8
+	chunkBits     = 16
+	chunkLen      = 1 << chunkBits
+	firstChunkLen = 1 << 8
 )
 
-// targetList is a growable list of targets in chunks.
-type targetList struct {
-	chunks [][]target
+// chunkList is a growable list in chunks. Elements never move but in the
+// first chunk, while it grows.
+type chunkList[T any] struct {
+	chunks [][]T
 	n      int
 }
 
-// at returns target i. The pointer is valid until the next push: the
+// targetList is a shard's targets, in file order of their first packets.
+type targetList = chunkList[target]
+
+// answerList is a shard's first answers, in file order.
+type answerList = chunkList[answerRec]
+
+// at returns element i. The pointer is valid until the next push: the
 // first chunk moves when it grows.
-func (l *targetList) at(i int32) *target {
-	return &l.chunks[i>>targetChunkBits][i&(targetChunkLen-1)]
+func (l *chunkList[T]) at(i int32) *T {
+	return &l.chunks[i>>chunkBits][i&(chunkLen-1)]
 }
 
-// push appends a zero target and returns it.
-func (l *targetList) push() *target {
-	c, off := l.n>>targetChunkBits, l.n&(targetChunkLen-1)
+// push appends a zero element and returns it.
+func (l *chunkList[T]) push() *T {
+	c, off := l.n>>chunkBits, l.n&(chunkLen-1)
 	switch {
 	case c == len(l.chunks):
-		size := targetChunkLen
+		size := chunkLen
 		if c == 0 {
 			size = firstChunkLen
 		}
-		l.chunks = append(l.chunks, make([]target, size))
+		l.chunks = append(l.chunks, make([]T, size))
 		hugepage.Advise(l.chunks[c])
 	case off == len(l.chunks[c]):
-		grown := make([]target, 2*off)
+		grown := make([]T, 2*off)
 		hugepage.Advise(grown)
 		copy(grown, l.chunks[c])
 		l.chunks[c] = grown
 	}
 	l.n++
 	return &l.chunks[c][off]
+}
+
+// bytes is the memory l holds: its chunks' capacity.
+func (l *chunkList[T]) bytes() int64 {
+	var n int64
+	for _, c := range l.chunks {
+		n += int64(len(c))
+	}
+	return n * int64(reflect.TypeFor[T]().Size())
+}
+
+// answerRef names a target's first answer: 0 for none, else the shard
+// (its top shardBits bits) and the answer's index + 1 in the shard's
+// answerList. The shard travels with it, since Finish groups the targets
+// of every shard by source.
+type answerRef uint32
+
+// maxShardTargets bounds the targets of a shard so that the index of any
+// of its answers fits an answerRef. The budget's own limit is lower for
+// any budget up to 850 GiB.
+const maxShardTargets = 1<<(32-shardBits) - 2
+
+func makeAnswerRef(shard uint8, idx int) answerRef {
+	return answerRef(uint32(shard)<<(32-shardBits) | uint32(idx+1))
+}
+
+func (r answerRef) shard() int { return int(r >> (32 - shardBits)) }
+func (r answerRef) index() int32 {
+	return int32(r&(1<<(32-shardBits)-1)) - 1
 }
 
 // answer marks t answered by x.
@@ -233,8 +272,8 @@ func (s *shard) answer(t *target, x *pkt, bit uint16) {
 		t.ack = t.ack&^0xffff | uint32(x.ipid)
 	}
 	if t.state&stAnswered == 0 {
-		t.ansTS, t.ansFrame = x.ts, x.frame
-		t.noteAnswer(x)
+		t.ans = makeAnswerRef(s.id, s.answers.n)
+		s.answers.push().note(x)
 	}
 	t.state |= stAnswered | bit
 	s.returned = true

@@ -30,6 +30,9 @@ func (an *Analysis) RetainedBytes() int64 {
 	// Every source's probes are a part of one array of all the targets
 	// tracked, which stays whole as long as any part is used.
 	n += int64(an.stats.Targets) * sizeTarget
+	for i := range an.answers {
+		n += an.answers[i].bytes()
+	}
 	for i := range an.sources {
 		r := &an.sources[i]
 		n += 8*int64(len(r.succTS)) + sizeEpisode*int64(len(r.episodes))
