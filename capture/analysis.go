@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -441,7 +442,14 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	rl := pcapng.ReassemblyLimitsFor(budget)
 	sc.MemoryBudgetBytes = budget - rl.Bytes()
 	agg := scan.NewAggregator(sc)
-	defer agg.Close() // stops its workers if we return early
+	// Closed on an early return, which stops its workers. A closure, not a
+	// deferred method value: once the aggregator is dropped for a second
+	// reading, nothing may keep it reachable.
+	defer func() {
+		if agg != nil {
+			agg.Close()
+		}
+	}()
 	dec := newDecoder(rl)
 	var (
 		n        uint64 // records read so far, over all files
@@ -529,16 +537,17 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	an, err := agg.FinishContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if set := an.HeaviestSources(); set != nil && rereadable(in) {
+	var an *scan.Analysis
+	if set := agg.HeaviestSources(); set != nil && rereadable(in) {
 		// The source budget refused senders heavier than some it tracked:
 		// read again, tracking the heaviest from their first packet. The
-		// first analysis is dropped first, so the peak memory is that of
-		// one analysis.
-		an, sc.Admit = nil, set
+		// first reading's state is dropped unfinished (its analysis would
+		// be discarded), so the peak memory is that of one reading.
+		agg.Close()
+		agg, sc.Admit = nil, set
+		// Its memory is garbage now: returned before the second reading
+		// allocates, the peak stays that of one reading, not their sum.
+		debug.FreeOSMemory()
 		var err error
 		an, err = rereadCaptures(ctx, in, n, lim, sc, rl, sel.again(), func(done int64) {
 			if progress != nil {
@@ -550,6 +559,11 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: reading it again for its heaviest sources: %v", ErrChanged, err)
+		}
+	} else {
+		var err error
+		if an, err = agg.FinishContext(ctx); err != nil {
+			return nil, err
 		}
 	}
 	rep.Sections = sections

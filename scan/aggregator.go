@@ -53,25 +53,27 @@ const (
 // them and seeing their packets in file order, so the answers are the
 // same whatever the number of workers.
 type Aggregator struct {
-	cfg      Config
-	st       CaptureStats
-	prevTS   int64
-	havePrev bool
-	prec     uint8
-	ids4     hashtab.IDs4             // IPv4 addresses, as big-endian uint32, → ID
-	ids6     hashtab.IDs6             // IPv6 addresses → ID
-	addrs    []addrRec                // by ID
-	sources  int64                    // addresses that are sources
-	recent   [2]ipAddr                // the last two addresses looked up, and their IDs:
-	recentID [2]int32                 // consecutive packets often share an endpoint
-	cache4   [1 << cache4Bits]cached4 // IPv4 address IDs, direct-mapped (addrID)
-	lim      limits
-	refused  *sketch.Summary // senders refused as sources, by packets (first reading only)
-	untrack  sketch.HLL      // distinct senders refused
-	shards   [numShards]*shard
-	pool     *batch.Workers[pkt] // nil: the shards run on the caller's goroutine, a batch at a time:
-	cur      []pkt               // the batch being filled (batch.Len slots)
-	curN     int
+	cfg       Config
+	st        CaptureStats
+	prevTS    int64
+	havePrev  bool
+	prec      uint8
+	ids4      hashtab.IDs4             // IPv4 addresses, as big-endian uint32, → ID
+	ids6      hashtab.IDs6             // IPv6 addresses → ID
+	addrs     []addrRec                // by ID
+	sources   int64                    // addresses that are sources
+	recent    [2]ipAddr                // the last two addresses looked up, and their IDs:
+	recentID  [2]int32                 // consecutive packets often share an endpoint
+	cache4    [1 << cache4Bits]cached4 // IPv4 address IDs, direct-mapped (addrID)
+	lim       limits
+	refused   *sketch.Summary // senders refused as sources, by packets (first reading only)
+	heavy     *SourceSet      // see HeaviestSources, once heavyDone
+	heavyDone bool
+	untrack   sketch.HLL // distinct senders refused
+	shards    [numShards]*shard
+	pool      *batch.Workers[pkt] // nil: the shards run on the caller's goroutine, a batch at a time:
+	cur       []pkt               // the batch being filled (batch.Len slots)
+	curN      int
 }
 
 // addrRec is one address and, once it has sent, its state as a source.

@@ -214,10 +214,8 @@ func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
 	if a.cfg.Admit != nil { // the first reading spent the source budget
 		st.HeaviestSources, st.LimitHit = true, true
 	}
-	if a.refused != nil {
-		an.heavy = heaviest(a.refused, a.addrs, int(a.lim.maxSources))
-		a.refused = nil
-	}
+	an.heavy = a.HeaviestSources()
+	a.refused = nil
 
 	a.ids4, a.ids6 = hashtab.IDs4{}, hashtab.IDs6{}
 	if err := p.now(); err != nil {

@@ -67,6 +67,19 @@ func (s *SourceSet) has(x ipAddr) bool {
 // Len is the number of addresses in the set.
 func (s *SourceSet) Len() int { return s.v4.Len() + s.v6.Len() }
 
+// HeaviestSources is what Analysis.HeaviestSources will be, known before
+// Finish: a caller that will read the capture again with Config.Admit set
+// to it can drop the aggregator instead of finishing an analysis it would
+// discard. Call it after the last Add and before Finish; the set is made
+// once.
+func (a *Aggregator) HeaviestSources() *SourceSet {
+	if a.refused != nil && !a.heavyDone {
+		a.heavy = heaviest(a.refused, a.addrs, int(a.lim.maxSources))
+	}
+	a.heavyDone = true
+	return a.heavy
+}
+
 // summaryCapacity is the size of the summary for a budget of maxSources
 // sources: no more heavy senders than it tracks, within heavyMinCapacity
 // and heavyCapacity, a power of two.

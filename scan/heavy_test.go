@@ -54,6 +54,24 @@ func TestHeaviestSources(t *testing.T) {
 	if set == nil || set.Len() != 100 {
 		t.Fatalf("heaviest set: %v, want 100 senders", set != nil && set.Len() == 100)
 	}
+	// The aggregator names the same set before Finish, so that a caller
+	// that reads again need not finish the first reading.
+	agg := NewAggregator(small)
+	for i := range ps {
+		agg.Add(&ps[i])
+	}
+	before := agg.HeaviestSources()
+	if before == nil || before.Len() != set.Len() {
+		t.Fatalf("aggregator's heaviest set before Finish: %v senders, want %d", before != nil && before.Len() == set.Len(), set.Len())
+	}
+	for _, s := range want {
+		if !before.has(ipOf(s.IP)) {
+			t.Errorf("scanner %s not among the heaviest the aggregator named", s.IP)
+		}
+	}
+	if an := agg.Finish(); an.HeaviestSources() != before {
+		t.Error("Finish made another heaviest set than the aggregator named before it")
+	}
 	for _, s := range want {
 		if !set.has(ipOf(s.IP)) {
 			t.Errorf("scanner %s not among the heaviest", s.IP)
