@@ -38,15 +38,41 @@ const (
 )
 
 // SourceSet is a set of addresses: the senders a second reading tracks.
+// A second reading asks it about both addresses of every packet, and most
+// are not members (the flood the first reading refused), so a bit array
+// of about a byte per member, small enough to stay in cache, answers most
+// of those before the table, whose slots mostly are not in any cache.
 type SourceSet struct {
-	v4 hashtab.IDs4
-	v6 hashtab.IDs6
+	v4     hashtab.IDs4
+	v6     hashtab.IDs6
+	filter []uint64 // bit hash(x) & (len*64 - 1) set for every member x
+	seed   uint64
+}
+
+// newSourceSet returns an empty set for about n members.
+func newSourceSet(n int) *SourceSet {
+	words := 8
+	for words*64 < 8*n {
+		words *= 2
+	}
+	return &SourceSet{filter: make([]uint64, words), seed: hashtab.Seed()}
+}
+
+func (s *SourceSet) bit(x ipAddr) (word int, mask uint64) {
+	h := hashtab.Mix64(x.lo ^ s.seed ^ hashtab.Mix64(x.hi))
+	if x.v6 {
+		h = ^h
+	}
+	i := int(h & uint64(len(s.filter)*64-1))
+	return i >> 6, 1 << (i & 63)
 }
 
 func (s *SourceSet) add(x ipAddr) {
 	if s.has(x) {
 		return
 	}
+	w, m := s.bit(x)
+	s.filter[w] |= m
 	if x.v6 {
 		s.v6.Put(x.hi, x.lo, 0)
 	} else {
@@ -55,6 +81,9 @@ func (s *SourceSet) add(x ipAddr) {
 }
 
 func (s *SourceSet) has(x ipAddr) bool {
+	if w, m := s.bit(x); s.filter[w]&m == 0 {
+		return false
+	}
 	var ok bool
 	if x.v6 {
 		_, ok = s.v6.Get(x.hi, x.lo)
@@ -63,6 +92,9 @@ func (s *SourceSet) has(x ipAddr) bool {
 	}
 	return ok
 }
+
+// bytes is the memory the set holds.
+func (s *SourceSet) bytes() int64 { return s.v4.Bytes() + s.v6.Bytes() + 8*int64(len(s.filter)) }
 
 // Len is the number of addresses in the set.
 func (s *SourceSet) Len() int { return s.v4.Len() + s.v6.Len() }
@@ -136,7 +168,7 @@ func heaviest(s *sketch.Summary, recs []addrRec, n int) *SourceSet {
 	if !slices.ContainsFunc(cs, func(c cand) bool { return !c.tracked }) {
 		return nil
 	}
-	set := new(SourceSet)
+	set := newSourceSet(len(cs))
 	for _, c := range cs {
 		set.add(c.addr)
 	}

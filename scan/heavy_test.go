@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -137,5 +138,44 @@ func TestSummaryCapacity(t *testing.T) {
 		if got := summaryCapacity(c.maxSources); got != c.want {
 			t.Errorf("summaryCapacity(%d) = %d, want %d", c.maxSources, got, c.want)
 		}
+	}
+}
+
+// TestSourceSetFilter: every member is found, IPv4 and IPv6 alike, no
+// other address is, and the bit array in front of the tables answers most
+// non-members by itself (about one in eight passes it).
+func TestSourceSetFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n = 20_000
+	addr := func(i uint64) ipAddr {
+		if i%4 == 0 {
+			return ipAddr{hi: 0x20010db8<<32 | i, lo: i * 0x9e3779b97f4a7c15, v6: true}
+		}
+		return ipAddr{lo: uint64(uint32(i * 0x9e3779b1))}
+	}
+	set := newSourceSet(n)
+	for i := range uint64(n) {
+		set.add(addr(i))
+	}
+	if set.Len() != n {
+		t.Fatalf("%d members, want %d", set.Len(), n)
+	}
+	for i := range uint64(n) {
+		if !set.has(addr(i)) {
+			t.Fatalf("member %v not found", addr(i))
+		}
+	}
+	passed := 0
+	for range n {
+		x := addr(n + r.Uint64N(1<<30))
+		if set.has(x) {
+			t.Fatalf("non-member %v found", x)
+		}
+		if w, m := set.bit(x); set.filter[w]&m != 0 {
+			passed++
+		}
+	}
+	if passed > n/4 {
+		t.Errorf("%d of %d non-members passed the bit array, want about an eighth", passed, n)
 	}
 }

@@ -58,7 +58,7 @@ func (an *Analysis) RetainedBytes() int64 {
 	}
 	n += 4 * int64(len(an.decoyOf))
 	if h := an.heavy; h != nil {
-		n += h.v4.Bytes() + h.v6.Bytes()
+		n += h.bytes()
 	}
 	return n
 }
