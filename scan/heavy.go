@@ -20,7 +20,7 @@ import (
 
 const (
 	// heavyCapacity is the most refused senders the summary ranks (about
-	// 8 MiB of state); smaller budgets rank as many as they track sources
+	// 5 MiB of state); smaller budgets rank as many as they track sources
 	// (summaryCapacity). Space-Saving keeps every sender of more than
 	// refused/capacity packets: among ten million spoofed packets, with
 	// the default budget, any sender of more than 153.

@@ -40,14 +40,15 @@ func NewSummary(capacity int) *Summary {
 }
 
 func (s *Summary) Add(x Key) {
-	if i, ok := s.pos.get(x); ok {
+	h := s.pos.hash(x)
+	if i, ok := s.pos.get(x, h, s.e); ok {
 		s.bump(i)
 		return
 	}
 	if len(s.e) < s.cap {
 		i := int32(len(s.e))
 		s.e = append(s.e, ssEntry{addr: x, bucket: -1, prev: -1, next: -1})
-		s.pos.put(x, i)
+		s.pos.put(h, i)
 		if s.minB < 0 || s.b[s.minB].count != 1 {
 			nb := s.newBucket(1, -1, s.minB)
 			s.minB = nb
@@ -57,64 +58,72 @@ func (s *Summary) Add(x Key) {
 		return
 	}
 	i := s.b[s.minB].head
-	s.pos.del(s.e[i].addr)
+	s.pos.del(s.pos.hash(s.e[i].addr), i)
 	s.e[i].addr, s.e[i].err = x, s.e[i].count
-	s.pos.put(x, i)
+	s.pos.put(h, i)
 	s.bump(i)
 }
 
+// lookup returns the entry of x.
+func (s *Summary) lookup(x Key) (int32, bool) { return s.pos.get(x, s.pos.hash(x), s.e) }
+
 // ssIndex maps the summary's addresses to their entries: an open-addressing
 // table of twice the summary's capacity (never fuller than half), with
-// deletion by backward shift (Knuth, TAOCP 6.4, algorithm R).
+// deletion by backward shift (Knuth, TAOCP 6.4, algorithm R). A slot holds
+// 32 bits of its address's hash, which also give its home, and the entry's
+// index: a hash that matches is confirmed on the entry. At 8 bytes a slot,
+// the index of the largest summary is 1 MiB, so that the look-up of a new
+// sender, most of a flood's packets, mostly stays in the cache.
 type ssIndex struct {
 	slots []ssSlot
 	seed  uint64
 }
 
 type ssSlot struct {
-	addr Key
-	e1   int32 // entry + 1; 0: empty
+	h  uint32 // low 32 bits of the address's hash
+	e1 int32  // entry + 1; 0: empty
 }
 
-func (t *ssIndex) home(x Key) uint64 {
-	return hashtab.Hash2(x.Hi^boolBit(x.V6), x.Lo, t.seed) & uint64(len(t.slots)-1)
+func (t *ssIndex) hash(x Key) uint32 {
+	return uint32(hashtab.Hash2(x.Hi^boolBit(x.V6), x.Lo, t.seed))
 }
 
-func (t *ssIndex) get(x Key) (int32, bool) {
-	mask := uint64(len(t.slots) - 1)
-	for i := t.home(x); ; i = (i + 1) & mask {
-		s := &t.slots[i]
+// get returns the entry of x, whose hash is h, among entries e.
+func (t *ssIndex) get(x Key, h uint32, e []ssEntry) (int32, bool) {
+	mask := uint32(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
 		if s.e1 == 0 {
 			return 0, false
 		}
-		if s.addr == x {
+		if s.h == h && e[s.e1-1].addr == x {
 			return s.e1 - 1, true
 		}
 	}
 }
 
-// put adds x (not present).
-func (t *ssIndex) put(x Key, e int32) {
-	mask := uint64(len(t.slots) - 1)
-	i := t.home(x)
+// put adds entry e, of hash h (its address not present).
+func (t *ssIndex) put(h uint32, e int32) {
+	mask := uint32(len(t.slots) - 1)
+	i := h & mask
 	for t.slots[i].e1 != 0 {
 		i = (i + 1) & mask
 	}
-	t.slots[i] = ssSlot{x, e + 1}
+	t.slots[i] = ssSlot{h, e + 1}
 }
 
-// del removes x (present), moving back the entries after it that its slot
-// was keeping from their homes.
-func (t *ssIndex) del(x Key) {
-	mask := uint64(len(t.slots) - 1)
-	i := t.home(x)
-	for t.slots[i].addr != x || t.slots[i].e1 == 0 {
+// del removes entry e, of hash h (present), moving back the slots after it
+// that its slot was keeping from their homes.
+func (t *ssIndex) del(h uint32, e int32) {
+	mask := uint32(len(t.slots) - 1)
+	i := h & mask
+	for t.slots[i].e1 != e+1 {
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; t.slots[j].e1 != 0; j = (j + 1) & mask {
-		// The entry at j may fill the hole at i unless its home lies
+		// The slot at j may fill the hole at i unless its home lies
 		// cyclically in (i, j].
-		if h := t.home(t.slots[j].addr); (j-h)&mask >= (j-i)&mask {
+		if home := t.slots[j].h & mask; (j-home)&mask >= (j-i)&mask {
 			t.slots[i] = t.slots[j]
 			i = j
 		}

@@ -29,7 +29,7 @@ func TestSpaceSaving(t *testing.T) {
 	perHeavy := uint64((n + 199) / 200)
 	bound := uint64((n + len(heavy)*int(perHeavy)) / capacity) // the summary's least count is at most N/k
 	for _, h := range heavy {
-		i, ok := s.pos.get(h)
+		i, ok := s.lookup(h)
 		if !ok {
 			t.Fatalf("%+v lost", h)
 		}
@@ -68,7 +68,7 @@ func TestSpaceSavingInvariants(t *testing.T) {
 		if tc := truth[e.addr]; e.count-e.err > tc || tc > e.count {
 			t.Fatalf("%+v: count %d err %d, true %d", e.addr, e.count, e.err, tc)
 		}
-		if got, ok := s.pos.get(e.addr); !ok || s.e[got].addr != e.addr {
+		if got, ok := s.lookup(e.addr); !ok || s.e[got].addr != e.addr {
 			t.Fatalf("%+v not indexed", e.addr)
 		}
 	}
@@ -82,7 +82,7 @@ func TestSpaceSavingInvariants(t *testing.T) {
 		t.Fatalf("counts sum to %d (want %d), %d indexed of %d", sum, n, indexed, len(s.e))
 	}
 	for x, c := range truth {
-		if _, ok := s.pos.get(x); !ok && c > n/capacity {
+		if _, ok := s.lookup(x); !ok && c > n/capacity {
 			t.Errorf("%+v with %d packets lost", x, c)
 		}
 	}
