@@ -2,20 +2,24 @@ package capture
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"porthunter/internal/race"
+	"porthunter/internal/testcap"
 	"porthunter/pcapng"
 	"porthunter/policy"
 	"porthunter/scan"
@@ -254,4 +258,42 @@ func TestCacheMemoryBudget(t *testing.T) {
 		t.Errorf("%d analyses dropped, %d reported:\n%s", z.dropped, n, log.String())
 	}
 	t.Logf("analysis of %.1f MiB; %d cached; live heap at most %.1f MiB", float64(last.Analysis.RetainedBytes())/(1<<20), len(z.cache), float64(maxLive)/(1<<20))
+}
+
+// TestHashOfWholeFile: the capture report's SHA-256 is that of the file's
+// bytes, for captures that span many of the reader's buffers (the hash
+// reads them as the parser does, without a copy: pcapng.Tap), plain and
+// gzip-compressed, and however the file's reads arrive.
+func TestHashOfWholeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.pcapng")
+	if err := testcap.WriteBigSYN(path, 60_000); err != nil { // about 4.3 MB
+		t.Fatal(err)
+	}
+	plain, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"pcapng": plain, "pcapng.gz": gz.Bytes()} {
+		for reads, r := range map[string]io.Reader{"whole": bytes.NewReader(data), "halves": iotest.HalfReader(bytes.NewReader(data))} {
+			res, err := readCaptures(context.Background(), []captureInput{{r: r, size: int64(len(data))}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
+			if err != nil {
+				t.Fatalf("%s, %s reads: %v", name, reads, err)
+			}
+			sum := sha256.Sum256(data)
+			if got := res.Report.SHA256; got != hex.EncodeToString(sum[:]) {
+				t.Errorf("%s, %s reads: sha256 %s, want the file's %x", name, reads, got, sum)
+			}
+			if n := res.Analysis.Capture().TotalPackets; n != 60_000 {
+				t.Errorf("%s, %s reads: %d packets, want 60000", name, reads, n)
+			}
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -63,7 +64,7 @@ func FuzzPCAPNG(f *testing.F) {
 // panic, records numbered 1, 2, ..., CapLen == len(Data) within the
 // limits, interfaces within the section table, errors sticky and wrapping
 // a known sentinel, bounded buffers, and the same result when the input
-// arrives one byte at a time.
+// arrives one byte at a time or goes through a Tap.
 func fuzzReader(t *testing.T, data []byte) {
 	recs, info, err := fuzzRead(t, bytes.NewReader(data))
 	if err == nil {
@@ -77,6 +78,21 @@ func fuzzReader(t *testing.T, data []byte) {
 		if !bytes.Equal(slow[i], recs[i]) {
 			t.Fatalf("record %d differs when read one byte at a time", i+1)
 		}
+	}
+	// Through a tap that holds what it is given on another goroutine: the
+	// same records, the input's bytes in order (all of them at a clean
+	// end), none changed while held.
+	tr, tapped, changed, tapErr := tapRead(t, bytes.NewReader(data), fuzzLimits, 512, runtime.Gosched)
+	if len(tr) != len(recs) || (tapErr == io.EOF) != (err == io.EOF) || changed != 0 {
+		t.Fatalf("with a tap: %d records, %v, %d held buffers changed; without: %d, %v", len(tr), tapErr, changed, len(recs), err)
+	}
+	for i := range recs {
+		if !bytes.Equal(tr[i], recs[i]) {
+			t.Fatalf("record %d differs when read with a tap", i+1)
+		}
+	}
+	if !bytes.HasPrefix(data, tapped) || (err == io.EOF && len(tapped) != len(data)) {
+		t.Fatalf("the tap saw %d bytes that are not the input's first (of %d), read ending in %v", len(tapped), len(data), err)
 	}
 	var sum uint64
 	for _, in := range info.Interfaces {

@@ -1,7 +1,6 @@
 package pcapng
 
 import (
-	"bufio"
 	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
@@ -93,7 +92,7 @@ const (
 	FormatPCAPNG       = "pcapng"
 )
 
-// readerBufSize is the bufio buffer between the file and the parser. It
+// readerBufSize is the buffer between the file and the parser. It
 // holds a MaxCapLen packet together with its pcapng block framing and some
 // options, so the steady path hands out slices of this buffer and never
 // copies; larger blocks go through Reader.buf.
@@ -141,7 +140,7 @@ func formatErr(off int64, sentinel error, format string, args ...any) error {
 // proportion to a length field before the bytes are there. Errors are
 // sticky. A Reader is not safe for concurrent use.
 type Reader struct {
-	br     *bufio.Reader
+	br     *chunkReader
 	lim    Limits
 	info   Info
 	off    int64 // stream offset of the next unread byte
@@ -149,7 +148,7 @@ type Reader struct {
 	be     bool // current byte order is big-endian
 	ng     bool // pcapng (else pcap)
 	err    error
-	buf    []byte // reusable buffer for blocks larger than the bufio buffer
+	buf    []byte // reusable buffer for blocks larger than the input buffer (br)
 	rec    Record
 	closer *gzip.Reader
 
@@ -188,8 +187,21 @@ func NewReader(r io.Reader) (*Reader, error) {
 // included), ErrUnsupportedVersion, ErrMalformed, or io.ErrUnexpectedEOF
 // when the header is cut short.
 func NewReaderLimits(r io.Reader, lim Limits) (*Reader, error) {
+	return NewReaderTap(r, lim, nil)
+}
+
+// NewReaderTap is NewReaderLimits with a Tap, which sees every byte read
+// from r (the file's bytes, compressed or not) without a copy; nil for
+// none.
+func NewReaderTap(r io.Reader, lim Limits, tap Tap) (*Reader, error) {
+	return newReader(r, lim, tap, readerBufSize)
+}
+
+// newReader is NewReaderTap with buffers of bufSize bytes (tests use small
+// ones, to cross many buffers' ends with small captures).
+func newReader(r io.Reader, lim Limits, tap Tap, bufSize int) (*Reader, error) {
 	lim = lim.withDefaults()
-	src := bufio.NewReaderSize(r, readerBufSize)
+	src := newChunkReader(r, bufSize, tap)
 	rd := &Reader{lim: lim, br: src}
 	magic, err := src.Peek(4)
 	if err != nil && len(magic) < 4 {
@@ -206,8 +218,9 @@ func NewReaderLimits(r io.Reader, lim Limits) (*Reader, error) {
 		rd.closer = gz
 		rd.info.Compressed = true
 		// The gzip reader reads from src through the ByteReader interface,
-		// so it adds no buffer of its own; rd.br buffers its output.
-		rd.br = bufio.NewReaderSize(&capReader{r: gz, left: lim.MaxDecompressed}, readerBufSize)
+		// so it adds no buffer of its own (and src's tap sees the file's
+		// bytes); rd.br buffers its output.
+		rd.br = newChunkReader(&capReader{r: gz, left: lim.MaxDecompressed}, bufSize, nil)
 		magic, err = rd.br.Peek(4)
 		if err != nil && len(magic) < 4 {
 			if isEOF(err) {
@@ -349,7 +362,7 @@ func (r *Reader) peek(n int, what string) ([]byte, error) {
 }
 
 // take consumes the next n bytes and returns them. The slice aliases the
-// bufio buffer (or r.buf for n beyond it) and is valid until the next read.
+// reader's buffer (or r.buf for n beyond it) and is valid until the next read.
 // A short read is reported at start, the offset of the enclosing object.
 func (r *Reader) take(n int, start int64, what string) ([]byte, error) {
 	if n <= r.br.Size() {
