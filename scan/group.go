@@ -2,7 +2,7 @@ package scan
 
 import (
 	"context"
-	"runtime/debug"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -12,20 +12,43 @@ import (
 // Finish's grouping of the shards' targets by source, and the derivation
 // of every source from its group on several goroutines.
 
+// grouped is every shard's targets gathered by source: source s's are
+// seg(s), in file order. They lie in pieces of consecutive sources, each
+// piece one allocation of at most chunkLen targets (or one source's,
+// when it has more), made when the merge first writes to it.
+type grouped struct {
+	start   []int32    // source s's targets are the start[s+1]-start[s] from start[s] on, counting over all pieces
+	pieceOf []int32    // by source: its piece
+	first   []int32    // by piece: its first target's index (start of its first source)
+	pieces  [][]target // nil until written
+}
+
+// seg is source s's targets.
+func (g *grouped) seg(s int) []target {
+	p := g.pieceOf[s]
+	lo, hi := g.start[s]-g.first[p], g.start[s+1]-g.first[p]
+	return g.pieces[p][lo:hi:hi]
+}
+
 // groupTargets gathers every shard's targets by source (a counting sort),
 // each source's in file order, with address and source indexes of the
-// analysis: all[start[s]:start[s+1]] are source s's targets. One pass
-// merges the shards' lists by frame and drops each chunk of a list once
-// read; on a large capture the memory of the chunks read is returned to
-// the system as it goes, so that the targets are held twice only in part.
-// Once ctx ends it stops early: the caller drops what it made.
-func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, nsrc int) (all []target, start []int32) {
-	start = make([]int32, nsrc+1)
+// analysis. One pass merges the shards' lists by frame and drops each
+// chunk of a list once read. The pieces of the result are allocated as
+// the merge first writes to them and, on a large capture, the chunks read
+// are collected every so often, so that the pieces made later take the
+// memory of chunks already read rather than fresh memory: fresh memory
+// costs its first touch (a page fault and the page's clearing, about two
+// seconds a GB on some virtual machines), and the peak stays near the
+// shards' lists. Once ctx ends it stops early: the caller drops what it
+// made.
+func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, nsrc int) *grouped {
+	g := &grouped{start: make([]int32, nsrc+1), pieceOf: make([]int32, nsrc)}
+	start := g.start
 	p := newPoll(ctx)
 	for _, s := range shards {
 		for j, c := range s.tgts.chunks {
 			if p.work(len(c)) {
-				return nil, nil
+				return nil
 			}
 			for i := range c[:min(len(c), s.tgts.n-j*chunkLen)] {
 				start[srcOf[remap[c[i].src]]+1]++
@@ -35,34 +58,53 @@ func groupTargets(ctx context.Context, shards []*shard, remap, srcOf []int32, ns
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
+	// Pieces: consecutive sources, while they hold at most chunkLen
+	// targets together (a source of more has a piece of its own).
+	for si := 0; si < nsrc; {
+		pi := int32(len(g.first))
+		g.first = append(g.first, start[si])
+		g.pieceOf[si] = pi
+		si++
+		for si < nsrc && start[si+1]-g.first[pi] <= chunkLen {
+			g.pieceOf[si] = pi
+			si++
+		}
+	}
+	g.first = append(g.first, start[nsrc]) // the end of the last piece
+	g.pieces = make([][]target, len(g.first)-1)
 	n := int(start[nsrc])
-	all = make([]target, n)
-	hugepage.Advise(all)
 	fill := slices.Clone(start[:nsrc])
-	releaseEvery := n + 1
+	collectEvery := n + 1
 	if n >= collectAfterTargets {
-		releaseEvery = n/releaseSteps + 1
+		collectEvery = n/collectSteps + 1
 	}
 	done := 0
 	mergeByFrame(shards, func(t *target) bool {
-		g := srcOf[remap[t.src]]
-		x := &all[fill[g]]
+		s := srcOf[remap[t.src]]
+		pi := g.pieceOf[s]
+		piece := g.pieces[pi]
+		if piece == nil {
+			piece = make([]target, g.first[pi+1]-g.first[pi])
+			hugepage.Advise(piece)
+			g.pieces[pi] = piece
+		}
+		x := &piece[fill[s]-g.first[pi]]
 		*x = *t
-		x.src, x.dst = g, remap[t.dst]
-		fill[g]++
-		if done++; done%releaseEvery == 0 {
-			debug.FreeOSMemory()
+		x.src, x.dst = s, remap[t.dst]
+		fill[s]++
+		if done++; done%collectEvery == 0 {
+			runtime.GC()
 		}
 		return !p.stop()
 	})
-	return all, start
+	return g
 }
 
-// releaseSteps is how many times groupTargets returns the memory of the
-// chunks it has read to the system: each costs a collection (of a heap of
-// pointer-free arrays: about a millisecond) and lowers the peak by a
-// step's share of the targets.
-const releaseSteps = 8
+// collectSteps is how many times groupTargets collects the chunks it has
+// read: each costs a collection (of a heap of pointer-free arrays: about
+// a millisecond) and makes a step's share of the targets' memory free for
+// the pieces made after it.
+const collectSteps = 16
 
 // mergeByFrame calls f with every shard's targets (each shard's list is
 // in file order) merged by frame: in file order, the order the
@@ -125,7 +167,8 @@ func splitSources(start []int32, workers int) []int {
 // workers goroutines over disjoint ranges of sources, and returns the
 // distinct hosts each source probed (for indexHosts) and the candidates
 // for idle-scan probing (for linkIdle).
-func (an *Analysis) buildSources(ctx context.Context, all []target, start []int32, returned bool, workers int) ([][]int32, []idleCand) {
+func (an *Analysis) buildSources(ctx context.Context, g *grouped, returned bool, workers int) ([][]int32, []idleCand) {
+	start := g.start
 	bounds := splitSources(start, workers)
 	hostsOf := make([][]int32, len(an.sources))
 	idle := make([][]idleCand, len(bounds))
@@ -140,7 +183,7 @@ func (an *Analysis) buildSources(ctx context.Context, all []target, start []int3
 				if p.work(int(start[si+1]-start[si]) + 1) {
 					return // the caller sees ctx ended and drops the sources
 				}
-				b.build(&an.sources[si], all[start[si]:start[si+1]:start[si+1]])
+				b.build(&an.sources[si], g.seg(si))
 				hostsOf[si] = b.hostList
 			}
 			b.fix(an.sources[lo:hi])

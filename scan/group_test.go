@@ -9,7 +9,8 @@ import (
 // TestGroupTargets: targets spread over shards' lists of several chunks
 // (the first one grown in place, the others dropped as the merge passes
 // them) come out grouped by source, each source's in frame order, every
-// target once, with the analysis's indexes.
+// target once, with the analysis's indexes, in pieces of at most chunkLen
+// targets but for a source of more, which has its own.
 func TestGroupTargets(t *testing.T) {
 	t.Parallel() // no time or memory bound: runs beside the other such tests
 	const nsrc, perShard = 37, 2*chunkLen + 999
@@ -30,17 +31,24 @@ func TestGroupTargets(t *testing.T) {
 		frame += 1 + uint64(r.IntN(3))
 		s := shards[r.IntN(len(shards))]
 		id := int32(r.IntN(nsrc))
+		if r.IntN(5) < 2 {
+			id = 3 // one source of more targets than a piece holds
+		}
 		*s.tgts.push() = target{frame: frame, src: id, dst: int32(nsrc + r.IntN(5))} // IDs, as Add leaves them
 		g := srcOf[remap[id]]
 		want[g] = append(want[g], frame)
 	}
-	all, start := groupTargets(context.Background(), shards, remap, srcOf, nsrc)
-	if int(start[nsrc]) != len(all) {
-		t.Fatalf("%d targets grouped, start ends at %d", len(all), start[nsrc])
+	grp := groupTargets(context.Background(), shards, remap, srcOf, nsrc)
+	n := 0
+	for _, w := range want {
+		n += len(w)
+	}
+	if int(grp.start[nsrc]) != n {
+		t.Fatalf("%d targets grouped, start ends at %d", n, grp.start[nsrc])
 	}
 	total := 0
 	for g := range int32(nsrc) {
-		seg := all[start[g]:start[g+1]]
+		seg := grp.seg(int(g))
 		if len(seg) != len(want[g]) {
 			t.Fatalf("source %d: %d targets, want %d", g, len(seg), len(want[g]))
 		}
@@ -51,8 +59,22 @@ func TestGroupTargets(t *testing.T) {
 		}
 		total += len(seg)
 	}
-	if total != len(all) {
-		t.Fatalf("%d targets in the groups of %d", total, len(all))
+	if total != n {
+		t.Fatalf("%d targets in the groups of %d", total, n)
+	}
+	// A piece holds at most chunkLen targets, or one source's; one source
+	// had more.
+	members := make([]int, len(grp.pieces))
+	for _, pi := range grp.pieceOf {
+		members[pi]++
+	}
+	if g := srcOf[remap[3]]; len(grp.seg(int(g))) <= chunkLen || members[grp.pieceOf[g]] != 1 {
+		t.Errorf("the heavy source: %d targets, its piece shared by %d sources", len(grp.seg(int(g))), members[grp.pieceOf[g]])
+	}
+	for pi, piece := range grp.pieces {
+		if len(piece) > chunkLen && members[pi] != 1 {
+			t.Errorf("piece %d: %d targets of %d sources", pi, len(piece), members[pi])
+		}
 	}
 	for i, s := range shards {
 		if s.tgts.n != 0 || s.tgts.chunks != nil {
