@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"porthunter/pcapng"
@@ -177,5 +178,58 @@ func TestSourceSetFilter(t *testing.T) {
 	}
 	if passed > n/4 {
 		t.Errorf("%d of %d non-members passed the bit array, want about an eighth", passed, n)
+	}
+}
+
+// TestSelectFirst: selectFirst leaves in front the same n elements a sort
+// would, for inputs random, sorted, reversed and of few distinct primary
+// keys (ties broken by a second key, as heaviest breaks them by address),
+// and for n at and near the ends.
+func TestSelectFirst(t *testing.T) {
+	type pair struct{ k, id int }
+	less := func(a, b pair) int {
+		if a.k != b.k {
+			return b.k - a.k // descending, as packets are
+		}
+		return a.id - b.id
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, size := range []int{1, 2, 17, 100, 5000} {
+		for shape := range 4 {
+			s := make([]pair, size)
+			for i := range s {
+				switch shape {
+				case 0:
+					s[i] = pair{r.IntN(1 << 20), i}
+				case 1:
+					s[i] = pair{size - i, i} // already in order
+				case 2:
+					s[i] = pair{i, i} // reversed
+				default:
+					s[i] = pair{r.IntN(3), i} // few distinct counts: the address decides
+				}
+			}
+			r.Shuffle(len(s), func(i, j int) {
+				if shape == 0 || shape == 3 {
+					s[i], s[j] = s[j], s[i]
+				}
+			})
+			sorted := slices.Clone(s)
+			slices.SortFunc(sorted, less)
+			for _, n := range []int{0, 1, size / 3, size - 1, size} {
+				got := slices.Clone(s)
+				selectFirst(got, n, less)
+				front := slices.Clone(got[:max(n, 0)])
+				slices.SortFunc(front, less)
+				if !slices.Equal(front, sorted[:max(n, 0)]) {
+					t.Fatalf("size %d, shape %d, n %d: the first n differ from a sort's", size, shape, n)
+				}
+				rest := slices.Clone(got[max(n, 0):])
+				slices.SortFunc(rest, less)
+				if !slices.Equal(rest, sorted[max(n, 0):]) {
+					t.Fatalf("size %d, shape %d, n %d: elements lost or duplicated", size, shape, n)
+				}
+			}
+		}
 	}
 }

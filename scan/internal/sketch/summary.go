@@ -203,6 +203,9 @@ func (s *Summary) detach(i int32) {
 	e.prev, e.next = -1, -1
 }
 
+// Len is the number of addresses the summary holds.
+func (s *Summary) Len() int { return len(s.e) }
+
 // Each calls f with every address the summary holds, its count and the
 // count's possible excess (count-err never exceeds the address's true
 // count), in no particular order.
