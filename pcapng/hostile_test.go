@@ -38,7 +38,7 @@ const (
 	// milliseconds, so only a hang (or a read of a lying length) gets near.
 	hostileDeadline = 5 * time.Second
 
-	// hostileBaseAlloc bounds what any read may allocate: the bufio buffer
+	// hostileBaseAlloc bounds what any read may allocate: the input buffer
 	// (readerBufSize, 260 KiB), with gzip a second one plus the flate
 	// state (~50 KiB), and a few error values. Cases that legitimately
 	// need more (a large block within MaxBlockLen, the interface table up
@@ -312,7 +312,7 @@ func TestHostilePCAPRecordHeader(t *testing.T) {
 	snapSmall := patch32(le, good, pcapSnapLen, 32)
 
 	// caplen beyond the end of the file: a 100-byte record claims 1000,
-	// 200000 (peeked in the bufio buffer) and MaxCapLen (the largest read).
+	// 200000 (peeked in the input buffer) and MaxCapLen (the largest read).
 	beyond, at := withBad(le, pcapMagicMicro, 100, 0)
 	beyond1000 := patch32(le, beyond, capLenAt(beyond, at), 1000)
 	beyond200k := patch32(le, beyond, capLenAt(beyond, at), 200_000)
@@ -1051,7 +1051,7 @@ func TestHostileGzip(t *testing.T) {
 			}
 		}
 	}
-	gzAlloc := uint64(readerBufSize) // the second bufio buffer after gunzip
+	gzAlloc := uint64(readerBufSize) // the second input buffer, after gunzip
 	runHostileCases(t, []hostileCase{
 		{name: "bomb-4GiB-MaxDecompressed-1MiB", lim: Limits{MaxDecompressed: bombLimit},
 			open: func(t *testing.T) (io.Reader, func(int, error)) {
@@ -1190,7 +1190,7 @@ func TestHostileShrinkingFile(t *testing.T) {
 			}
 		}
 		// Cut in the middle of record 701, after 10 records were read.
-		// At that point the reader has pulled at most one bufio buffer
+		// At that point the reader has pulled at most one input buffer
 		// (readerBufSize, 260 KiB, ~262 records) from the file, far
 		// below the cut, so every later read sees the shorter file: the
 		// answer is exact, 700 records, then io.ErrUnexpectedEOF at the
