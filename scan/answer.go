@@ -38,8 +38,9 @@ func (an *Analysis) firstAnswer(t *target) *answerRec {
 
 // answerEvent is a, the first answer to t: from the target to the
 // source, with the answer's protocol and TCP flags, or ICMP type and
-// code. The technique and outcome are the probe's. An ICMP error from a router on the path is marked relayed:
-// its sender was not kept, and src names the target it was about.
+// code. The technique and outcome are the probe's. An ICMP error from a
+// router on the path is marked relayed: its sender was not kept, and src
+// names the target it was about.
 func (an *Analysis) answerEvent(r *srcResult, t *target, a *answerRec) *ProbeEvent {
 	e := &ProbeEvent{TS: an.time(a.ts), Frame: a.frame, Src: an.addrAt(t.dst), Dst: an.addrAt(r.ai), Port: t.port,
 		Proto: protoName(a.proto), Technique: technique(r, t), Outcome: outcomeName(outcome(t)), Answer: true,

@@ -31,13 +31,14 @@ type target struct {
 	dst     int32 // address ID; an address index after Finish
 	src     int32 // the source's address ID; a source index after Finish
 	seq     uint32
-	pkts    uint32 // probe packets: the first and its retransmissions
-	ack     uint32 // the first packet's acknowledgment field (fingerprints)
-	ans     answerRef
+	pkts    uint32    // probe packets: the first and its retransmissions
+	ack     uint32    // the first packet's acknowledgment field (fingerprints)
+	ans     answerRef // the first answer, if any (answerRec)
 	// The target again after its first contact was answered: a service
 	// polled in rounds, or a client that comes back (see monitoring).
 	lastMS uint32 // milliseconds from firstTS to the latest contact, saturating
 	again  uint16 // later contacts: new connections (SYN), new requests, saturating
+
 	state  uint16
 	port   uint16
 	sport  uint16
