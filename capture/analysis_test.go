@@ -274,15 +274,7 @@ func TestHashOfWholeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	if _, err := zw.Write(plain); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string][]byte{"pcapng": plain, "pcapng.gz": gz.Bytes()} {
+	for name, data := range map[string][]byte{"pcapng": plain, "pcapng.gz": gzipped(t, plain)} {
 		for reads, r := range map[string]io.Reader{"whole": bytes.NewReader(data), "halves": iotest.HalfReader(bytes.NewReader(data))} {
 			res, err := readCaptures(context.Background(), []captureInput{{r: r, size: int64(len(data))}}, pcapng.DefaultLimits(), scan.DefaultConfig(), nil, nil)
 			if err != nil {
@@ -297,4 +289,18 @@ func TestHashOfWholeFile(t *testing.T) {
 			}
 		}
 	}
+}
+
+// gzipped is b compressed with gzip.
+func gzipped(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return gz.Bytes()
 }

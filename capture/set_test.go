@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -267,11 +266,7 @@ func TestCarveBroken(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "whole.pcap"))
 	os.WriteFile(filepath.Join(dir, "cut.pcap"), b[:len(b)/2+7], 0o644)
 	os.WriteFile(filepath.Join(dir, "head.pcap"), b[:24+10], 0o644)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte("not a capture, compressed"))
-	zw.Close()
-	os.WriteFile(filepath.Join(dir, "text.gz"), gz.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "text.gz"), gzipped(t, []byte("not a capture, compressed")), 0o644)
 	z := testAnalyzer(t, dir)
 	addr := netip.MustParseAddr("192.0.2.200")
 	var out bytes.Buffer

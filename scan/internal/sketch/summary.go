@@ -64,9 +64,6 @@ func (s *Summary) Add(x Key) {
 	s.bump(i)
 }
 
-// lookup returns the entry of x.
-func (s *Summary) lookup(x Key) (int32, bool) { return s.pos.get(x, s.pos.hash(x), s.e) }
-
 // ssIndex maps the summary's addresses to their entries: an open-addressing
 // table of twice the summary's capacity (never fuller than half), with
 // deletion by backward shift (Knuth, TAOCP 6.4, algorithm R). A slot holds

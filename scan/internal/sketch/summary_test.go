@@ -132,3 +132,6 @@ func TestSummaryEach(t *testing.T) {
 		t.Fatalf("entries %v; want 4, with 1: count 3 err 0 and 5: count 2 err 1", got)
 	}
 }
+
+// lookup returns the entry of x, as Add finds it.
+func (s *Summary) lookup(x Key) (int32, bool) { return s.pos.get(x, s.pos.hash(x), s.e) }
