@@ -423,6 +423,7 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	// the two together stay within it.
 	rl := pcapng.ReassemblyLimitsFor(budget)
 	sc.MemoryBudgetBytes = budget - rl.Bytes()
+	sc.Rereadable = rereadable(in)
 	agg := scan.NewAggregator(sc)
 	// Closed on an early return, which stops its workers. A closure, not a
 	// deferred method value: once the aggregator is dropped for a second
@@ -520,13 +521,18 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 		return nil, err
 	}
 	var an *scan.Analysis
-	if set := agg.HeaviestSources(); set != nil && rereadable(in) {
-		// The source budget refused senders heavier than some it tracked:
-		// read again, tracking the heaviest from their first packet. The
-		// first reading's state is dropped unfinished (its analysis would
-		// be discarded), so the peak memory is that of one reading.
+	if set := agg.HeaviestSources(); sc.Rereadable && (set != nil || agg.Counting()) {
+		// Read again. With a set, the source budget refused senders
+		// heavier than some it tracked: the second reading tracks the
+		// heaviest from their first packet. Without, the first reading
+		// stopped collecting targets for that second reading
+		// (scan.Aggregator.Counting), but the tracked sources outweighed
+		// the refused by the end after all: the second reading goes as
+		// the first would have gone on. The first reading's state is
+		// dropped unfinished (its analysis would be discarded), so the
+		// peak memory is that of one reading.
 		agg.Close()
-		agg, sc.Admit = nil, set
+		agg, sc.Admit, sc.Rereadable = nil, set, false
 		// Its memory is garbage now: collected before the second reading
 		// allocates, it is reused, so the peak stays that of one reading,
 		// not their sum. (Returned to the system, it would only be faulted
@@ -542,7 +548,11 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 			return nil, err
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: reading it again for its heaviest sources: %v", ErrChanged, err)
+			what := ""
+			if set != nil {
+				what = " for its heaviest sources"
+			}
+			return nil, fmt.Errorf("%w: reading it again%s: %v", ErrChanged, what, err)
 		}
 	} else {
 		var err error
@@ -611,7 +621,7 @@ func rereadable(in []captureInput) bool {
 
 // rereadCaptures reads the first records records of a capture set again,
 // as readCaptures read them (fragments reassembled within rl), into an
-// aggregator configured by sc (its Admit set: the heaviest sources),
+// aggregator configured by sc (its Admit set, if any: the heaviest sources),
 // keeping the records sel takes. It fails if a file cannot be re-read or
 // no longer holds those records.
 func rereadCaptures(ctx context.Context, in []captureInput, records uint64, lim pcapng.Limits, sc scan.Config, rl pcapng.ReassemblyLimits, sel *selection, tick func(done int64)) (*scan.Analysis, error) {

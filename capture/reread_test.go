@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/netip"
@@ -109,5 +110,70 @@ func TestHeaviestSourcesCancel(t *testing.T) {
 	_, err = readCaptures(ctx, in, pcapng.DefaultLimits(), scan.Config{MemoryBudgetBytes: 256_000}, nil, progress)
 	if !errors.Is(err, context.Canceled) || second != 1 {
 		t.Fatalf("err = %v after %d progress calls of the second reading; want context.Canceled after 1", err, second)
+	}
+}
+
+// TestCountingFallback: a refused sender outweighs a tracked one early,
+// so the first reading stops collecting targets for a second reading of
+// the heaviest senders; by the end the tracked ones sent more, so there
+// are none to read again for. The capture is read again as the first
+// reading would have gone on: the answer is that of a capture that could
+// be read once only.
+func TestCountingFallback(t *testing.T) {
+	const syn = 0x02
+	victim := netip.MustParseAddr("10.0.0.5")
+	var recs []pcapng.Record
+	ts := int64(1_700_000_000) * 1e9
+	add := func(src netip.Addr, port uint16) {
+		data := ipv4TCP(src, victim, 40000, port, syn)
+		recs = append(recs, pcapng.Record{LinkType: pcapng.LinkIPv4, Timestamp: ts, Precision: 6, Data: data, OrigLen: len(data)})
+		ts += 1000
+	}
+	sender := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{100, 64, 0, byte(i)}) }
+	for i := range 100 { // the sources the budget tracks (98), and two it refuses
+		add(sender(i), 1)
+	}
+	for port := range uint16(15) { // refused, and heavier than each of them so far
+		add(netip.MustParseAddr("198.51.100.10"), 1+port)
+	}
+	for port := range uint16(20) { // ... but not by the end
+		for i := range 100 {
+			add(sender(i), 2+port)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "fallback.pcap")
+	writeCapture(t, path, recs)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scan.Config{MemoryBudgetBytes: 256_000} // 98 sources, with the reassembly's share taken
+	reread := 0
+	in := []captureInput{{r: bytes.NewReader(data), size: int64(len(data)),
+		reopen: func() io.Reader { reread++; return bytes.NewReader(data) }}}
+	got, err := readCaptures(context.Background(), in, pcapng.DefaultLimits(), sc, nil, nil)
+	if err != nil || reread != 1 {
+		t.Fatalf("err %v, read again %d times; want once", err, reread)
+	}
+	once := []captureInput{{r: bytes.NewReader(data), size: int64(len(data))}} // cannot be reopened
+	want, err := readCaptures(context.Background(), once, pcapng.DefaultLimits(), sc, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		what      string
+		got, want any
+	}{
+		{"stats", got.Report.Stats, want.Report.Stats},
+		{"suspects", got.Analysis.Suspects(scan.DefaultThresholds()), want.Analysis.Suspects(scan.DefaultThresholds())},
+	} {
+		gj, _ := json.Marshal(v.got)
+		wj, _ := json.Marshal(v.want)
+		if string(gj) != string(wj) {
+			t.Errorf("%s:\n%s\nwant (one reading)\n%s", v.what, gj, wj)
+		}
+	}
+	if st := got.Report.Stats; !st.LimitHit || st.HeaviestSources || len(got.Analysis.Suspects(scan.DefaultThresholds())) != 98 {
+		t.Errorf("stats %+v, %d suspects; want limit_hit, no heaviest sources, the 98 tracked", st, len(got.Analysis.Suspects(scan.DefaultThresholds())))
 	}
 }

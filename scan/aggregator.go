@@ -2,6 +2,8 @@ package scan
 
 import (
 	"encoding/binary"
+	"errors"
+	"math"
 	"net/netip"
 
 	"porthunter/pcapng"
@@ -69,6 +71,11 @@ type Aggregator struct {
 	refused   *sketch.Summary // senders refused as sources, by packets (first reading only)
 	heavy     *SourceSet      // see HeaviestSources, once heavyDone
 	heavyDone bool
+	counting  bool       // see Counting
+	refusals  uint64     // packets of refused senders, while ranked
+	checkAt   uint64     // the sure count of a refused sender worth a look at the tracked (Counting)
+	checkNext uint64     // ... once refusals reach this
+	checks    int        // looks at the tracked sources (checkCounting)
 	untrack   sketch.HLL // distinct senders refused
 	shards    [numShards]*shard
 	pool      *batch.Workers[pkt] // nil: the shards run on the caller's goroutine, a batch at a time:
@@ -150,6 +157,9 @@ func (a *Aggregator) Add(p *pcapng.Packet) {
 		return
 	}
 	source := a.source(sid, p.Timestamp)
+	if a.counting {
+		return
+	}
 	// An ICMP error goes to the shard of the datagram it quotes, if both
 	// its addresses are known (else no probe of theirs can exist).
 	x, y, qs, qd := sid, did, int32(-1), int32(-1)
@@ -311,8 +321,62 @@ func (a *Aggregator) refuse(x ipAddr) {
 	if a.cfg.Admit == nil {
 		if a.refused == nil {
 			a.refused = sketch.NewSummary(summaryCapacity(a.lim.maxSources))
+			a.checkAt = heavyMinPackets
 		}
-		a.refused.Add(x.key())
+		sure := a.refused.Add(x.key())
+		a.refusals++
+		if a.cfg.Rereadable && !a.counting && sure >= a.checkAt && a.refusals >= a.checkNext {
+			a.checkCounting(sure)
+		}
+	}
+}
+
+// Counting reports whether the aggregator stopped collecting targets and
+// only counts the senders' packets, for HeaviestSources: a first reading
+// of a Rereadable capture does so once a refused sender surely sent
+// heavyMinPackets packets and more than some tracked source, so that a
+// second reading is all but sure. Such an aggregator cannot be finished:
+// if HeaviestSources is nil after all (the tracked sources sent more by
+// the end), the capture is read again as a first reading without
+// Rereadable, which gives what this one would have.
+func (a *Aggregator) Counting() bool { return a.counting }
+
+// errCounting is FinishContext's error for an aggregator that is Counting.
+var errCounting = errors.New("scan: this reading stopped collecting targets for a second one (Aggregator.Counting): read the capture again")
+
+// checkCounting starts counting if a refused sender that surely sent
+// sure packets would now be among the heaviest senders: there is room for
+// it among the tracked, or it sent more than the lightest of them. If
+// not, the next look waits for a refused sender heavier than that
+// lightest one, and for the refused packets to double and grow by the
+// number of addresses: a look reads every address's record, so all the
+// looks together cost no more than the packets refused.
+func (a *Aggregator) checkCounting(sure uint64) {
+	if a.sources < a.lim.maxSources {
+		a.startCounting()
+		return
+	}
+	a.checks++
+	lightest := uint64(math.MaxUint64)
+	for i := range a.addrs {
+		if r := &a.addrs[i]; r.sends {
+			lightest = min(lightest, r.pkts)
+		}
+	}
+	if sure > lightest {
+		a.startCounting()
+		return
+	}
+	a.checkAt = lightest + 1
+	a.checkNext = 2*a.refusals + uint64(len(a.addrs))
+}
+
+// startCounting stops the workers and drops the targets (Counting).
+func (a *Aggregator) startCounting() {
+	a.Close()
+	a.counting = true
+	for i := range a.shards {
+		a.shards[i] = nil
 	}
 }
 

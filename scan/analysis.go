@@ -171,18 +171,22 @@ func (an *Analysis) probedBy(h int32) []int32 {
 	return an.hostSrc[an.hostOff[h]:an.hostOff[h+1]]
 }
 
-// Finish freezes the aggregator into an Analysis. The aggregator must not
-// be used afterwards.
+// Finish freezes the aggregator into an Analysis; nil if it is Counting.
+// The aggregator must not be used afterwards.
 func (a *Aggregator) Finish() *Analysis {
-	an, _ := a.FinishContext(context.Background()) // fails only when ctx ends
+	an, _ := a.FinishContext(context.Background()) // fails only when ctx ends or it is Counting
 	return an
 }
 
 // FinishContext is Finish, stopped with ctx's error within about a
 // millisecond of work once ctx ends: every stage that grows with the
-// capture looks at it (pollEvery). The aggregator must not be used
+// capture looks at it (pollEvery). An aggregator that is Counting has no
+// analysis to give: an error says so. The aggregator must not be used
 // afterwards, whatever it returns.
 func (a *Aggregator) FinishContext(ctx context.Context) (*Analysis, error) {
+	if a.counting {
+		return nil, errCounting
+	}
 	a.Close()
 	p := newPoll(ctx)
 	an := &Analysis{stats: a.st, prec: a.prec, idleGap: a.cfg.IdleGapNS}

@@ -133,6 +133,12 @@ type Config struct {
 	// Analysis.HeaviestSources named after a first reading spent the
 	// source budget. Packets neither from nor to one of them are dropped.
 	Admit *SourceSet
+	// Rereadable says the caller can read the capture again for its
+	// heaviest senders (Admit). A first reading then stops collecting
+	// targets once a refused sender outweighs a tracked source (see
+	// Aggregator.Counting): its analysis would be dropped for the second
+	// reading's.
+	Rereadable bool
 }
 
 // DefaultConfig is the configuration of the tools.

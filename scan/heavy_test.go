@@ -1,9 +1,12 @@
 package scan
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -231,5 +234,76 @@ func TestSelectFirst(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCounting: a first reading of a capture that can be read again stops
+// collecting targets once a refused scanner outweighs a tracked sender,
+// and names the same heaviest senders as a reading that went on; it has
+// no analysis to give.
+func TestCounting(t *testing.T) {
+	for _, flood := range []int{150, 500} { // the scanners' addresses tracked, or past the address budget
+		for _, workers := range []int{0, 2} {
+			testCounting(t, flood, workers)
+		}
+	}
+}
+
+func testCounting(t *testing.T, flood, workers int) {
+	ps := floodThenScan(flood)
+	small := Config{MemoryBudgetBytes: 256_000} // 100 sources, 333 addresses
+	want := analyzePackets(ps, small).HeaviestSources()
+	c := small
+	c.Rereadable, c.Workers = true, workers
+	agg := NewAggregator(c)
+	for i := range ps {
+		agg.Add(&ps[i])
+	}
+	got := agg.HeaviestSources()
+	if !agg.Counting() || got == nil || got.Len() != want.Len() {
+		t.Fatalf("flood %d, workers %d: counting %v, heaviest %v; want counting and %d senders", flood, workers, agg.Counting(), got != nil, want.Len())
+	}
+	for _, s := range ps {
+		if x := ipOf(s.Src); want.has(x) != got.has(x) {
+			t.Errorf("flood %d, workers %d: %s in the heaviest: %v, want %v", flood, workers, s.Src, got.has(x), want.has(x))
+		}
+	}
+	if an, err := agg.FinishContext(context.Background()); an != nil || !errors.Is(err, errCounting) {
+		t.Errorf("flood %d, workers %d: Finish of a counting aggregator: %v, %v", flood, workers, an != nil, err)
+	}
+}
+
+// TestCountingNot: refused senders that surely sent heavyMinPackets but
+// never more than the lightest tracked source (all of them sending in
+// rounds) leave the first reading collecting, and the aggregator looks at
+// its tracked sources a logarithmic number of times, not once a round.
+func TestCountingNot(t *testing.T) {
+	b := newBuilder(DefaultConfig())
+	var ps []pcapng.Packet
+	ts := t0
+	const tracked, refused, rounds = 100, 50, 400
+	for r := range rounds {
+		for i := range tracked + refused {
+			src := netip.AddrFrom4([4]byte{100, 64, byte(i >> 8), byte(i)}).String()
+			ps = append(ps, *b.tcp(ts, src, 40000, victim, uint16(1+r), fS, 0))
+			ts += 1000
+		}
+	}
+	c := Config{MemoryBudgetBytes: 256_000, Rereadable: true} // 100 sources
+	agg := NewAggregator(c)
+	for i := range ps {
+		agg.Add(&ps[i])
+	}
+	if agg.Counting() || agg.HeaviestSources() != nil {
+		t.Fatalf("counting %v, heaviest %v; want neither", agg.Counting(), agg.HeaviestSources() != nil)
+	}
+	if limit := bits.Len(uint(refused * rounds)); agg.checks == 0 || agg.checks > limit {
+		t.Errorf("%d looks at the tracked sources over %d refused packets; want 1 to %d", agg.checks, refused*rounds, limit)
+	}
+	got, want := agg.Finish(), analyzePackets(ps, Config{MemoryBudgetBytes: 256_000})
+	gj, _ := json.Marshal(got.Suspects(DefaultThresholds()))
+	wj, _ := json.Marshal(want.Suspects(DefaultThresholds()))
+	if len(got.Suspects(DefaultThresholds())) != tracked || string(gj) != string(wj) {
+		t.Errorf("suspects of the reading that may be read again differ, or are not the %d tracked:\n%s\nwant\n%s", tracked, gj, wj)
 	}
 }

@@ -39,11 +39,13 @@ func NewSummary(capacity int) *Summary {
 	return s
 }
 
-func (s *Summary) Add(x Key) {
+// Add counts one occurrence of x and returns what x surely counts now:
+// its count less its possible excess, never above its true count.
+func (s *Summary) Add(x Key) (sure uint64) {
 	h := s.pos.hash(x)
 	if i, ok := s.pos.get(x, h, s.e); ok {
 		s.bump(i)
-		return
+		return s.e[i].count - s.e[i].err
 	}
 	if len(s.e) < s.cap {
 		i := int32(len(s.e))
@@ -55,13 +57,14 @@ func (s *Summary) Add(x Key) {
 		}
 		s.attach(i, s.minB)
 		s.e[i].count = 1
-		return
+		return 1
 	}
 	i := s.b[s.minB].head
 	s.pos.del(s.pos.hash(s.e[i].addr), i)
 	s.e[i].addr, s.e[i].err = x, s.e[i].count
 	s.pos.put(h, i)
 	s.bump(i)
+	return 1
 }
 
 // ssIndex maps the summary's addresses to their entries: an open-addressing

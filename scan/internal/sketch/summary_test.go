@@ -135,3 +135,28 @@ func TestSummaryEach(t *testing.T) {
 
 // lookup returns the entry of x, as Add finds it.
 func (s *Summary) lookup(x Key) (int32, bool) { return s.pos.get(x, s.pos.hash(x), s.e) }
+
+// TestSummaryAddSure: what Add returns is the entry's count less its
+// excess, as Each reports it, and never above the true count.
+func TestSummaryAddSure(t *testing.T) {
+	s := NewSummary(8)
+	r := rand.New(rand.NewPCG(5, 6))
+	truth := map[Key]uint64{}
+	for i := range 5000 {
+		x := Key{Lo: uint64(r.IntN(3))} // three heavy addresses
+		if i%2 == 0 {
+			x = Key{Lo: uint64(100 + r.IntN(40))} // and a crowd of light ones
+		}
+		truth[x]++
+		sure := s.Add(x)
+		var count, excess uint64
+		s.Each(func(y Key, c, e uint64) {
+			if y == x {
+				count, excess = c, e
+			}
+		})
+		if sure != count-excess || sure > truth[x] || sure == 0 {
+			t.Fatalf("add %d of %v: Add says %d; the entry %d-%d; true count %d", i, x, sure, count, excess, truth[x])
+		}
+	}
+}
