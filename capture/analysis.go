@@ -576,39 +576,6 @@ func readCaptures(ctx context.Context, in []captureInput, lim pcapng.Limits, sc 
 	return &Result{Analysis: an, Report: &rep}, nil
 }
 
-// feed decodes rd's records with dec into agg, numbering frames on from
-// n (the records before), until the end of rd (nil error), a read error,
-// limit records in all, or ctx's end (checked, with tick called, every
-// checkEvery records). Records sel does not take (outside its time
-// window) are counted and numbered but not analysed. It returns the
-// records counted so far, n included.
-func feed(ctx context.Context, rd *pcapng.Reader, agg *scan.Aggregator, dec *decoder, n, limit uint64, sel *selection, tick func()) (uint64, error) {
-	var p pcapng.Packet
-	first := n
-	for n < limit {
-		rec, err := rd.Next()
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		if sel.take(rec.Timestamp) {
-			dec.decode(rec, &p)
-			p.Frame += first
-			agg.Add(&p)
-		}
-		n++
-		if n%checkEvery == 0 {
-			if ctx.Err() != nil {
-				return n, nil
-			}
-			tick()
-		}
-	}
-	return n, nil
-}
-
 // rereadable reports whether every file of a set can be read again.
 func rereadable(in []captureInput) bool {
 	for _, c := range in {

@@ -341,6 +341,12 @@ func (a *Aggregator) refuse(x ipAddr) {
 // Rereadable, which gives what this one would have.
 func (a *Aggregator) Counting() bool { return a.counting }
 
+// Filtering reports whether Add drops most packets once it has looked up
+// their addresses: the aggregator is Counting, or tracks only an Admit
+// set (a second reading). Its workers then have little to do, and Add's
+// look-ups are what the reading waits on.
+func (a *Aggregator) Filtering() bool { return a.counting || a.cfg.Admit != nil }
+
 // errCounting is FinishContext's error for an aggregator that is Counting.
 var errCounting = errors.New("scan: this reading stopped collecting targets for a second one (Aggregator.Counting): read the capture again")
 
