@@ -762,3 +762,20 @@ func TestListCaps(t *testing.T) {
 		t.Errorf("detail ports %d truncated %v total %d", len(d.Ports), d.PortsTruncated, d.PortsTotal)
 	}
 }
+
+// TestEpisodeOf: a distributed scan's member is judged in its first
+// episode that probed the group's host; a source of one episode (or none)
+// in that one.
+func TestEpisodeOf(t *testing.T) {
+	r := &srcResult{probes: []target{{dst: 1}, {dst: 2}, {dst: 3}, {dst: 2}},
+		episodes: []episode{{first: 0, last: 0}, {first: 1, last: 2}, {first: 3, last: 3}}}
+	for host, want := range map[int32]int{1: 0, 2: 1, 3: 1, 9: 0} {
+		if got := episodeOf(r, host); got != want {
+			t.Errorf("host %d: episode %d, want %d", host, got, want)
+		}
+	}
+	one := &srcResult{probes: r.probes, episodes: r.episodes[:1]}
+	if got := episodeOf(one, 3); got != 0 {
+		t.Errorf("one episode: %d, want 0", got)
+	}
+}

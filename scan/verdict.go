@@ -264,10 +264,18 @@ func (an *Analysis) addrList(xs []int32, max int, addr func(int32) int32) ([]net
 // address order, whatever the number of workers.
 func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds) error {
 	p := newPoll(ctx)
-	cand := func(si int32) bool {
+	// The candidates, found in one pass over the sources in order: the
+	// hosts' lists below name them in no order, and a source's result is
+	// rarely in the cache when its index comes up again.
+	isCand := make([]bool, len(an.sources))
+	for si := range an.sources {
+		if p.work(1) {
+			return p.err
+		}
 		r := &an.sources[si]
-		return vs.by[si] == nil && len(r.succTS) < int(r.counted) && !trwGuard(r)
+		isCand[si] = vs.by[si] == nil && len(r.succTS) < int(r.counted) && !trwGuard(r)
 	}
+	cand := func(si int32) bool { return isCand[si] }
 	// off[h+1] counts, then places, the gathered probes of host h; hosts
 	// that fewer than DistributedMinSources candidates probed get none.
 	off := make([]int32, len(an.addrs)+1)
@@ -423,7 +431,11 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 
 // episodeOf is the index of r's first episode holding a probe of host.
 func episodeOf(r *srcResult, host int32) int {
-	for ei, e := range r.episodes {
+	if len(r.episodes) < 2 {
+		return 0 // the only one (or none): no need to read the probes
+	}
+	for ei := range r.episodes {
+		e := &r.episodes[ei]
 		for k := e.first; k <= e.last; k++ {
 			if r.probes[k].dst == host {
 				return ei
