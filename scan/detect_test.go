@@ -779,3 +779,26 @@ func TestEpisodeOf(t *testing.T) {
 		t.Errorf("one episode: %d, want 0", got)
 	}
 }
+
+// TestVerdictAlloc: verdicts made from slabs are distinct, zero when made,
+// and keep what is written to them as more are made.
+func TestVerdictAlloc(t *testing.T) {
+	var vs verdicts
+	var made []*verdict
+	for i := range 3000 {
+		v := vs.alloc()
+		if *v != (verdict{}) {
+			t.Fatalf("verdict %d not zero: %+v", i, *v)
+		}
+		v.ep, v.group = int32(i), int32(-i)
+		made = append(made, v)
+		if cap(vs.slab) > 1024 {
+			t.Fatalf("a slab of %d verdicts", cap(vs.slab))
+		}
+	}
+	for i, v := range made {
+		if v.ep != int32(i) || v.group != int32(-i) {
+			t.Fatalf("verdict %d holds %d, %d", i, v.ep, v.group)
+		}
+	}
+}

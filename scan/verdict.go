@@ -97,6 +97,19 @@ type verdicts struct {
 	list   []*verdict  // by source address
 	by     []*verdict  // by source index; nil where not listed
 	groups []distGroup // by target address
+	slab   []verdict   // where new verdicts are made (alloc)
+}
+
+// alloc returns a new zero verdict, made in slabs (of 16, doubling to
+// 1024): a capture of many listed sources costs the collector an object
+// a slab, not one a source, and its verdicts lie in memory in the order
+// made, the sources' order, which the answers read them in.
+func (vs *verdicts) alloc() *verdict {
+	if len(vs.slab) == cap(vs.slab) {
+		vs.slab = make([]verdict, 0, min(max(2*cap(vs.slab), 16), 1024))
+	}
+	vs.slab = vs.slab[:len(vs.slab)+1]
+	return &vs.slab[len(vs.slab)-1]
 }
 
 // of returns r's verdict, or nil (r's own, or the one it is reported under).
@@ -136,7 +149,8 @@ func (an *Analysis) judge(ctx context.Context, th Thresholds) (*verdicts, error)
 			if !qualifies {
 				continue
 			}
-			v := &verdict{r: r, ep: int32(ei), group: -1, kind: shape(r.spread(), int(r.hosts))}
+			v := vs.alloc()
+			*v = verdict{r: r, ep: int32(ei), group: -1, kind: shape(r.spread(), int(r.hosts))}
 			if c == nil {
 				c = getCounter(len(an.addrs))
 			}
@@ -417,7 +431,8 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 				continue
 			}
 			r := &an.sources[si]
-			v := &verdict{r: r, ep: int32(episodeOf(r, d.host)), kind: "distributed", reasons: rsDistributed,
+			v := vs.alloc()
+			*v = verdict{r: r, ep: int32(episodeOf(r, d.host)), kind: "distributed", reasons: rsDistributed,
 				detNS: d.detNS, detFrame: d.detFrame, group: d.host}
 			v.confidence = 0.4
 			if len(d.members) >= 2*DistributedMinSources {
