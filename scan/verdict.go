@@ -425,21 +425,29 @@ func (an *Analysis) distributed(ctx context.Context, vs *verdicts, th Thresholds
 		vs.groups = append(vs.groups, part...)
 	}
 	slices.SortFunc(vs.groups, func(x, y distGroup) int { return cmp.Compare(x.host, y.host) })
-	for _, d := range vs.groups {
+	// Each member's first group, then its verdict, made in source order
+	// (verdicts.alloc): the order the answers read them in.
+	first := make([]int32, len(an.sources)) // by source: its first group + 1
+	for gi, d := range vs.groups {
 		for _, si := range d.members {
-			if vs.by[si] != nil {
-				continue
+			if vs.by[si] == nil && first[si] == 0 {
+				first[si] = int32(gi + 1)
 			}
-			r := &an.sources[si]
-			v := vs.alloc()
-			*v = verdict{r: r, ep: int32(episodeOf(r, d.host)), kind: "distributed", reasons: rsDistributed,
-				detNS: d.detNS, detFrame: d.detFrame, group: d.host}
-			v.confidence = 0.4
-			if len(d.members) >= 2*DistributedMinSources {
-				v.confidence = 0.5
-			}
-			vs.by[si] = v
 		}
+	}
+	for si, gi := range first {
+		if gi == 0 {
+			continue
+		}
+		d, r := &vs.groups[gi-1], &an.sources[si]
+		v := vs.alloc()
+		*v = verdict{r: r, ep: int32(episodeOf(r, d.host)), kind: "distributed", reasons: rsDistributed,
+			detNS: d.detNS, detFrame: d.detFrame, group: d.host}
+		v.confidence = 0.4
+		if len(d.members) >= 2*DistributedMinSources {
+			v.confidence = 0.5
+		}
+		vs.by[si] = v
 	}
 	return nil
 }

@@ -466,15 +466,18 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 		return cmp.Compare(x.self().ai, y.self().ai)
 	})
 	ov.ScannersTotal = len(order)
+	for _, v := range order[:min(topK, len(order))] {
+		ov.Scanners = append(ov.Scanners, an.summary(v))
+	}
+	// The patterns are sets: gathered in the listing's order, which is
+	// the sources' order in memory (a capture of 187k listed sources:
+	// three times faster than in the order above).
 	techs, shapes := map[string]bool{}, map[string]bool{}
-	for i, v := range order {
+	for _, v := range vs.list {
 		for _, t := range an.verdictTechniques(v) {
 			techs[t] = true
 		}
 		shapes[v.kind] = true
-		if i < topK {
-			ov.Scanners = append(ov.Scanners, an.summary(v))
-		}
 	}
 	an.overviewGroups(&ov, vs, topK)
 	if len(ov.Decoys) > 0 {
