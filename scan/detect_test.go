@@ -3,6 +3,7 @@ package scan
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -799,6 +800,30 @@ func TestVerdictAlloc(t *testing.T) {
 	for i, v := range made {
 		if v.ep != int32(i) || v.group != int32(-i) {
 			t.Fatalf("verdict %d holds %d, %d", i, v.ep, v.group)
+		}
+	}
+}
+
+// TestHostPorts: the distinct ports, sorted, as a sort of the list with
+// repeats gives them, at both ends of the port space too.
+func TestHostPorts(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 5, 1000, 200_000} {
+		ps := make([]uint16, n)
+		for i := range ps {
+			ps[i] = uint16(r.IntN(1 << 16))
+			if i%7 == 0 {
+				ps[i] = []uint16{0, 65535, 80}[i%3]
+			}
+		}
+		want := make([]int, 0, n)
+		for _, p := range ps {
+			want = append(want, int(p))
+		}
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if got := hostPorts(ps); !slices.Equal(got, want) {
+			t.Errorf("%d ports: %d distinct, want %d", n, len(got), len(want))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 )
@@ -489,7 +490,7 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 	ov.SuspectedPatterns = append(sortedKeys(techs), sortedKeys(shapes)...)
 
 	// Targets, ports and timeline over every listed scanner's probes.
-	hosts := an.overviewHosts(vs)
+	hosts := an.overviewHosts(vs, topK)
 	ov.TargetsTotal = len(hosts)
 	for _, h := range hosts[:min(topK, len(hosts))] {
 		t := Target{IP: an.addrAt(h.ai), Pkts: h.pkts, DistinctPorts: h.distinct, Scanners: h.scanners}
@@ -635,9 +636,10 @@ type overviewHost struct {
 	ports    []uint16 // with repeats, unsorted
 }
 
-// overviewHosts aggregates the listed scanners' probes by host and sorts
-// the hosts by probe packets, distinct ports and address.
-func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
+// overviewHosts aggregates the listed scanners' probes by host and puts
+// the first topK hosts by probe packets, distinct ports and address first,
+// in that order (the others follow in no order).
+func (an *Analysis) overviewHosts(vs *verdicts, topK int) []overviewHost {
 	slot := make([]int32, len(an.addrs)) // address index → index into hosts + 1
 	var hosts []overviewHost
 	nports := 0
@@ -698,7 +700,7 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 			}
 		}
 	}
-	slices.SortFunc(hosts, func(x, y overviewHost) int {
+	byPkts := func(x, y overviewHost) int {
 		switch {
 		case x.pkts != y.pkts:
 			return cmp.Compare(y.pkts, x.pkts)
@@ -706,18 +708,31 @@ func (an *Analysis) overviewHosts(vs *verdicts) []overviewHost {
 			return y.distinct - x.distinct
 		}
 		return cmp.Compare(x.ai, y.ai)
-	})
+	}
+	selectFirst(hosts, topK, byPkts)
+	slices.SortFunc(hosts[:min(topK, len(hosts))], byPkts)
 	return hosts
 }
 
-// hostPorts returns the distinct ports of ps, sorted.
+// hostPorts returns the distinct ports of ps, sorted: a bit per port,
+// read in order, rather than a sort of ps (a host that several scanners
+// swept holds hundreds of thousands of ports with repeats).
 func hostPorts(ps []uint16) []int {
-	out := make([]int, 0, len(ps))
+	var set [1 << 16 / 64]uint64
+	n := 0
 	for _, p := range ps {
-		out = append(out, int(p))
+		if w, b := p>>6, uint64(1)<<(p&63); set[w]&b == 0 {
+			set[w] |= b
+			n++
+		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	out := make([]int, 0, n)
+	for w, x := range set {
+		for ; x != 0; x &= x - 1 {
+			out = append(out, w<<6|bits.TrailingZeros64(x))
+		}
+	}
+	return out
 }
 
 func (an *Analysis) summary(v *verdict) ScannerSummary {
