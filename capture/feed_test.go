@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/netip"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"porthunter/pcapng"
@@ -21,32 +19,7 @@ import (
 // too. The answers are those of a budget that tracks every sender, read
 // once on one goroutine.
 func TestFeedHandsOver(t *testing.T) {
-	const syn, rstAck = 0x02, 0x14
-	victim := netip.MustParseAddr("10.0.0.5")
-	var recs []pcapng.Record
-	ts := int64(1_700_000_000) * 1e9
-	add := func(data []byte) {
-		recs = append(recs, pcapng.Record{LinkType: pcapng.LinkIPv4, Timestamp: ts, Precision: 6, Data: data, OrigLen: len(data)})
-		ts += 1000
-	}
-	flood := func(from, n int) {
-		for i := from; i < from+n; i++ {
-			add(ipv4TCP(netip.AddrFrom4([4]byte{100, 64 + byte(i>>16), byte(i >> 8), byte(i)}), victim, 40000, 80, syn))
-		}
-	}
-	flood(0, 3*checkEvery)
-	for k := range 3 {
-		src := netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + k)})
-		for port := range uint16(40) {
-			ts += 10_000_000
-			add(ipv4TCP(src, victim, 45000, 1+port, syn))
-			add(ipv4TCP(victim, src, 1+port, 45000, rstAck))
-		}
-	}
-	flood(3*checkEvery, 2*checkEvery)
-	path := filepath.Join(t.TempDir(), "flood.pcap")
-	writeCapture(t, path, recs)
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 3*checkEvery, 2*checkEvery))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,10 +34,11 @@ func ipv4TCP(src, dst netip.Addr, sport, dport uint16, flags uint8) []byte {
 }
 
 // floodThenScanPcap writes a flood of n spoofed SYN senders on a victim,
-// then three scanners probing 40 of its ports (answered by RST/ACK), as
-// dir/flood.pcap. A copy of package main's, whose TestHeaviestSourcesReread
-// asks the server about the same capture.
-func floodThenScanPcap(t *testing.T, dir string, n int) string {
+// then three scanners probing 40 of its ports (answered by RST/ACK), then
+// a flood of after senders more, as dir/flood.pcap. A copy of package
+// main's, whose TestHeaviestSourcesReread asks the server about the same
+// capture (with no flood after).
+func floodThenScanPcap(t *testing.T, dir string, n, after int) string {
 	const syn, rstAck = 0x02, 0x14
 	victim := netip.MustParseAddr("10.0.0.5")
 	var recs []pcapng.Record
@@ -46,9 +47,12 @@ func floodThenScanPcap(t *testing.T, dir string, n int) string {
 		recs = append(recs, pcapng.Record{LinkType: pcapng.LinkIPv4, Timestamp: ts, Precision: 6, Data: data, OrigLen: len(data)})
 		ts += 1000
 	}
-	for i := range n {
-		add(ipv4TCP(netip.AddrFrom4([4]byte{100, 64, byte(i >> 8), byte(i)}), victim, 40000, 80, syn))
+	flood := func(from, to int) {
+		for i := from; i < to; i++ {
+			add(ipv4TCP(netip.AddrFrom4([4]byte{100, 64 + byte(i>>16), byte(i >> 8), byte(i)}), victim, 40000, 80, syn))
+		}
 	}
+	flood(0, n)
 	for k := range 3 {
 		src := netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + k)})
 		for port := range uint16(40) {
@@ -57,6 +61,7 @@ func floodThenScanPcap(t *testing.T, dir string, n int) string {
 			add(ipv4TCP(victim, src, 1+port, 45000, rstAck))
 		}
 	}
+	flood(n, n+after)
 	path := filepath.Join(dir, "flood.pcap")
 	writeCapture(t, path, recs)
 	return path
@@ -66,7 +71,7 @@ func floodThenScanPcap(t *testing.T, dir string, n int) string {
 // when read the second time fails the call (the two readings would
 // describe different captures) instead of answering from either.
 func TestHeaviestSourcesChanged(t *testing.T) {
-	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 2000))
+	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 2000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +93,7 @@ func TestHeaviestSourcesChanged(t *testing.T) {
 // ends with the context's error, and the progress it reported never went
 // back.
 func TestHeaviestSourcesCancel(t *testing.T) {
-	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 20000))
+	data, err := os.ReadFile(floodThenScanPcap(t, t.TempDir(), 20000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
