@@ -69,9 +69,10 @@ func decoyKeyOf(t *target) decoyKey {
 
 // eachDecoyProbe calls f with the source index and each of the first
 // decoyMaxProbes TCP probes, in source then time order, that could share
-// its key with another source's probe: its host was probed by another
-// source too. It stops early, returning p's error, when p's context ends.
-func eachDecoyProbe(p *poll, an *Analysis, f func(si int, t *target)) error {
+// its key with another source's probe (its host was probed by another
+// source too) and whose destination d has d % parts == part. It stops
+// early, returning p's error, when p's context ends.
+func eachDecoyProbe(p *poll, an *Analysis, part, parts int32, f func(si int, t *target)) error {
 	n := 0
 	for si := range an.sources {
 		r := &an.sources[si]
@@ -86,7 +87,8 @@ func eachDecoyProbe(p *poll, an *Analysis, f func(si int, t *target)) error {
 			if n++; n > decoyMaxProbes {
 				return nil
 			}
-			if an.hostOff[t.dst+1]-an.hostOff[t.dst] > 1 {
+			// The part first: the host's entry is rarely in the cache.
+			if t.dst%parts == part && an.hostOff[t.dst+1]-an.hostOff[t.dst] > 1 {
 				f(si, t)
 			}
 		}
@@ -324,10 +326,7 @@ func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32, keys i
 		return hashtab.Mix64(h ^ (uint64(k.port)<<32 | uint64(k.sport)<<16 | uint64(k.ipid)))
 	}
 	p := newPoll(ctx)
-	err := eachDecoyProbe(p, an, func(_ int, t *target) {
-		if t.dst%parts != part {
-			return
-		}
+	err := eachDecoyProbe(p, an, part, parts, func(_ int, t *target) {
 		sieve.Add(slot(decoyKeyOf(t)))
 	})
 	if err != nil {
@@ -340,10 +339,7 @@ func findDecoysPart(ctx context.Context, an *Analysis, part, parts int32, keys i
 		si     int32
 	}
 	var cands []cand
-	err = eachDecoyProbe(p, an, func(si int, t *target) {
-		if t.dst%parts != part {
-			return
-		}
+	err = eachDecoyProbe(p, an, part, parts, func(si int, t *target) {
 		k := decoyKeyOf(t)
 		if sieve.Twice(slot(k)) {
 			cands = append(cands, cand{uint64(uint32(k.dst))<<32 | uint64(k.seq),
