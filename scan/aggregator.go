@@ -76,6 +76,7 @@ type Aggregator struct {
 	checkAt   uint64     // the sure count of a refused sender worth a look at the tracked (Counting)
 	checkNext uint64     // ... once refusals reach this
 	checks    int        // looks at the tracked sources (checkCounting)
+	members   []int32    // by member of the Admit set: its address ID + 1, once made (memberID)
 	untrack   sketch.HLL // distinct senders refused
 	shards    [numShards]*shard
 	pool      *batch.Workers[pkt] // nil: the shards run on the caller's goroutine, a batch at a time:
@@ -125,6 +126,9 @@ func NewAggregator(c Config) *Aggregator {
 	for i := range a.shards {
 		a.shards[i] = &shard{id: uint8(i), maxTargets: a.lim.maxTargets}
 	}
+	if c.Admit != nil {
+		a.members = make([]int32, c.Admit.Len())
+	}
 	if w := min(c.Workers, numShards); w > 1 {
 		// Worker j owns the shards i with i % w == j and sees their
 		// packets in file order, which is all a shard needs to answer
@@ -142,13 +146,22 @@ func (a *Aggregator) Add(p *pcapng.Packet) {
 	if (p.L3 != pcapng.L3IPv4 && p.L3 != pcapng.L3IPv6) || !p.Src.IsValid() || !p.Dst.IsValid() {
 		return
 	}
-	if set := a.cfg.Admit; set != nil && !set.has(ipOf(p.Src)) && !set.has(ipOf(p.Dst)) {
-		// Neither a tracked source's packet nor an answer to one.
-		a.refuse(ipOf(p.Src))
-		a.st.DroppedPackets++
-		return
+	var sid, did int32
+	if set := a.cfg.Admit; set != nil {
+		src, dst := ipOf(p.Src), ipOf(p.Dst)
+		if m, ok := set.member(src); ok {
+			sid, did = a.memberID(m, p.Src), a.addrID(p.Dst)
+		} else if m, ok := set.member(dst); ok {
+			sid, did = a.addrID(p.Src), a.memberID(m, p.Dst)
+		} else {
+			// Neither a tracked source's packet nor an answer to one.
+			a.refuse(src)
+			a.st.DroppedPackets++
+			return
+		}
+	} else {
+		sid, did = a.addrID(p.Src), a.addrID(p.Dst)
 	}
-	sid, did := a.addrID(p.Src), a.addrID(p.Dst)
 	if sid < 0 || did < 0 {
 		if sid < 0 {
 			a.refuse(ipOf(p.Src))
@@ -256,6 +269,20 @@ func (a *Aggregator) addrID(x netip.Addr) int32 {
 	}
 	a.recent[1], a.recentID[1] = a.recent[0], a.recentID[0]
 	a.recent[0], a.recentID[0] = ip, id
+	return id
+}
+
+// memberID is addrID of x, the member m of the Admit set: its ID is kept
+// by member once made, so that each packet of a tracked source costs the
+// set's look-up, not that and the address table's as well.
+func (a *Aggregator) memberID(m int32, x netip.Addr) int32 {
+	if id1 := a.members[m]; id1 != 0 {
+		return id1 - 1
+	}
+	id := a.addrID(x)
+	if id >= 0 {
+		a.members[m] = id + 1
+	}
 	return id
 }
 

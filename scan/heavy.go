@@ -75,24 +75,28 @@ func (s *SourceSet) add(x ipAddr) {
 	}
 	w, m := s.bit(x)
 	s.filter[w] |= m
-	if x.v6 {
-		s.v6.Put(x.hi, x.lo, 0)
+	if n := int32(s.Len()); x.v6 {
+		s.v6.Put(x.hi, x.lo, n)
 	} else {
-		s.v4.Put(uint32(x.lo), 0)
+		s.v4.Put(uint32(x.lo), n)
 	}
 }
 
 func (s *SourceSet) has(x ipAddr) bool {
-	if w, m := s.bit(x); s.filter[w]&m == 0 {
-		return false
-	}
-	var ok bool
-	if x.v6 {
-		_, ok = s.v6.Get(x.hi, x.lo)
-	} else {
-		_, ok = s.v4.Get(uint32(x.lo))
-	}
+	_, ok := s.member(x)
 	return ok
+}
+
+// member returns x's index among the members (0 to Len()-1, in the order
+// added), if it is one.
+func (s *SourceSet) member(x ipAddr) (int32, bool) {
+	if w, m := s.bit(x); s.filter[w]&m == 0 {
+		return 0, false
+	}
+	if x.v6 {
+		return s.v6.Get(x.hi, x.lo)
+	}
+	return s.v4.Get(uint32(x.lo))
 }
 
 // bytes is the memory the set holds.

@@ -307,3 +307,25 @@ func TestCountingNot(t *testing.T) {
 		t.Errorf("suspects of the reading that may be read again differ, or are not the %d tracked:\n%s\nwant\n%s", tracked, gj, wj)
 	}
 }
+
+// TestSourceSetMember: members are numbered in the order added, IPv4 and
+// IPv6 alike, once each; others are not members.
+func TestSourceSetMember(t *testing.T) {
+	s := newSourceSet(3)
+	xs := []ipAddr{ipOf(netip.MustParseAddr("192.0.2.1")), ipOf(netip.MustParseAddr("2001:db8::1")), ipOf(netip.MustParseAddr("192.0.2.2"))}
+	for _, x := range xs {
+		s.add(x)
+		s.add(x) // again: no new member
+	}
+	if s.Len() != 3 {
+		t.Fatalf("%d members, want 3", s.Len())
+	}
+	for i, x := range xs {
+		if m, ok := s.member(x); !ok || m != int32(i) {
+			t.Errorf("member(%v) = %d, %v; want %d", x.addr(), m, ok, i)
+		}
+	}
+	if _, ok := s.member(ipOf(netip.MustParseAddr("192.0.2.3"))); ok {
+		t.Error("a non-member is a member")
+	}
+}
