@@ -455,6 +455,19 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 		ov.Suppressed, ov.SuppressedTotal = sup.list(), supTotal
 	}
 
+	// The targets (overviewHosts: three passes over every listed
+	// scanner's probes) are aggregated beside the rest, which reads the
+	// same probes and writes nothing the other reads. A panic there is
+	// raised again here, where the server's recovery catches it.
+	var hosts []overviewHost
+	var hostsPanic any
+	hostsDone := make(chan struct{})
+	go func() {
+		defer close(hostsDone)
+		defer func() { hostsPanic = recover() }()
+		hosts = an.overviewHosts(vs, topK)
+	}()
+
 	// Scanners by distinct targets, then packets, then address.
 	order := slices.Clone(vs.list)
 	slices.SortStableFunc(order, func(x, y *verdict) int {
@@ -489,14 +502,7 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 	}
 	ov.SuspectedPatterns = append(sortedKeys(techs), sortedKeys(shapes)...)
 
-	// Targets, ports and timeline over every listed scanner's probes.
-	hosts := an.overviewHosts(vs, topK)
-	ov.TargetsTotal = len(hosts)
-	for _, h := range hosts[:min(topK, len(hosts))] {
-		t := Target{IP: an.addrAt(h.ai), Pkts: h.pkts, DistinctPorts: h.distinct, Scanners: h.scanners}
-		t.PortsHit, t.PortsHitTruncated = capList(hostPorts(h.ports), MaxPortsHit)
-		ov.Targets = append(ov.Targets, t)
-	}
+	// Ports and timeline over every listed scanner's probes.
 	var portHits []int // by port (grownFor)
 	type win struct {
 		probes   int
@@ -568,6 +574,16 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 	for _, k := range idxs {
 		w := wins[k]
 		ov.Timeline = append(ov.Timeline, Window{Start: an.time(an.stats.firstNS + k*wns), Probes: w.probes, Scanners: w.scanners})
+	}
+	<-hostsDone
+	if hostsPanic != nil {
+		panic(hostsPanic)
+	}
+	ov.TargetsTotal = len(hosts)
+	for _, h := range hosts[:min(topK, len(hosts))] {
+		t := Target{IP: an.addrAt(h.ai), Pkts: h.pkts, DistinctPorts: h.distinct, Scanners: h.scanners}
+		t.PortsHit, t.PortsHitTruncated = capList(hostPorts(h.ports), MaxPortsHit)
+		ov.Targets = append(ov.Targets, t)
 	}
 	return ov
 }
