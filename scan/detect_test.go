@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
+	"porthunter/pcapng"
 	"slices"
 	"strings"
 	"sync"
@@ -824,6 +826,33 @@ func TestHostPorts(t *testing.T) {
 		want = slices.Compact(want)
 		if got := hostPorts(ps); !slices.Equal(got, want) {
 			t.Errorf("%d ports: %d distinct, want %d", n, len(got), len(want))
+		}
+	}
+}
+
+// TestOverviewTopScanners: with more scanners than the overview lists,
+// it names the largest (by distinct targets), largest first, and counts
+// all; the largest have the highest addresses, so the first in address
+// order are not they.
+func TestOverviewTopScanners(t *testing.T) {
+	b := newBuilder(DefaultConfig())
+	var ps []pcapng.Packet
+	ts := t0
+	for k := range 15 {
+		src := fmt.Sprintf("198.51.100.%d", 10+k)
+		for port := range uint16(20 + k) {
+			ts += 1_000_000
+			ps = append(ps, *b.tcp(ts, src, 45000, victim, 1+port, fS, 0))
+			ps = append(ps, *b.tcp(ts+100_000, victim, 1+port, src, 45000, fR|fA, 0))
+		}
+	}
+	ov := analyzePackets(ps, DefaultConfig()).Overview(DefaultThresholds(), DefaultWindowS, 5)
+	if ov.ScannersTotal != 15 || len(ov.Scanners) != 5 {
+		t.Fatalf("%d scanners listed of %d; want 5 of 15", len(ov.Scanners), ov.ScannersTotal)
+	}
+	for i, s := range ov.Scanners {
+		if want := netip.AddrFrom4([4]byte{198, 51, 100, byte(24 - i)}); s.IP != want || s.Probes != 34-i {
+			t.Errorf("scanner %d: %s with %d probes; want %s with %d", i, s.IP, s.Probes, want, 34-i)
 		}
 	}
 }

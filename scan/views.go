@@ -468,9 +468,10 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 		hosts = an.overviewHosts(vs, topK)
 	}()
 
-	// Scanners by distinct targets, then packets, then address.
-	order := slices.Clone(vs.list)
-	slices.SortStableFunc(order, func(x, y *verdict) int {
+	// The top scanners by distinct targets, then packets, then address
+	// (a verdict's own address: one verdict an address, so no two tie),
+	// selected, then sorted: the others are only counted.
+	bySize := func(x, y *verdict) int {
 		switch {
 		case len(x.r.probes) != len(y.r.probes):
 			return len(y.r.probes) - len(x.r.probes)
@@ -478,9 +479,13 @@ func (an *Analysis) OverviewSite(th Thresholds, site Site, windowS float64, topK
 			return cmp.Compare(y.self().pkts, x.self().pkts)
 		}
 		return cmp.Compare(x.self().ai, y.self().ai)
-	})
-	ov.ScannersTotal = len(order)
-	for _, v := range order[:min(topK, len(order))] {
+	}
+	order := slices.Clone(vs.list)
+	selectFirst(order, topK, bySize)
+	order = order[:min(topK, len(order))]
+	slices.SortFunc(order, bySize)
+	ov.ScannersTotal = len(vs.list)
+	for _, v := range order {
 		ov.Scanners = append(ov.Scanners, an.summary(v))
 	}
 	// The patterns are sets: gathered in the listing's order, which is
